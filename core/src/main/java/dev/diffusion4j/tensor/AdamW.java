@@ -1,0 +1,94 @@
+package dev.diffusion4j.tensor;
+
+import dev.diffusion4j.DiffusionException;
+import java.nio.file.Path;
+import java.util.List;
+import org.bytedeco.pytorch.AdamWOptions;
+import org.bytedeco.pytorch.InputArchive;
+import org.bytedeco.pytorch.OutputArchive;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Decoupled-weight-decay Adam (Loshchilov &amp; Hutter 2019), run by libtorch's C++ optimizer so the
+ * per-parameter update loop costs no JNI calls. Its state (moments and step counts) saves to and
+ * loads from libtorch's archive format for exact resume.
+ */
+public final class AdamW implements AutoCloseable {
+    private final TensorVector params;
+    private final org.bytedeco.pytorch.AdamW optimizer;
+    private final List<Tensor> paramList;
+
+    public AdamW(List<Tensor> parameters, double lr, double beta1, double beta2, double eps, double weightDecay) {
+        Backend.ensureLoaded();
+        this.paramList = List.copyOf(parameters);
+        this.params = Natives.persistent(Tensor.vector(parameters));
+        AdamWOptions options = new AdamWOptions(lr);
+        options.betas().put(0, beta1).put(1, beta2);
+        options.eps().put(eps);
+        options.weight_decay().put(weightDecay);
+        this.optimizer = Natives.persistent(new org.bytedeco.pytorch.AdamW(params, options));
+        options.close();
+    }
+
+    public List<Tensor> parameters() {
+        return paramList;
+    }
+
+    public void setLearningRate(double lr) {
+        optimizer.param_groups().get(0).options().set_lr(lr);
+    }
+
+    public double learningRate() {
+        return optimizer.param_groups().get(0).options().get_lr();
+    }
+
+    /** Drops all gradients (they are recreated by the next backward pass). */
+    public void zeroGrad() {
+        optimizer.zero_grad(true);
+    }
+
+    public void step() {
+        try (Scope s = Scope.open()) {
+            optimizer.step();
+        }
+    }
+
+    /**
+     * Rescales gradients so their global L2 norm is at most {@code maxNorm}; returns the norm
+     * before clipping (infinite or NaN if some gradient is).
+     */
+    public double clipGradNorm(double maxNorm) {
+        try (Scope s = Scope.open()) {
+            return torch.clip_grad_norm_(params, maxNorm, 2.0, false);
+        }
+    }
+
+    /** Writes the optimizer state to {@code file} (libtorch archive). */
+    public void save(Path file) {
+        try (Scope s = Scope.open()) {
+            OutputArchive archive = new OutputArchive();
+            optimizer.save(archive);
+            archive.save_to(file.toString());
+        } catch (RuntimeException e) {
+            throw new DiffusionException("could not write optimizer state to " + file + ": " + Natives.firstLine(e));
+        }
+    }
+
+    /** Restores the state written by {@link #save}; the parameter list must match. */
+    public void load(Path file) {
+        try (Scope s = Scope.open()) {
+            InputArchive archive = new InputArchive();
+            archive.load_from(file.toString());
+            optimizer.load(archive);
+        } catch (RuntimeException e) {
+            throw new DiffusionException("optimizer state " + file + " is unreadable or does not match the model: " + Natives.firstLine(e));
+        }
+    }
+
+    @Override
+    public void close() {
+        optimizer.close();
+        params.close();
+    }
+}

@@ -1,0 +1,850 @@
+package dev.diffusion4j.tensor;
+
+import dev.diffusion4j.DiffusionException;
+import java.util.Arrays;
+import java.util.List;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * An n-dimensional array on libtorch, with autograd. A thin facade: each method is one libtorch
+ * op, named as in PyTorch (in-place variants end in {@code _}). Native memory is released by the
+ * enclosing {@link Scope}, by {@link #close()}, or by the garbage collector, in that order of
+ * preference.
+ */
+public final class Tensor implements AutoCloseable {
+    final org.bytedeco.pytorch.Tensor t;
+
+    Tensor(org.bytedeco.pytorch.Tensor t) {
+        this.t = t;
+    }
+
+    /** The native tensor; fails clearly if its scope has already released it. */
+    private org.bytedeco.pytorch.Tensor n() {
+        if (t.isNull()) {
+            throw new IllegalStateException("tensor used after its Scope closed or after close(); use Scope.keep() to let it escape");
+        }
+        return t;
+    }
+
+    private static Tensor wrap(org.bytedeco.pytorch.Tensor t) {
+        return new Tensor(t);
+    }
+
+    private static final TensorOptions[] OPTIONS = new TensorOptions[DType.values().length];
+    private static final ScalarTypeOptional NO_DTYPE;
+
+    static {
+        Backend.ensureLoaded();
+        for (DType d : DType.values()) {
+            OPTIONS[d.ordinal()] = Natives.persistent(new TensorOptions(d.scalarType));
+        }
+        NO_DTYPE = Natives.persistent(new ScalarTypeOptional());
+    }
+
+    static TensorOptions options(DType d) {
+        return OPTIONS[d.ordinal()];
+    }
+
+    // ------------------------------------------------------------------ creation
+
+    /** A float32 tensor holding a copy of {@code data}, viewed with {@code shape}. */
+    public static Tensor of(float[] data, long... shape) {
+        checkCount(data.length, shape);
+        org.bytedeco.pytorch.Tensor x = torch.empty(shape, options(DType.FLOAT32), null);
+        new FloatPointer(x.data_ptr()).put(data);
+        return wrap(x);
+    }
+
+    /** A float64 tensor holding a copy of {@code data}. */
+    public static Tensor of(double[] data, long... shape) {
+        checkCount(data.length, shape);
+        org.bytedeco.pytorch.Tensor x = torch.empty(shape, options(DType.FLOAT64), null);
+        new DoublePointer(x.data_ptr()).put(data);
+        return wrap(x);
+    }
+
+    /** An int64 tensor holding a copy of {@code data}. */
+    public static Tensor of(long[] data, long... shape) {
+        checkCount(data.length, shape);
+        org.bytedeco.pytorch.Tensor x = torch.empty(shape, options(DType.INT64), null);
+        new LongPointer(x.data_ptr()).put(data);
+        return wrap(x);
+    }
+
+    /** A tensor of {@code dtype} whose raw little-endian bytes are {@code data}. */
+    public static Tensor fromBytes(byte[] data, DType dtype, long... shape) {
+        long numel = numel(shape);
+        if (numel * dtype.byteSize() != data.length) {
+            throw new DiffusionException("byte count " + data.length + " does not match shape " + Arrays.toString(shape) + " of " + dtype);
+        }
+        org.bytedeco.pytorch.Tensor x = torch.empty(shape, options(dtype), null);
+        new BytePointer(x.data_ptr()).put(data);
+        return wrap(x);
+    }
+
+    /**
+     * Copies {@code byteCount} bytes starting at native address {@code address} into a new tensor.
+     * The memory must hold a dense little-endian array of {@code dtype}; used by memory-mapped readers.
+     */
+    public static Tensor copyOfMemory(long address, DType dtype, long... shape) {
+        org.bytedeco.pytorch.Tensor x = torch.empty(shape, options(dtype), null);
+        long bytes = numel(shape) * dtype.byteSize();
+        Pointer src = new Pointer() {
+            {
+                this.address = address;
+            }
+        };
+        Pointer.memcpy(x.data_ptr(), src, bytes);
+        return wrap(x);
+    }
+
+    /** A 0-dimensional float32 tensor. */
+    public static Tensor scalar(double v) {
+        return wrap(torch.scalar_tensor(new Scalar(v), options(DType.FLOAT32)));
+    }
+
+    public static Tensor zeros(long... shape) {
+        return zeros(DType.FLOAT32, shape);
+    }
+
+    public static Tensor zeros(DType dtype, long... shape) {
+        return wrap(torch.zeros(shape, options(dtype)));
+    }
+
+    public static Tensor ones(long... shape) {
+        return wrap(torch.ones(shape, options(DType.FLOAT32)));
+    }
+
+    public static Tensor full(double value, long... shape) {
+        return wrap(torch.full(shape, new Scalar(value), options(DType.FLOAT32)));
+    }
+
+    public static Tensor full(DType dtype, double value, long... shape) {
+        return wrap(torch.full(shape, new Scalar(value), options(dtype)));
+    }
+
+    /** 0, 1, ..., n−1 as int64. */
+    public static Tensor arange(long n) {
+        return wrap(torch.arange(new Scalar(n), options(DType.INT64)));
+    }
+
+    /** {@code steps} evenly spaced float32 values from {@code start} to {@code end} inclusive. */
+    public static Tensor linspace(double start, double end, long steps) {
+        return wrap(torch.linspace(new Scalar(start), new Scalar(end), steps, options(DType.FLOAT32)));
+    }
+
+    /** Standard normal float32 samples. */
+    public static Tensor randn(Generator g, long... shape) {
+        return wrap(torch.randn(shape, g.optional, options(DType.FLOAT32)));
+    }
+
+    /** Uniform [0, 1) float32 samples. */
+    public static Tensor rand(Generator g, long... shape) {
+        return wrap(torch.rand(shape, g.optional, options(DType.FLOAT32)));
+    }
+
+    /** Uniform integers in [0, high) as int64. */
+    public static Tensor randint(Generator g, long high, long... shape) {
+        return wrap(torch.randint(high, shape, g.optional, options(DType.INT64)));
+    }
+
+    /** Uniform integers in [low, high) as int64. */
+    public static Tensor randint(Generator g, long low, long high, long... shape) {
+        return wrap(torch.randint(low, high, shape, g.optional, options(DType.INT64)));
+    }
+
+    /** A random permutation of 0..n−1 as int64. */
+    public static Tensor randperm(Generator g, long n) {
+        return wrap(torch.randperm(n, g.optional, options(DType.INT64)));
+    }
+
+    /** Random signs ±1 (Rademacher), float32. */
+    public static Tensor rademacher(Generator g, long... shape) {
+        return wrap(torch.randint(2, shape, g.optional, options(DType.FLOAT32)).mul(new Scalar(2.0)).sub(new Scalar(1.0)));
+    }
+
+    public Tensor randnLike(Generator g) {
+        return wrap(torch.randn(shape(), g.optional, options(dtype())));
+    }
+
+    public Tensor zerosLike() {
+        return wrap(torch.zeros_like(n()));
+    }
+
+    public Tensor onesLike() {
+        return wrap(torch.ones_like(n()));
+    }
+
+    /** Samples {@code count} indices from each row of non-negative weights. */
+    public Tensor multinomial(long count, boolean replacement, Generator g) {
+        return wrap(torch.multinomial(n(), count, replacement, g.optional));
+    }
+
+    public static Tensor cat(List<Tensor> parts, long dim) {
+        try (TensorVector v = vector(parts)) {
+            return wrap(torch.cat(v, dim));
+        }
+    }
+
+    public static Tensor stack(List<Tensor> parts, long dim) {
+        try (TensorVector v = vector(parts)) {
+            return wrap(torch.stack(v, dim));
+        }
+    }
+
+    /** Element-wise {@code cond ? a : b}. */
+    public static Tensor where(Tensor cond, Tensor a, Tensor b) {
+        return wrap(torch.where(cond.n(), a.n(), b.n()));
+    }
+
+    static TensorVector vector(List<Tensor> parts) {
+        TensorVector v = new TensorVector();
+        for (Tensor p : parts) {
+            v.push_back(p.n());
+        }
+        return v;
+    }
+
+    private static void checkCount(long count, long[] shape) {
+        if (numel(shape) != count) {
+            throw new DiffusionException(count + " values cannot fill shape " + Arrays.toString(shape));
+        }
+    }
+
+    private static long numel(long[] shape) {
+        long n = 1;
+        for (long s : shape) {
+            if (s < 0) {
+                throw new DiffusionException("negative dimension in shape " + Arrays.toString(shape));
+            }
+            n *= s;
+        }
+        return n;
+    }
+
+    // ------------------------------------------------------------------ metadata
+
+    public long[] shape() {
+        org.bytedeco.pytorch.Tensor x = n();
+        int d = (int) x.dim();
+        long[] s = new long[d];
+        for (int i = 0; i < d; i++) {
+            s[i] = x.size(i);
+        }
+        return s;
+    }
+
+    public long size(long dim) {
+        return n().size(dim);
+    }
+
+    public int dim() {
+        return (int) n().dim();
+    }
+
+    public long numel() {
+        return n().numel();
+    }
+
+    public DType dtype() {
+        return DType.of(n().scalar_type());
+    }
+
+    public boolean isContiguous() {
+        return n().is_contiguous();
+    }
+
+    /** True once the native memory has been released. */
+    public boolean isReleased() {
+        return t.isNull();
+    }
+
+    // ------------------------------------------------------------------ arithmetic
+
+    public Tensor add(Tensor o) {
+        return wrap(n().add(o.n()));
+    }
+
+    public Tensor add(double v) {
+        return wrap(n().add(new Scalar(v)));
+    }
+
+    /** {@code this + alpha * o}. */
+    public Tensor add(Tensor o, double alpha) {
+        return wrap(n().add(o.n(), new Scalar(alpha)));
+    }
+
+    public Tensor sub(Tensor o) {
+        return wrap(n().sub(o.n()));
+    }
+
+    public Tensor sub(double v) {
+        return wrap(n().sub(new Scalar(v)));
+    }
+
+    /** {@code v − this}. */
+    public Tensor rsub(double v) {
+        return wrap(torch.rsub(n(), new Scalar(v)));
+    }
+
+    public Tensor mul(Tensor o) {
+        return wrap(n().mul(o.n()));
+    }
+
+    public Tensor mul(double v) {
+        return wrap(n().mul(new Scalar(v)));
+    }
+
+    public Tensor div(Tensor o) {
+        return wrap(n().div(o.n()));
+    }
+
+    public Tensor div(double v) {
+        return wrap(n().div(new Scalar(v)));
+    }
+
+    public Tensor neg() {
+        return wrap(n().neg());
+    }
+
+    public Tensor pow(double e) {
+        return wrap(n().pow(new Scalar(e)));
+    }
+
+    public Tensor square() {
+        return wrap(n().square());
+    }
+
+    public Tensor sqrt() {
+        return wrap(n().sqrt());
+    }
+
+    public Tensor rsqrt() {
+        return wrap(n().rsqrt());
+    }
+
+    public Tensor exp() {
+        return wrap(n().exp());
+    }
+
+    public Tensor expm1() {
+        return wrap(n().expm1());
+    }
+
+    public Tensor log() {
+        return wrap(n().log());
+    }
+
+    public Tensor log1p() {
+        return wrap(n().log1p());
+    }
+
+    public Tensor abs() {
+        return wrap(n().abs());
+    }
+
+    public Tensor sign() {
+        return wrap(n().sign());
+    }
+
+    public Tensor sin() {
+        return wrap(n().sin());
+    }
+
+    public Tensor cos() {
+        return wrap(n().cos());
+    }
+
+    public Tensor tanh() {
+        return wrap(n().tanh());
+    }
+
+    public Tensor sigmoid() {
+        return wrap(n().sigmoid());
+    }
+
+    public Tensor reciprocal() {
+        return wrap(n().reciprocal());
+    }
+
+    public Tensor floor() {
+        return wrap(n().floor());
+    }
+
+    public Tensor clamp(double min, double max) {
+        return wrap(n().clamp(new ScalarOptional(new Scalar(min)), new ScalarOptional(new Scalar(max))));
+    }
+
+    public Tensor clampMin(double min) {
+        return wrap(n().clamp_min(new Scalar(min)));
+    }
+
+    public Tensor clampMax(double max) {
+        return wrap(torch.clamp_max(n(), new Scalar(max)));
+    }
+
+    /** Element-wise clamp to per-element bounds {@code [-bound, bound]}. */
+    public Tensor clampSymmetric(Tensor bound) {
+        return wrap(n().clamp(new TensorOptional(bound.neg().n()), new TensorOptional(bound.n())));
+    }
+
+    public Tensor maximum(Tensor o) {
+        return wrap(torch.maximum(n(), o.n()));
+    }
+
+    public Tensor minimum(Tensor o) {
+        return wrap(torch.minimum(n(), o.n()));
+    }
+
+    /** {@code this + w · (end − this)}. */
+    public Tensor lerp(Tensor end, double w) {
+        return wrap(torch.lerp(n(), end.n(), new Scalar(w)));
+    }
+
+    // ------------------------------------------------------------------ activations
+
+    public Tensor silu() {
+        return wrap(torch.silu(n()));
+    }
+
+    /** GELU with the exact erf form. */
+    public Tensor gelu() {
+        return wrap(torch.gelu(n()));
+    }
+
+    /** GELU with the tanh approximation. */
+    public Tensor geluTanh() {
+        return wrap(torch.gelu(n(), "tanh"));
+    }
+
+    public Tensor relu() {
+        return wrap(torch.relu(n()));
+    }
+
+    public Tensor softmax(long dim) {
+        return wrap(n().softmax(dim));
+    }
+
+    public Tensor logSoftmax(long dim) {
+        return wrap(torch.log_softmax(n(), dim));
+    }
+
+    public Tensor logSumExp(long dim, boolean keepDim) {
+        return wrap(torch.logsumexp(n(), new long[] {dim}, keepDim));
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    public Tensor sum() {
+        return wrap(n().sum());
+    }
+
+    public Tensor sum(long dim, boolean keepDim) {
+        return wrap(n().sum(new long[] {dim}, keepDim, NO_DTYPE));
+    }
+
+    public Tensor sum(long[] dims, boolean keepDim) {
+        return wrap(n().sum(dims, keepDim, NO_DTYPE));
+    }
+
+    public Tensor mean() {
+        return wrap(n().mean());
+    }
+
+    public Tensor mean(long dim, boolean keepDim) {
+        return wrap(n().mean(new long[] {dim}, keepDim, NO_DTYPE));
+    }
+
+    public Tensor mean(long[] dims, boolean keepDim) {
+        return wrap(n().mean(dims, keepDim, NO_DTYPE));
+    }
+
+    /** Unbiased variance along {@code dim}. */
+    public Tensor var(long dim, boolean keepDim) {
+        return wrap(torch.var(n(), new long[] {dim}, true, keepDim));
+    }
+
+    /** Unbiased standard deviation along {@code dim}. */
+    public Tensor std(long dim, boolean keepDim) {
+        return wrap(n().std(new long[] {dim}, true, keepDim));
+    }
+
+    public Tensor amax() {
+        return wrap(n().amax());
+    }
+
+    public Tensor amax(long dim, boolean keepDim) {
+        return wrap(n().amax(new long[] {dim}, keepDim));
+    }
+
+    public Tensor amin() {
+        return wrap(n().amin());
+    }
+
+    public Tensor amin(long dim, boolean keepDim) {
+        return wrap(n().amin(new long[] {dim}, keepDim));
+    }
+
+    public Tensor argmax(long dim) {
+        return wrap(n().argmax(new LongOptional(dim), false));
+    }
+
+    /** Euclidean norm of all elements. */
+    public Tensor norm() {
+        return wrap(torch.linalg_vector_norm(n()));
+    }
+
+    /** Euclidean norm along {@code dim}. */
+    public Tensor norm(long dim, boolean keepDim) {
+        return wrap(torch.linalg_vector_norm(n(), new Scalar(2.0), new long[] {dim}, keepDim, NO_DTYPE));
+    }
+
+    public Tensor cumsum(long dim) {
+        return wrap(torch.cumsum(n(), dim));
+    }
+
+    /** Values sorted ascending along {@code dim}. */
+    public Tensor sort(long dim) {
+        return wrap(torch.sort(n(), dim, false).get0());
+    }
+
+    public Tensor argsort(long dim) {
+        return wrap(torch.argsort(n(), dim, false));
+    }
+
+    /** The q-quantile (0 ≤ q ≤ 1) along {@code dim}, linear interpolation. */
+    public Tensor quantile(double q, long dim, boolean keepDim) {
+        return wrap(torch.quantile(n(), q, new LongOptional(dim), keepDim, "linear"));
+    }
+
+    // ------------------------------------------------------------------ comparison
+
+    public Tensor gt(double v) {
+        return wrap(n().gt(new Scalar(v)));
+    }
+
+    public Tensor lt(double v) {
+        return wrap(n().lt(new Scalar(v)));
+    }
+
+    public Tensor ge(double v) {
+        return wrap(n().ge(new Scalar(v)));
+    }
+
+    public Tensor le(double v) {
+        return wrap(n().le(new Scalar(v)));
+    }
+
+    public Tensor gt(Tensor o) {
+        return wrap(n().gt(o.n()));
+    }
+
+    public Tensor lt(Tensor o) {
+        return wrap(n().lt(o.n()));
+    }
+
+    public Tensor eq(Tensor o) {
+        return wrap(n().eq(o.n()));
+    }
+
+    public Tensor isfinite() {
+        return wrap(torch.isfinite(n()));
+    }
+
+    /** True when every element is finite (no NaN or ±Inf). */
+    public boolean allFinite() {
+        try (Scope s = Scope.open()) {
+            return torch.isfinite(n()).all().item().toBool();
+        }
+    }
+
+    /** Exact equality of shape and every element. */
+    public boolean equal(Tensor o) {
+        return n().equal(o.n());
+    }
+
+    public boolean allClose(Tensor o, double rtol, double atol) {
+        return n().allclose(o.n(), rtol, atol, false);
+    }
+
+    // ------------------------------------------------------------------ linear algebra
+
+    public Tensor matmul(Tensor o) {
+        return wrap(n().matmul(o.n()));
+    }
+
+    /** {@code this · wᵀ + b} (PyTorch's {@code F.linear}); {@code b} may be null. */
+    public Tensor linear(Tensor w, Tensor b) {
+        return b == null ? wrap(torch.linear(n(), w.n())) : wrap(torch.linear(n(), w.n(), b.n()));
+    }
+
+    /** Pairwise Euclidean distances between the rows of {@code this} [n, d] and {@code o} [m, d]. */
+    public Tensor cdist(Tensor o) {
+        return wrap(torch.cdist(n(), o.n()));
+    }
+
+    // ------------------------------------------------------------------ normalisation
+
+    /** Layer normalisation over the trailing dimensions {@code normalizedShape}. */
+    public Tensor layerNorm(long[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        return wrap(torch.layer_norm(n(), normalizedShape, optional(weight), optional(bias), eps, false));
+    }
+
+    /** Group normalisation of [N, C, ...] into {@code groups} groups of channels. */
+    public Tensor groupNorm(long groups, Tensor weight, Tensor bias, double eps) {
+        return wrap(torch.group_norm(n(), groups, optional(weight), optional(bias), eps, false));
+    }
+
+    private static TensorOptional optional(Tensor x) {
+        return x == null ? new TensorOptional() : new TensorOptional(x.n());
+    }
+
+    // ------------------------------------------------------------------ losses
+
+    public Tensor mseLoss(Tensor target) {
+        return wrap(torch.mse_loss(n(), target.n()));
+    }
+
+    // ------------------------------------------------------------------ shape
+
+    public Tensor reshape(long... shape) {
+        return wrap(n().reshape(shape));
+    }
+
+    public Tensor view(long... shape) {
+        return wrap(n().view(shape));
+    }
+
+    public Tensor flatten(long startDim, long endDim) {
+        return wrap(n().flatten(startDim, endDim));
+    }
+
+    public Tensor unsqueeze(long dim) {
+        return wrap(n().unsqueeze(dim));
+    }
+
+    public Tensor squeeze(long dim) {
+        return wrap(n().squeeze(dim));
+    }
+
+    public Tensor transpose(long a, long b) {
+        return wrap(n().transpose(a, b));
+    }
+
+    /** Transpose of a 2-D tensor. */
+    public Tensor t() {
+        return wrap(n().t());
+    }
+
+    public Tensor permute(long... dims) {
+        return wrap(n().permute(dims));
+    }
+
+    public Tensor expand(long... shape) {
+        return wrap(n().expand(shape));
+    }
+
+    /** Elements {@code start .. start+length−1} along {@code dim} (a view). */
+    public Tensor narrow(long dim, long start, long length) {
+        return wrap(n().narrow(dim, start, length));
+    }
+
+    /** Index {@code i} along {@code dim}, removing that dimension (a view). */
+    public Tensor select(long dim, long i) {
+        return wrap(n().select(dim, i));
+    }
+
+    public Tensor indexSelect(long dim, Tensor index) {
+        return wrap(n().index_select(dim, index.n()));
+    }
+
+    public Tensor gather(long dim, Tensor index) {
+        return wrap(torch.gather(n(), dim, index.n()));
+    }
+
+    /** Reshapes a per-sample [B] tensor to [B, 1, ..., 1] so it broadcasts against {@code like}. */
+    public Tensor broadcastTo(Tensor like) {
+        long[] s = new long[like.dim()];
+        Arrays.fill(s, 1);
+        s[0] = numel();
+        return reshape(s);
+    }
+
+    public Tensor contiguous() {
+        return wrap(n().contiguous());
+    }
+
+    public Tensor clone() {
+        return wrap(n().clone());
+    }
+
+    public Tensor to(DType dtype) {
+        return wrap(n().to(dtype.scalarType));
+    }
+
+    // ------------------------------------------------------------------ in place
+
+    public Tensor copy_(Tensor src) {
+        n().copy_(src.n());
+        return this;
+    }
+
+    public Tensor add_(Tensor o) {
+        n().add_(o.n());
+        return this;
+    }
+
+    /** {@code this += alpha · o}. */
+    public Tensor add_(Tensor o, double alpha) {
+        n().add_(o.n(), new Scalar(alpha));
+        return this;
+    }
+
+    public Tensor mul_(double v) {
+        n().mul_(new Scalar(v));
+        return this;
+    }
+
+    /** {@code this += w · (end − this)}. */
+    public Tensor lerp_(Tensor end, double w) {
+        n().lerp_(end.n(), new Scalar(w));
+        return this;
+    }
+
+    public Tensor zero_() {
+        n().zero_();
+        return this;
+    }
+
+    public Tensor fill_(double v) {
+        n().fill_(new Scalar(v));
+        return this;
+    }
+
+    // ------------------------------------------------------------------ autograd
+
+    /** Marks this (leaf) tensor as a trainable parameter. */
+    public Tensor requiresGrad_(boolean on) {
+        n().requires_grad_(on);
+        return this;
+    }
+
+    public boolean requiresGrad() {
+        return n().requires_grad();
+    }
+
+    /** Accumulates d(this)/d(leaves) into each leaf's {@link #grad()}; {@code this} must be a scalar. */
+    public void backward() {
+        n().backward();
+    }
+
+    /** The accumulated gradient, or null if none has been computed. */
+    public Tensor grad() {
+        org.bytedeco.pytorch.Tensor g = n().grad();
+        if (g == null || !g.defined()) {
+            return null;
+        }
+        return wrap(g);
+    }
+
+    /** A tensor sharing storage with this one but cut from the autograd graph. */
+    public Tensor detach() {
+        return wrap(n().detach());
+    }
+
+    // ------------------------------------------------------------------ export
+
+    public double item() {
+        return n().item().toDouble();
+    }
+
+    public float[] toFloatArray() {
+        try (Scope s = Scope.open()) {
+            org.bytedeco.pytorch.Tensor c = n().to(DType.FLOAT32.scalarType).contiguous();
+            float[] out = new float[(int) c.numel()];
+            new FloatPointer(c.data_ptr()).get(out);
+            return out;
+        }
+    }
+
+    public double[] toDoubleArray() {
+        try (Scope s = Scope.open()) {
+            org.bytedeco.pytorch.Tensor c = n().to(DType.FLOAT64.scalarType).contiguous();
+            double[] out = new double[(int) c.numel()];
+            new DoublePointer(c.data_ptr()).get(out);
+            return out;
+        }
+    }
+
+    public long[] toLongArray() {
+        try (Scope s = Scope.open()) {
+            org.bytedeco.pytorch.Tensor c = n().to(DType.INT64.scalarType).contiguous();
+            long[] out = new long[(int) c.numel()];
+            new LongPointer(c.data_ptr()).get(out);
+            return out;
+        }
+    }
+
+    /** The raw little-endian bytes of this tensor's elements in row-major order. */
+    public byte[] toBytes() {
+        try (Scope s = Scope.open()) {
+            org.bytedeco.pytorch.Tensor c = n().contiguous();
+            long nbytes = c.nbytes();
+            if (nbytes > Integer.MAX_VALUE - 8) {
+                throw new DiffusionException("tensor of " + nbytes + " bytes is too large for a Java array; stream it with copyBytesTo");
+            }
+            byte[] out = new byte[(int) nbytes];
+            new BytePointer(c.data_ptr()).get(out);
+            return out;
+        }
+    }
+
+    /**
+     * Gives {@code sink} the element bytes of this tensor (row-major) as direct buffers of at most
+     * {@code chunk} bytes, without copying into the Java heap. Works for tensors over 2 GiB.
+     */
+    public void copyBytesTo(ByteSink sink, int chunk) throws java.io.IOException {
+        try (Scope s = Scope.open()) {
+            org.bytedeco.pytorch.Tensor c = n().contiguous();
+            long total = c.nbytes();
+            BytePointer base = new BytePointer(c.data_ptr());
+            for (long off = 0; off < total; off += chunk) {
+                long len = Math.min(chunk, total - off);
+                java.nio.ByteBuffer buf = new BytePointer(base).position(off).limit(off + len).asByteBuffer();
+                sink.accept(buf);
+            }
+        }
+    }
+
+    /** Receives chunks of a tensor's bytes. */
+    @FunctionalInterface
+    public interface ByteSink {
+        void accept(java.nio.ByteBuffer chunk) throws java.io.IOException;
+    }
+
+    /** Releases the native memory now. The tensor must not be used afterwards. */
+    @Override
+    public void close() {
+        t.close();
+    }
+
+    @Override
+    public String toString() {
+        if (t.isNull()) {
+            return "Tensor[released]";
+        }
+        return "Tensor" + Arrays.toString(shape()) + " " + dtype();
+    }
+}
