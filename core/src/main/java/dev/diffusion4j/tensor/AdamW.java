@@ -24,7 +24,10 @@ public final class AdamW implements AutoCloseable {
         this.paramList = List.copyOf(parameters);
         this.params = Natives.persistent(Tensor.vector(parameters));
         AdamWOptions options = new AdamWOptions(lr);
-        options.betas().put(0, beta1).put(1, beta2);
+        // betas is a std::tuple<double, double>; libstdc++ lays tuples out last-element-first, so
+        // find beta1's slot from the defaults (0.9, 0.999) instead of assuming an order.
+        int beta1Slot = options.betas().get(0) == 0.9 ? 0 : 1;
+        options.betas().put(beta1Slot, beta1).put(1 - beta1Slot, beta2);
         options.eps().put(eps);
         options.weight_decay().put(weightDecay);
         this.optimizer = Natives.persistent(new org.bytedeco.pytorch.AdamW(params, options));

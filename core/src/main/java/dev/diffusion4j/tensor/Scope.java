@@ -49,6 +49,15 @@ public final class Scope implements AutoCloseable {
         return ts;
     }
 
+    /**
+     * Takes {@code t} out of scope management altogether: it lives until {@link Tensor#close()} or
+     * garbage collection, whatever scopes are open. For long-lived state such as model weights.
+     */
+    public static Tensor escape(Tensor t) {
+        t.t.retainReference();
+        return t;
+    }
+
     private static PointerScope parentOf(PointerScope s) {
         Iterator<PointerScope> it = PointerScope.getScopeIterator();
         while (it.hasNext()) {

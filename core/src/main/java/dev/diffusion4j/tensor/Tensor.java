@@ -161,7 +161,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     /** Uniform integers in [low, high) as int64. */
-    public static Tensor randint(Generator g, long low, long high, long... shape) {
+    public static Tensor randintRange(Generator g, long low, long high, long... shape) {
         return wrap(torch.randint(low, high, shape, g.optional, options(DType.INT64)));
     }
 

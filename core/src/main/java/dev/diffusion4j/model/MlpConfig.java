@@ -1,0 +1,63 @@
+package dev.diffusion4j.model;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.nn.Activation;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Shape of an {@link MlpNetwork}: data dimension, width, number of residual blocks, timestep
+ * embedding size and activation. Serialised into a checkpoint's config.json.
+ */
+public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbeddingDim, Activation activation,
+                        int fourierFeatures, double fourierScale) {
+    public static final String TYPE = "mlp";
+
+    public MlpConfig {
+        if (dataDim < 1) {
+            throw new DiffusionException("data dimension must be at least 1, got " + dataDim);
+        }
+        if (hiddenDim < 1 || numBlocks < 0) {
+            throw new DiffusionException("MLP needs hidden_dim ≥ 1 and num_blocks ≥ 0");
+        }
+        if (timeEmbeddingDim < 4 || timeEmbeddingDim % 2 != 0) {
+            throw new DiffusionException("time_embedding_dim must be even and ≥ 4, got " + timeEmbeddingDim);
+        }
+        if (fourierFeatures < 0 || (fourierFeatures > 0 && !(fourierScale > 0))) {
+            throw new DiffusionException("fourier_features must be ≥ 0 with a positive fourier_scale");
+        }
+    }
+
+    /** The defaults for low-dimensional data (measured on the built-in 2D sets). */
+    public static MlpConfig defaults(int dataDim) {
+        return new MlpConfig(dataDim, 128, 4, 64, Activation.SILU, 0, 1.0);
+    }
+
+    public Map<String, Object> toConfig() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model_type", TYPE);
+        m.put("data_dim", dataDim);
+        m.put("hidden_dim", hiddenDim);
+        m.put("num_blocks", numBlocks);
+        m.put("time_embedding_dim", timeEmbeddingDim);
+        m.put("act_fn", activation.configName());
+        m.put("fourier_features", fourierFeatures);
+        m.put("fourier_scale", fourierScale);
+        return m;
+    }
+
+    public static MlpConfig fromConfig(Map<String, Object> m) {
+        try {
+            return new MlpConfig(
+                    ((Number) m.get("data_dim")).intValue(),
+                    ((Number) m.get("hidden_dim")).intValue(),
+                    ((Number) m.get("num_blocks")).intValue(),
+                    ((Number) m.get("time_embedding_dim")).intValue(),
+                    Activation.parse((String) m.get("act_fn")),
+                    ((Number) m.getOrDefault("fourier_features", 0)).intValue(),
+                    ((Number) m.getOrDefault("fourier_scale", 1.0)).doubleValue());
+        } catch (NullPointerException | ClassCastException e) {
+            throw new DiffusionException("model config is missing or has a malformed MLP field (need data_dim, hidden_dim, num_blocks, time_embedding_dim, act_fn): " + m);
+        }
+    }
+}
