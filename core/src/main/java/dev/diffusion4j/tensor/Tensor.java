@@ -822,7 +822,9 @@ public final class Tensor implements AutoCloseable {
             BytePointer base = new BytePointer(c.data_ptr());
             for (long off = 0; off < total; off += chunk) {
                 long len = Math.min(chunk, total - off);
-                java.nio.ByteBuffer buf = new BytePointer(base).position(off).limit(off + len).asByteBuffer();
+                // Rebase rather than set position: asByteBuffer() keeps the position as an int buffer
+                // index, so past 2 GiB it silently returned empty buffers.
+                java.nio.ByteBuffer buf = base.getPointer(off).limit(len).asByteBuffer();
                 sink.accept(buf);
             }
         }
