@@ -9,9 +9,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -64,15 +66,31 @@ public final class Safetensors {
         byte[] header = header(layout, metadata == null ? Map.of() : metadata);
         long total = 8L + header.length + offset;
         AtomicFiles.writeChannel(file, channel -> {
-            AtomicFiles.writeFully(channel, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length));
-            AtomicFiles.writeFully(channel, ByteBuffer.wrap(header));
-            for (Tensor t : sorted.values()) {
-                t.copyBytesTo(buffer -> AtomicFiles.writeFully(channel, buffer), chunk);
-            }
-            if (channel.position() != total) {
-                throw new IOException("wrote " + channel.position() + " bytes but the header describes " + total);
+            long written = writeAll(channel, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length))
+                    + writeAll(channel, ByteBuffer.wrap(header))
+                    + streamData(sorted.values(), channel, chunk);
+            // Cheap insurance that the header describes exactly the bytes that follow it.
+            if (written != total) {
+                throw new IOException("wrote " + written + " bytes but the header describes " + total);
             }
         });
+    }
+
+    /** Writes each tensor's bytes straight from native memory; returns the byte count. */
+    static long streamData(Collection<Tensor> tensors, WritableByteChannel channel, int chunk) throws IOException {
+        long[] written = {0};
+        for (Tensor t : tensors) {
+            t.copyBytesTo(buffer -> written[0] += writeAll(channel, buffer), chunk);
+        }
+        return written[0];
+    }
+
+    private static long writeAll(WritableByteChannel channel, ByteBuffer buffer) throws IOException {
+        long n = 0;
+        while (buffer.hasRemaining()) {
+            n += channel.write(buffer);
+        }
+        return n;
     }
 
     /** The compact JSON header, padded with spaces to a multiple of 8 bytes so the data is aligned. */

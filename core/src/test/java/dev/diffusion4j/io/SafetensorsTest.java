@@ -10,7 +10,9 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.lang.management.ManagementFactory;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +23,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -384,6 +387,60 @@ class SafetensorsTest {
                 assertEquals(0, f.rawBytes("big", big - 1, 1).get(0));
                 assertThrows(IndexOutOfBoundsException.class, () -> f.rawBytes("big", big - 1, 2));
             }
+        }
+    }
+
+    /** Discards what is written but remembers the bytes at a few absolute positions. */
+    private static final class Probe implements WritableByteChannel {
+        final long[] watch;
+        final byte[] seen;
+        long position;
+
+        Probe(long... watch) {
+            this.watch = watch;
+            this.seen = new byte[watch.length];
+        }
+
+        @Override
+        public int write(ByteBuffer src) {
+            int n = src.remaining();
+            for (int i = 0; i < watch.length; i++) {
+                if (watch[i] >= position && watch[i] < position + n) {
+                    seen[i] = src.get(src.position() + (int) (watch[i] - position));
+                }
+            }
+            src.position(src.limit());
+            position += n;
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void streamsTensorDataPastTwoGibibytes() throws IOException {
+        long physical = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+        Assumptions.assumeTrue(physical >= 8L << 30, "needs a machine with at least 8 GiB of memory");
+        long twoGiB = 1L << 31;
+        long n = twoGiB + 40;
+        try (Scope local = Scope.open()) {
+            Tensor big = Tensor.zeros(DType.UINT8, n);
+            big.narrow(0, twoGiB - 1, 2).fill_(9); // straddles the 2 GiB boundary
+            big.narrow(0, n - 1, 1).fill_(5);
+            Tensor after = Tensor.of(new float[] {1.5f}, 1);
+            Probe probe = new Probe(twoGiB - 2, twoGiB - 1, twoGiB, twoGiB + 1, n - 1, n + 2, n + 3);
+            long written = Safetensors.streamData(List.of(big, after), probe, Safetensors.WRITE_CHUNK);
+            assertEquals(n + 4, written);
+            assertEquals(n + 4, probe.position);
+            // 1.5f is 0x3FC00000: little-endian bytes 00 00 C0 3F.
+            assertArrayEquals(new byte[] {0, 9, 9, 0, 5, (byte) 0xC0, 0x3F}, probe.seen);
         }
     }
 
