@@ -822,7 +822,9 @@ public final class Tensor implements AutoCloseable {
             BytePointer base = new BytePointer(c.data_ptr());
             for (long off = 0; off < total; off += chunk) {
                 long len = Math.min(chunk, total - off);
-                java.nio.ByteBuffer buf = new BytePointer(base).position(off).limit(off + len).asByteBuffer();
+                // Rebase rather than set position: asByteBuffer() keeps the position as an int buffer
+                // index, so past 2 GiB it silently returned empty buffers.
+                java.nio.ByteBuffer buf = base.getPointer(off).limit(len).asByteBuffer();
                 sink.accept(buf);
             }
         }
@@ -846,5 +848,56 @@ public final class Tensor implements AutoCloseable {
             return "Tensor[released]";
         }
         return "Tensor" + Arrays.toString(shape()) + " " + dtype();
+    }
+
+    // ---- added for io
+
+    /** Hands out a tensor's bytes region by region while it is being filled; see {@link #fromChunks}. */
+    @FunctionalInterface
+    public interface ByteSource {
+        /** A direct buffer holding exactly {@code length} bytes: the tensor's bytes at {@code offset}. */
+        java.nio.ByteBuffer region(long offset, int length) throws java.io.IOException;
+    }
+
+    /**
+     * A new tensor of {@code dtype} and {@code shape} whose row-major little-endian bytes are copied
+     * from {@code source} in regions of at most {@code chunk} bytes, never through the Java heap.
+     * Regions may be memory-mapped file slices, so tensors over 2 GiB can be filled.
+     */
+    public static Tensor fromChunks(DType dtype, long[] shape, int chunk, ByteSource source) throws java.io.IOException {
+        if (chunk <= 0) {
+            throw new IllegalArgumentException("chunk must be positive: " + chunk);
+        }
+        long total = numel(shape) * dtype.byteSize();
+        org.bytedeco.pytorch.Tensor x = torch.empty(shape, options(dtype), null);
+        if (total == 0) {
+            return wrap(x); // an empty tensor has no storage address to copy into
+        }
+        try {
+            long base = x.data_ptr().address();
+            for (long off = 0; off < total; off += chunk) {
+                int len = (int) Math.min(chunk, total - off);
+                java.nio.ByteBuffer region = source.region(off, len);
+                if (!region.isDirect() || region.remaining() != len) {
+                    throw new IllegalArgumentException("ByteSource must return a direct buffer of " + len + " bytes, got " + region);
+                }
+                // A slice starts at the buffer's position, so its address is where the bytes begin.
+                long src = new Pointer(region.slice()).address();
+                long dst = base + off;
+                Pointer.memcpy(new Pointer() {
+                    {
+                        this.address = dst;
+                    }
+                }, new Pointer() {
+                    {
+                        this.address = src;
+                    }
+                }, len);
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            x.close();
+            throw e;
+        }
+        return wrap(x);
     }
 }
