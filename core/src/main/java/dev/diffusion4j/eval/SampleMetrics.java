@@ -20,9 +20,9 @@ import java.util.List;
  *   <li>{@link #slicedWasserstein}: sliced 2-Wasserstein distance (Bonneel et al. 2015).</li>
  * </ul>
  *
- * <p>Both V-statistics include the i = j pairs, which makes them non-negative but biased upward by
- * O(1/n + 1/m): two independent samples of one distribution score a small positive floor, not 0.
- * Compare scores at equal sample sizes.
+ * <p>Both V-statistics include the i = j pairs, which makes them non-negative (up to rounding)
+ * but biased upward by O(1/n + 1/m): two independent samples of one distribution score a small
+ * positive floor, not 0. Compare scores at equal sample sizes.
  */
 public final class SampleMetrics {
     /**
@@ -48,9 +48,9 @@ public final class SampleMetrics {
 
     /**
      * The squared energy distance D² = 2·mean‖xᵢ − yⱼ‖ − mean‖xᵢ − xⱼ‖ − mean‖yᵢ − yⱼ‖, each mean
-     * over all pairs including i = j (the V-statistic). It is 0 exactly when x and y hold the same
-     * points, and tends to the population value 2E‖X−Y‖ − E‖X−X'‖ − E‖Y−Y'‖ plus
-     * E‖X−X'‖/n + E‖Y−Y'‖/m for independent samples.
+     * over all pairs including i = j (the V-statistic). It is 0 when x and y hold the same points
+     * (exactly 0.0 when also in the same order, else to rounding). Over independent samples its
+     * mean is the population value 2E‖X−Y‖ − E‖X−X'‖ − E‖Y−Y'‖ plus E‖X−X'‖/n + E‖Y−Y'‖/m.
      */
     public static double energyDistance(Tensor x, Tensor y) {
         return energyDistance(x, y, DEFAULT_BLOCK);
@@ -73,7 +73,8 @@ public final class SampleMetrics {
     /**
      * Squared MMD with the Gaussian kernel k(a, b) = exp(−‖a − b‖² / (2h²)) at the bandwidth h of
      * {@link #medianBandwidth}: MMD² = mean k(xᵢ, xⱼ) + mean k(yᵢ, yⱼ) − 2·mean k(xᵢ, yⱼ), all pairs
-     * including i = j (the V-statistic). Lies in [0, 2]; 0 exactly for identical point sets.
+     * including i = j (the V-statistic). Lies in [0, 2]; 0 for identical point sets. Its mean over
+     * independent samples exceeds the population MMD² by (1 − E k(X,X'))/n + (1 − E k(Y,Y'))/m.
      */
     public static double mmd(Tensor x, Tensor y) {
         return mmd(x, y, medianBandwidth(x, y));
