@@ -1,0 +1,25 @@
+package dev.diffusion4j.data;
+
+import dev.diffusion4j.tensor.Generator;
+import dev.diffusion4j.tensor.Tensor;
+import java.util.Optional;
+
+/**
+ * Where training data comes from: a distribution to draw minibatches from. Toy distributions draw
+ * fresh points on every call; finite data sets (a CSV file) draw rows uniformly with replacement.
+ * Returned tensors are float32 [batch, dim] and belong to the caller's current {@code Scope}.
+ */
+public interface DataSource {
+
+    /** The name the data set was opened by (a built-in name or a file name). */
+    String name();
+
+    /** Number of values per data point. */
+    int dim();
+
+    /** A random minibatch [batch, dim]; the same generator state gives the same batch. */
+    Tensor sample(Generator g, int batch);
+
+    /** For a finite data set, every point as [rows, dim] (a fresh copy); empty for a distribution. */
+    Optional<Tensor> all();
+}

@@ -1,0 +1,5 @@
+/**
+ * Training data: built-in 2-D toy distributions, numeric CSV tables, the {@link dev.diffusion4j.data.DataSource}
+ * interface that trainers draw minibatches from, and per-dimension normalisation.
+ */
+package dev.diffusion4j.data;
