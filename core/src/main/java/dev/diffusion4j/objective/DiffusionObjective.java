@@ -1,5 +1,6 @@
 package dev.diffusion4j.objective;
 
+import dev.diffusion4j.model.NoisePredictor;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.process.GaussianDiffusion;
 import dev.diffusion4j.process.Prediction;
@@ -99,7 +100,7 @@ public final class DiffusionObjective {
      * as int64 [B] and ε ~ N(0, I) shaped like x0 (float32, cast to x0's dtype) from {@code g}.
      * Gradients flow to the network's parameters.
      */
-    public Tensor loss(NoisePredictionNetwork network, Tensor x0, Generator g) {
+    public Tensor loss(NoisePredictor network, Tensor x0, Generator g) {
         long batch = batchSize(x0);
         Tensor t = Tensor.randint(g, schedule.numTimesteps(), new long[] {batch});
         Tensor noise = Tensor.randn(g, x0.shape());
@@ -110,7 +111,7 @@ public final class DiffusionObjective {
     }
 
     /** The scalar training loss for given timesteps (int64 [B]) and noise (shaped like x0). */
-    public Tensor loss(NoisePredictionNetwork network, Tensor x0, Tensor tIndex, Tensor noise) {
+    public Tensor loss(NoisePredictor network, Tensor x0, Tensor tIndex, Tensor noise) {
         long batch = batchSize(x0);
         if (tIndex.dim() != 1 || tIndex.numel() != batch) {
             throw new DiffusionException("expected one timestep per sample (shape [" + batch + "]), got shape "

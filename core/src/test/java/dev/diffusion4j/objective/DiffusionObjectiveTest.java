@@ -1,5 +1,6 @@
 package dev.diffusion4j.objective;
 
+import dev.diffusion4j.model.NoisePredictor;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
@@ -56,7 +57,7 @@ class DiffusionObjectiveTest {
                 for (LossType l : LossType.values()) {
                     for (Weighting w : Weighting.values()) {
                         DiffusionObjective obj = new DiffusionObjective(SCHEDULE, p, l, w);
-                        NoisePredictionNetwork exact = (xt, t) -> {
+                        NoisePredictor exact = (xt, t) -> {
                             assertEquals(DType.FLOAT32, t.dtype());
                             assertArrayEquals(new float[] {0f, 321f, 999f}, t.toFloatArray(), 0f);
                             return Tensor.of(tgt, 3, 2, 5);
@@ -100,7 +101,7 @@ class DiffusionObjectiveTest {
                 for (int i = 0; i < 8; i++) {
                     wrong[i] = tgt[i] + r[i];
                 }
-                NoisePredictionNetwork net = (xt, t) -> Tensor.of(wrong, 2, 4);
+                NoisePredictor net = (xt, t) -> Tensor.of(wrong, 2, 4);
                 for (Object[] c : cases) {
                     LossType l = (LossType) c[0];
                     double delta = (double) c[1];
@@ -213,7 +214,7 @@ class DiffusionObjectiveTest {
     void randomOverloadDrawsTimestepsThenNoiseFromTheGenerator() {
         DiffusionObjective obj = new DiffusionObjective(SCHEDULE, Prediction.V, LossType.HUBER, Weighting.MIN_SNR);
         List<float[]> seen = new ArrayList<>();
-        NoisePredictionNetwork net = (xt, t) -> {
+        NoisePredictor net = (xt, t) -> {
             seen.add(t.toFloatArray());
             return xt.mul(0.5);
         };

@@ -1,0 +1,33 @@
+package dev.diffusion4j.model;
+
+import dev.diffusion4j.tensor.Tensor;
+
+/**
+ * What every sampler sees: D(x; σ) ≈ E[x₀ | x] for x = x₀ + σ·n, n ~ N(0, I) (the
+ * variance-exploding view of Karras et al. 2022, "Elucidating the Design Space", eq. 2–3).
+ * Any Gaussian diffusion maps onto it: a VP sample x_t = √ᾱ·x₀ + √(1−ᾱ)·ε is x_t/√ᾱ in these
+ * coordinates with σ = √((1−ᾱ)/ᾱ). Adapters convert whatever a network predicts (ε, x₀, v, a score
+ * or a velocity) into this one form, so samplers never know.
+ */
+public interface Denoiser {
+    /**
+     * The denoised estimate of x₀. {@code x}: [B, ...]; {@code sigma}: [B] per-sample noise levels,
+     * or [1] when the whole batch shares one level (cheaper for networks that embed σ).
+     */
+    Tensor denoise(Tensor x, Tensor sigma);
+
+    /** The noise levels the model was trained on, ascending and finite; empty for continuous-time models. */
+    double[] trainingSigmas();
+
+    double sigmaMin();
+
+    double sigmaMax();
+
+    /**
+     * Standard deviation of the starting point x ~ N(0, s²·I) at σ_max. For variance-preserving
+     * models the prior is x_T ~ N(0, I) in VP coordinates, i.e. s = √(1 + σ_max²) here.
+     */
+    default double initNoiseScale() {
+        return Math.sqrt(1 + sigmaMax() * sigmaMax());
+    }
+}

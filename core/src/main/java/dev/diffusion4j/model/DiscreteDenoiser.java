@@ -1,0 +1,56 @@
+package dev.diffusion4j.model;
+
+import dev.diffusion4j.process.Prediction;
+import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.tensor.Tensor;
+
+/**
+ * Wraps a network trained on the discrete VP process of a {@link NoiseSchedule} as a
+ * {@link Denoiser}: x enters the network as the VP sample x/√(1+σ²) at the fractional timestep
+ * t(σ) (log-σ interpolation of the training grid), and its output is converted from its
+ * {@link Prediction} parameterisation to x̂₀.
+ */
+public final class DiscreteDenoiser implements Denoiser {
+    private final NoisePredictor network;
+    private final NoiseSchedule schedule;
+    private final Prediction prediction;
+    private final double[] sigmas;
+
+    public DiscreteDenoiser(NoisePredictor network, NoiseSchedule schedule, Prediction prediction) {
+        this.network = network;
+        this.schedule = schedule;
+        this.prediction = prediction;
+        this.sigmas = schedule.sigmasForSampling();
+    }
+
+    public NoiseSchedule schedule() {
+        return schedule;
+    }
+
+    public Prediction prediction() {
+        return prediction;
+    }
+
+    @Override
+    public Tensor denoise(Tensor x, Tensor sigma) {
+        Tensor alphaBar = sigma.square().add(1.0).reciprocal();   // ᾱ = 1/(1+σ²)
+        Tensor xt = x.mul(alphaBar.sqrt().broadcastTo(x));
+        Tensor out = network.predict(xt, schedule.sigmaToT(sigma));
+        return prediction.toX0(out, xt, alphaBar);
+    }
+
+    @Override
+    public double[] trainingSigmas() {
+        return sigmas.clone();
+    }
+
+    @Override
+    public double sigmaMin() {
+        return sigmas[0];
+    }
+
+    @Override
+    public double sigmaMax() {
+        return sigmas[sigmas.length - 1];
+    }
+}
