@@ -82,6 +82,12 @@ public final class Backend {
         torch.manual_seed(seed);
     }
 
+    /** Resident set size of this process in bytes (0 if the platform does not report it). */
+    public static long residentBytes() {
+        ensureLoaded();
+        return org.bytedeco.javacpp.Pointer.physicalBytes();
+    }
+
     /** A one-line description of the backend for logs and reports. */
     public static String describe() {
         ensureLoaded();

@@ -1,0 +1,44 @@
+package dev.diffusion4j.cli;
+
+import dev.diffusion4j.data.Toy2D;
+import dev.diffusion4j.data.ToyDatasets;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Lists the built-in data sets. */
+@Command(name = "datasets", mixinStandardHelpOptions = true,
+        description = {"List the built-in data sets. Any CSV file of numbers (one row per point, header optional) works too."})
+final class DatasetsCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--json", description = "Also print the list as one JSON line.")
+    boolean json;
+
+    @Override
+    public void run() {
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("Built-in 2D data sets (generated on the fly, use with --data NAME):");
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (Toy2D d : ToyDatasets.all()) {
+            out.printf("  %-13s %s%s%n", d.name(), d.description(), d.mixture().isPresent() ? " [exact Gaussian mixture]" : "");
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", d.name());
+            m.put("dim", d.dim());
+            m.put("description", d.description());
+            list.add(m);
+        }
+        out.println();
+        out.println("Your own data: --data path/to/file.csv (numeric columns, any dimension).");
+        if (json) {
+            JsonLine.print(out, Map.of("datasets", list));
+        }
+        out.flush();
+    }
+}

@@ -1,0 +1,68 @@
+package dev.diffusion4j.cli;
+
+import dev.diffusion4j.DiffusionException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code diffuse} command: train, sample, evaluate and inspect diffusion models. */
+@Command(name = "diffuse",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
+        description = "Train diffusion models on your data and generate from them, on libtorch, from Java.",
+        subcommands = {
+                QuickstartCommand.class,
+                TrainCommand.class,
+                SampleCommand.class,
+                EvalCommand.class,
+                InfoCommand.class,
+                DatasetsCommand.class,
+                SamplersCommand.class,
+                BenchCommand.class,
+                CommandLine.HelpCommand.class
+        },
+        footer = {"", "Run 'diffuse COMMAND --help' for the options of a command."})
+public final class Diffuse implements Runnable {
+    /** Exit code for errors the user can fix (bad option, bad file, unknown name). */
+    public static final int USER_ERROR = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the CLI and returns its exit code (used by tests). */
+    public static int execute(String... args) {
+        configureLogging();
+        CommandLine cmd = new CommandLine(new Diffuse());
+        cmd.setExecutionExceptionHandler(Diffuse::handle);
+        return cmd.execute(args);
+    }
+
+    private static int handle(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
+        PrintWriter err = cmd.getErr();
+        if (e instanceof DiffusionException) {
+            err.println("error: " + e.getMessage());
+            err.flush();
+            return USER_ERROR;
+        }
+        err.println("internal error: " + e);
+        e.printStackTrace(err);
+        err.flush();
+        return 1;
+    }
+
+    private static void configureLogging() {
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
+        System.setProperty("java.awt.headless", "true");
+    }
+}

@@ -1,0 +1,201 @@
+package dev.diffusion4j.cli;
+
+import dev.diffusion4j.data.DataSource;
+import dev.diffusion4j.data.DataSources;
+import dev.diffusion4j.data.Normalizer;
+import dev.diffusion4j.pipeline.DiffusionPipeline;
+import dev.diffusion4j.process.GaussianDiffusion;
+import dev.diffusion4j.sampling.Sampler;
+import dev.diffusion4j.sampling.SamplerOptions;
+import dev.diffusion4j.sampling.SamplingListener;
+import dev.diffusion4j.sampling.SamplingStep;
+import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.tensor.Generator;
+import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.train.ProgressBar;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One sampling run from the CLI: progress bar, timing, NFE count and, on request, frames of the
+ * reverse process for an animation.
+ */
+final class Generation {
+    /** Frames kept for an animation (plus the final state). */
+    static final int FRAMES = 48;
+    /** Points drawn per animation frame. */
+    static final int FRAME_POINTS = 2000;
+
+    private final Tensor samples;
+    private final double seconds;
+    private final long evaluations;
+    private final long seed;
+    private final List<Frame> reverseFrames;
+
+    /** A recorded state in data coordinates with its caption. */
+    record Frame(float[] xy, String caption) {
+    }
+
+    private Generation(Tensor samples, double seconds, long evaluations, long seed, List<Frame> reverseFrames) {
+        this.samples = samples;
+        this.seconds = seconds;
+        this.evaluations = evaluations;
+        this.seed = seed;
+        this.reverseFrames = reverseFrames;
+    }
+
+    static Generation run(DiffusionPipeline pipe, Sampler sampler, int n, long seed, boolean recordFrames) {
+        List<Frame> frames = new ArrayList<>();
+        Normalizer norm = pipe.spec().normalizer();
+        NoiseSchedule schedule = pipe.spec().schedule();
+        SamplingListener listener = new SamplingListener() {
+            private ProgressBar progress;
+
+            @Override
+            public void onStep(SamplingStep step) {
+                if (progress == null) {
+                    progress = ProgressBar.console("sample", step.total());
+                }
+                progress.update(step.index() + 1, "");
+                if (recordFrames && keepFrame(step.index(), step.total())) {
+                    try (Scope s = Scope.open()) {
+                        Tensor x = step.xVariancePreserving();
+                        Tensor head = x.narrow(0, 0, Math.min(FRAME_POINTS, x.size(0)));
+                        frames.add(new Frame(norm.denormalize(head).toFloatArray(), caption(schedule, step.sigma())));
+                    }
+                }
+                if (step.index() + 1 == step.total()) {
+                    progress.finish(String.format(Locale.ROOT, "%d steps", step.total()));
+                }
+            }
+        };
+        long before = pipe.evaluations();
+        long t0 = System.nanoTime();
+        Tensor out = pipe.sample(n, sampler, seed, listener);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        return new Generation(out, secs, pipe.evaluations() - before, seed, frames);
+    }
+
+    private static boolean keepFrame(int index, int total) {
+        if (index == total - 1) {
+            return true;
+        }
+        int stride = Math.max(1, total / FRAMES);
+        // Denser at the end, where the structure appears: keep every step of the last few too.
+        return index % stride == 0 || index >= total - Math.min(8, total / 10);
+    }
+
+    static String caption(NoiseSchedule schedule, double sigma) {
+        if (sigma == 0) {
+            return "REVERSE   t = 0   clean sample";
+        }
+        double alphaBar = 1 / (1 + sigma * sigma);
+        double t;
+        try (Scope s = Scope.open()) {
+            t = schedule.sigmaToT(Tensor.full(sigma, 1)).item();
+        }
+        return String.format(Locale.ROOT, "REVERSE   t = %d / %d   ᾱ = %.3f", Math.round(t), schedule.numTimesteps(), alphaBar);
+    }
+
+    Tensor samples() {
+        return samples;
+    }
+
+    double seconds() {
+        return seconds;
+    }
+
+    long evaluations() {
+        return evaluations;
+    }
+
+    /** Generation parameters, embedded as PNG text metadata. */
+    Map<String, String> parameters(String samplerName, SamplerOptions options) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("Software", "diffusion4j " + Version.VERSION);
+        m.put("sampler", samplerName);
+        m.put("steps", Integer.toString(options.steps()));
+        m.put("eta", Double.toString(options.eta()));
+        m.put("spacing", options.spacing().configName());
+        m.put("seed", Long.toString(seed));
+        m.put("model_evaluations", Long.toString(evaluations));
+        return m;
+    }
+
+    /** Column names for a CSV of samples: the training CSV's header when there was one, else x0, x1, .... */
+    static String[] header(DiffusionPipeline pipe) {
+        int d = pipe.spec().dataDim();
+        Optional<DataSource> src = trainingData(pipe);
+        if (src.isPresent() && src.get() instanceof dev.diffusion4j.data.CsvDataset csv) {
+            return csv.columnNames().toArray(new String[0]);
+        }
+        String[] h = new String[d];
+        for (int i = 0; i < d; i++) {
+            h[i] = "x" + i;
+        }
+        return h;
+    }
+
+    /** The training data set, when it can still be opened (built-in name, or the CSV file still exists). */
+    static Optional<DataSource> trainingData(DiffusionPipeline pipe) {
+        Object data = pipe.config().get("data");
+        if (data instanceof Map<?, ?> m && m.get("source") instanceof String) {
+            Object training = pipe.config().get("training");
+            String source = training instanceof Map<?, ?> t && t.get("data") instanceof String s ? s : (String) m.get("source");
+            try {
+                return Optional.of(DataSources.open(source));
+            } catch (dev.diffusion4j.DiffusionException e) {
+                return Optional.empty();
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Up to {@code n} points of the training data for plot backgrounds, or null if unavailable. */
+    static Tensor referenceData(DiffusionPipeline pipe, int n) {
+        Optional<DataSource> src = trainingData(pipe);
+        if (src.isEmpty()) {
+            return null;
+        }
+        return src.get().sample(new Generator(12345), n);
+    }
+
+    /** Writes the animation: optionally the forward noising of real data, then the recorded reverse process. */
+    void writeAnimation(DiffusionPipeline pipe, Path gif, boolean withForward) {
+        List<Frame> all = new ArrayList<>();
+        Tensor reference = referenceData(pipe, FRAME_POINTS);
+        if (withForward && reference != null) {
+            all.addAll(forwardFrames(pipe, reference));
+        }
+        all.addAll(reverseFrames);
+        Plots.animation(all, reference, gif);
+    }
+
+    /** q(x_t | x₀) of real data at evenly spaced t, with one fixed noise draw so points move smoothly. */
+    private static List<Frame> forwardFrames(DiffusionPipeline pipe, Tensor data) {
+        NoiseSchedule schedule = pipe.spec().schedule();
+        GaussianDiffusion diffusion = new GaussianDiffusion(schedule);
+        Normalizer norm = pipe.spec().normalizer();
+        int total = schedule.numTimesteps();
+        List<Frame> frames = new ArrayList<>();
+        try (Scope s = Scope.open()) {
+            Tensor x0 = norm.normalize(data);
+            Tensor noise = Tensor.randn(new Generator(7), x0.shape());
+            frames.add(new Frame(data.toFloatArray(), "CLEAN DATA   t = 0"));
+            for (int i = 1; i <= FRAMES / 2; i++) {
+                int t = (int) Math.round((double) i / (FRAMES / 2) * (total - 1));
+                Tensor tIndex = Tensor.full(dev.diffusion4j.tensor.DType.INT64, t, x0.size(0));
+                Tensor xt = diffusion.qSample(x0, tIndex, noise);
+                frames.add(new Frame(norm.denormalize(xt).toFloatArray(), String.format(Locale.ROOT,
+                        "FORWARD   t = %d / %d   ᾱ = %.3f", t, total, schedule.alphaBar(t))));
+            }
+        }
+        return frames;
+    }
+}

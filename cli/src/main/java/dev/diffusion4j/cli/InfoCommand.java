@@ -1,0 +1,83 @@
+package dev.diffusion4j.cli;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import dev.diffusion4j.io.CheckpointStore;
+import dev.diffusion4j.io.Json;
+import dev.diffusion4j.pipeline.DiffusionPipeline;
+import dev.diffusion4j.train.ProgressBar;
+import dev.diffusion4j.train.Trainer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** Describes a checkpoint: configuration, parameter count and training state. */
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Show a trained model's configuration, size and training state.")
+final class InfoCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(paramLabel = "DIR", description = "Run directory or checkpoint directory.")
+    Path dir;
+
+    @Option(names = "--json", description = "Print a one-line JSON summary last.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        DiffusionPipeline pipe = DiffusionPipeline.load(dir);
+        Path ckpt = pipe.checkpoint();
+        Map<String, Object> state = Json.mapper().convertValue(Json.read(ckpt.resolve(Trainer.STATE_FILE)),
+                new TypeReference<Map<String, Object>>() { });
+        Map<String, Object> cfg = pipe.config();
+        out.println("checkpoint:  " + ckpt);
+        out.println("model:       " + cfg.get("model"));
+        out.println("scheduler:   " + cfg.get("scheduler"));
+        Object data = cfg.get("data");
+        if (data instanceof Map<?, ?> d) {
+            out.println("data:        " + d.get("source") + " (" + d.get("dim") + " dims)");
+        }
+        out.printf(Locale.ROOT, "parameters:  %,d%n", pipe.parameterCount());
+        Object training = cfg.get("training");
+        long step = ((Number) state.get("step")).longValue();
+        Object total = training instanceof Map<?, ?> t ? t.get("steps") : "?";
+        double elapsed = ((Number) state.get("elapsed_seconds")).doubleValue();
+        out.printf(Locale.ROOT, "training:    step %d of %s, %s of training%n", step, total, ProgressBar.formatDuration(elapsed));
+        Object log = state.get("loss_log");
+        Double lastLoss = null;
+        if (log instanceof List<?> l && !l.isEmpty() && l.get(l.size() - 1) instanceof List<?> e) {
+            lastLoss = ((Number) e.get(1)).doubleValue();
+            out.printf(Locale.ROOT, "last loss:   %.5f%n", lastLoss);
+        }
+        out.println("weights:     " + (pipe.usesEmaWeights() ? "EMA (ema.safetensors)" : "raw (model.safetensors)"));
+        out.println("checkpoints: " + CheckpointStore.list(ckpt.getParent()).stream().map(p -> p.getFileName().toString()).toList());
+        try (Stream<Path> files = Files.list(ckpt)) {
+            for (Path f : files.sorted().toList()) {
+                out.printf(Locale.ROOT, "  %-22s %,12d bytes%n", f.getFileName(), Files.size(f));
+            }
+        }
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("checkpoint", ckpt.toString());
+            m.put("parameters", pipe.parameterCount());
+            m.put("step", step);
+            m.put("elapsed_seconds", elapsed);
+            m.put("last_loss", lastLoss);
+            m.put("config", cfg);
+            JsonLine.print(out, m);
+        }
+        out.flush();
+        return 0;
+    }
+}

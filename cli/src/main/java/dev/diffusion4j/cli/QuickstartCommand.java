@@ -1,0 +1,163 @@
+package dev.diffusion4j.cli;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.CsvDataset;
+import dev.diffusion4j.data.DataSource;
+import dev.diffusion4j.data.DataSources;
+import dev.diffusion4j.eval.SampleQuality;
+import dev.diffusion4j.io.AtomicFiles;
+import dev.diffusion4j.io.Json;
+import dev.diffusion4j.model.MlpConfig;
+import dev.diffusion4j.pipeline.DiffusionPipeline;
+import dev.diffusion4j.sampling.SamplerOptions;
+import dev.diffusion4j.sampling.Samplers;
+import dev.diffusion4j.schedule.BetaSchedule;
+import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.tensor.Backend;
+import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.train.TrainConfig;
+import dev.diffusion4j.train.Trainer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The main job: destroy a 2D distribution with noise, learn to rebuild it, and show the result. */
+@Command(name = "quickstart", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train a diffusion model on a built-in 2D data set, sample from it, evaluate the samples and write "
+                + "a scatter plot, an animation of the forward and reverse process, the loss curve and a report."})
+final class QuickstartCommand implements Callable<Integer> {
+    static final String REPORT = "report.json";
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--out", defaultValue = "quickstart-out", description = "Output directory (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--data", defaultValue = "swissroll", description = "Built-in 2D data set (default: ${DEFAULT-VALUE}).")
+    String data;
+
+    @Option(names = "--steps", description = "Training steps (default: the train command's default).")
+    Integer steps;
+
+    @Option(names = "--num", defaultValue = "2000", description = "Samples to draw (default: ${DEFAULT-VALUE}).")
+    int num;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--json", description = "Print a one-line JSON summary last.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter pw = spec.commandLine().getOut();
+        long t0 = System.nanoTime();
+        DataSource source = DataSources.open(data);
+        if (source.all().isPresent()) {
+            throw new DiffusionException("quickstart uses a built-in data set; for your CSV use 'diffuse train --data FILE.csv'");
+        }
+        Path run = out.resolve("run");
+        clearPreviousRun(run);
+        pw.println("diffusion4j quickstart: learning to rebuild '" + data + "' from noise (" + Backend.describe() + ")");
+        pw.flush();
+
+        TrainConfig d = TrainConfig.defaults(data).withSeed(seed);
+        TrainConfig cfg = steps == null ? d : d.withSteps(steps);
+        Trainer trainer = Trainer.create(run, cfg, MlpConfig.defaults(source.dim()), NoiseSchedule.of(BetaSchedule.LINEAR, 1000));
+        TrainingRun.Result trained = TrainingRun.execute(trainer, pw, false);
+
+        DiffusionPipeline pipe = DiffusionPipeline.load(run);
+        SamplerOptions options = SamplerOptions.DEFAULTS;
+        Generation gen = Generation.run(pipe, Samplers.create("ddpm", options), num, seed, true);
+        Path csv = out.resolve("samples.csv");
+        Path png = out.resolve("samples.png");
+        Path gif = out.resolve("diffusion.gif");
+        Path loss = out.resolve("loss.png");
+        Map<String, Object> report = new LinkedHashMap<>();
+        try (Scope s = Scope.open()) {
+            Tensor samples = gen.samples();
+            CsvDataset.write(csv, samples, Generation.header(pipe));
+            Plots.scatter(samples, Generation.referenceData(pipe, num), png, "diffusion4j: " + data + " — " + num + " samples (DDPM)",
+                    gen.parameters("ddpm", options));
+            gen.writeAnimation(pipe, gif, true);
+            Files.copy(trained.lossCurve(), loss, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            SampleQuality.Report q = SampleQuality.evaluate(samples, source, 5, seed + 1);
+            EvalCommand.print(pw, q, data);
+            double total = (System.nanoTime() - t0) / 1e9;
+            report.put("data", data);
+            report.put("train", trained.figures());
+            report.put("sampling", Map.of("samples", num, "sampler", "ddpm", "seconds", gen.seconds(),
+                    "model_evaluations", gen.evaluations()));
+            report.put("quality", q.toMap());
+            report.put("total_seconds", total);
+            Json.write(out.resolve(REPORT), report);
+            AtomicFiles.writeString(out.resolve("report.md"), markdown(q, trained, gen, total));
+        }
+        pw.println();
+        pw.println("Results in " + out.toAbsolutePath() + ":");
+        pw.println("  samples.png     generated points over the data");
+        pw.println("  diffusion.gif   the data dissolving into noise, then rebuilt by the model");
+        pw.println("  loss.png        training loss");
+        pw.println("  samples.csv     the generated points");
+        pw.println("  report.md       figures of this run");
+        pw.println("  run/            the checkpoint: try 'diffuse sample --model " + run + " --out more.png'");
+        pw.printf(Locale.ROOT, "total time %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        if (json) {
+            JsonLine.print(pw, report);
+        }
+        pw.flush();
+        return 0;
+    }
+
+    /** Removes the run directory of an earlier quickstart in the same place; refuses to touch anything else. */
+    private void clearPreviousRun(Path run) throws IOException {
+        if (!Files.exists(run)) {
+            return;
+        }
+        if (!Files.exists(out.resolve(REPORT))) {
+            throw new DiffusionException(run + " exists but was not written by quickstart; choose another --out");
+        }
+        Files.walkFileTree(run, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                Files.delete(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    private String markdown(SampleQuality.Report q, TrainingRun.Result trained, Generation gen, double total) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# diffusion4j quickstart: ").append(data).append("\n\n");
+        sb.append("![samples](samples.png)\n\n![process](diffusion.gif)\n\n![loss](loss.png)\n\n");
+        sb.append("| figure | value |\n|---|---|\n");
+        sb.append(String.format(Locale.ROOT, "| training | %s steps in %.1f s (%.0f steps/s) |%n", trained.figures().get("steps"),
+                trained.seconds(), (double) trained.figures().get("steps_per_second")));
+        sb.append(String.format(Locale.ROOT, "| sampling | %d samples, DDPM %d steps, %.1f s |%n", q.samples(), gen.evaluations(), gen.seconds()));
+        sb.append(String.format(Locale.ROOT, "| energy distance² | %.5f (floor %.5f, ratio %.2f) |%n", q.energyDistance(), q.energyFloor(),
+                q.energyRatio()));
+        sb.append(String.format(Locale.ROOT, "| MMD² (RBF) | %.5f (floor %.5f) |%n", q.mmd(), q.mmdFloor()));
+        sb.append(String.format(Locale.ROOT, "| sliced Wasserstein | %.4f (floor %.4f) |%n", q.slicedWasserstein(), q.slicedWassersteinFloor()));
+        sb.append(String.format(Locale.ROOT, "| total | %.1f s |%n", total));
+        return sb.toString();
+    }
+}

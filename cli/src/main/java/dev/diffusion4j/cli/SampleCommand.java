@@ -1,0 +1,127 @@
+package dev.diffusion4j.cli;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.CsvDataset;
+import dev.diffusion4j.pipeline.DiffusionPipeline;
+import dev.diffusion4j.sampling.DdpmSampler;
+import dev.diffusion4j.sampling.Sampler;
+import dev.diffusion4j.sampling.SamplerOptions;
+import dev.diffusion4j.sampling.Samplers;
+import dev.diffusion4j.sampling.TimestepSpacing;
+import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Generates samples from a trained model into a CSV file or a scatter plot, optionally with an animation. */
+@Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Generate samples from a trained model.",
+                "--out FILE.csv writes the points; --out FILE.png draws them over the training data. "
+                        + "--trajectory FILE.gif animates the reverse process (with --forward: noising first, then denoising)."})
+final class SampleCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--model", required = true, description = "Run directory or checkpoint directory written by 'diffuse train'.")
+    Path model;
+
+    @Option(names = "--num", defaultValue = "2000", description = "Number of samples (default: ${DEFAULT-VALUE}).")
+    int num;
+
+    @Option(names = "--sampler", defaultValue = "ddpm", description = "Sampler (see 'diffuse samplers'; default: ${DEFAULT-VALUE}).")
+    String sampler;
+
+    @Option(names = "--steps", defaultValue = "0", description = "Sampling steps (default: the sampler's own; ddpm uses every training step).")
+    int steps;
+
+    @Option(names = "--eta", defaultValue = "0", description = "DDIM stochasticity in [0, 1] (default: ${DEFAULT-VALUE}).")
+    double eta;
+
+    @Option(names = "--spacing", defaultValue = "trailing", description = "Timestep spacing: leading, trailing, linspace (default: ${DEFAULT-VALUE}).")
+    String spacing;
+
+    @Option(names = "--variance", defaultValue = "fixed_small", description = "DDPM variance: fixed_small (β̃) or fixed_large (β) (default: ${DEFAULT-VALUE}).")
+    String variance;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--out", required = true, description = "Output FILE.csv (points) or FILE.png (scatter plot).")
+    Path out;
+
+    @Option(names = "--trajectory", description = "Also write an animated GIF of the process.")
+    Path trajectory;
+
+    @Option(names = "--forward", description = "Start the animation with the forward (noising) process.")
+    boolean forward;
+
+    @Option(names = "--raw-weights", description = "Use the raw weights instead of the EMA weights.")
+    boolean rawWeights;
+
+    @Option(names = "--json", description = "Print a one-line JSON summary last.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        String ext = extension(out);
+        if (!ext.equals("csv") && !ext.equals("png")) {
+            throw new DiffusionException("--out must end in .csv or .png, got " + out);
+        }
+        if (trajectory != null && !extension(trajectory).equals("gif")) {
+            throw new DiffusionException("--trajectory must end in .gif, got " + trajectory);
+        }
+        if (num < 1) {
+            throw new DiffusionException("--num must be at least 1");
+        }
+        PrintWriter pw = spec.commandLine().getOut();
+        SamplerOptions options = new SamplerOptions(steps, eta, TimestepSpacing.parse(spacing), DdpmSampler.Variance.parse(variance));
+        Sampler s = Samplers.create(sampler, options);
+        DiffusionPipeline pipe = DiffusionPipeline.load(model, !rawWeights);
+        Generation gen = Generation.run(pipe, s, num, seed, trajectory != null);
+        try (Scope scope = Scope.open()) {
+            Tensor samples = gen.samples();
+            Map<String, String> params = gen.parameters(sampler, options);
+            if (ext.equals("csv")) {
+                CsvDataset.write(out, samples, Generation.header(pipe));
+            } else {
+                Plots.scatter(samples, Generation.referenceData(pipe, 2000), out, "samples — " + pipe.checkpoint().getParent().getFileName(),
+                        params);
+            }
+            if (trajectory != null) {
+                gen.writeAnimation(pipe, trajectory, forward);
+            }
+            pw.printf(Locale.ROOT, "%d samples in %.2f s (%s, %d model evaluations) -> %s%n", num, gen.seconds(), sampler, gen.evaluations(), out);
+            if (trajectory != null) {
+                pw.println("animation: " + trajectory);
+            }
+            if (json) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("samples", num);
+                m.put("seconds", gen.seconds());
+                m.put("samples_per_second", num / gen.seconds());
+                m.put("model_evaluations", gen.evaluations());
+                m.put("sampler", sampler);
+                m.put("out", out.toString());
+                if (trajectory != null) {
+                    m.put("trajectory", trajectory.toString());
+                }
+                JsonLine.print(pw, m);
+            }
+        }
+        pw.flush();
+        return 0;
+    }
+
+    static String extension(Path p) {
+        String n = p.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot < 0 ? "" : n.substring(dot + 1).toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,153 @@
+package dev.diffusion4j.cli;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.DataSources;
+import dev.diffusion4j.model.MlpConfig;
+import dev.diffusion4j.nn.Activation;
+import dev.diffusion4j.objective.LossType;
+import dev.diffusion4j.objective.Weighting;
+import dev.diffusion4j.process.Prediction;
+import dev.diffusion4j.schedule.BetaSchedule;
+import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.train.TrainConfig;
+import dev.diffusion4j.train.Trainer;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Trains a diffusion model and writes checkpoints and a loss curve into the output directory. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train a diffusion model on a built-in data set or a CSV file.",
+                "Writes checkpoint-NNNNNNNN/ directories (config.json, model.safetensors, ema.safetensors, optimizer state) "
+                        + "and loss.png into --out; --resume continues the newest checkpoint exactly."})
+final class TrainCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--data", description = "Built-in data set name (see 'diffuse datasets') or a CSV file. Required unless --resume.")
+    String data;
+
+    @Option(names = "--model", defaultValue = "mlp", description = "Network architecture: mlp (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--out", required = true, description = "Run directory for checkpoints and plots.")
+    Path out;
+
+    @Option(names = "--steps", description = "Optimizer steps (default 6000).")
+    Integer steps;
+
+    @Option(names = "--batch-size", description = "Samples per step (default 256).")
+    Integer batchSize;
+
+    @Option(names = "--lr", description = "Peak learning rate of AdamW (default 1e-3).")
+    Double lr;
+
+    @Option(names = "--schedule", defaultValue = "linear",
+            description = "Beta schedule: linear, scaled_linear, quadratic, sigmoid, cosine, exponential (default: ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--timesteps", defaultValue = "1000", description = "Training timesteps T (default: ${DEFAULT-VALUE}).")
+    int timesteps;
+
+    @Option(names = "--zero-snr", description = "Rescale the schedule to zero terminal SNR (pair with --prediction v).")
+    boolean zeroSnr;
+
+    @Option(names = "--prediction", description = "What the network predicts: eps, x0 or v (default eps).")
+    String prediction;
+
+    @Option(names = "--loss", description = "Regression loss: l2, l1 or huber (default l2).")
+    String loss;
+
+    @Option(names = "--min-snr", paramLabel = "GAMMA", description = "Weight timesteps by min-SNR-γ (Hang et al. 2023), e.g. 5.")
+    Double minSnr;
+
+    @Option(names = "--ema", description = "EMA decay of the weights, 0 to disable (default 0.999).")
+    Double ema;
+
+    @Option(names = "--seed", description = "Random seed (default 0).")
+    Long seed;
+
+    @Option(names = "--hidden", defaultValue = "128", description = "MLP width (default: ${DEFAULT-VALUE}).")
+    int hidden;
+
+    @Option(names = "--blocks", defaultValue = "4", description = "MLP residual blocks (default: ${DEFAULT-VALUE}).")
+    int blocks;
+
+    @Option(names = "--warmup", description = "Learning-rate warm-up steps (default 200).")
+    Integer warmup;
+
+    @Option(names = "--grad-clip", description = "Max gradient norm, 0 to disable (default 1.0).")
+    Double gradClip;
+
+    @Option(names = "--grad-accum", description = "Micro-batches per optimizer step (default 1).")
+    Integer gradAccum;
+
+    @Option(names = "--checkpoint-every", description = "Steps between checkpoints (default 2000).")
+    Integer checkpointEvery;
+
+    @Option(names = "--resume", description = "Continue the newest checkpoint in --out (its settings are kept; --steps may extend the run).")
+    boolean resume;
+
+    @Option(names = "--json", description = "Print a one-line JSON summary last.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        Trainer trainer = resume ? resumeTrainer() : newTrainer();
+        TrainingRun.Result result = TrainingRun.execute(trainer, out, json);
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>(result.figures());
+            JsonLine.print(out, m);
+        }
+        return 0;
+    }
+
+    private Trainer resumeTrainer() {
+        if (data != null) {
+            throw new DiffusionException("--resume continues the run's own data set; drop --data");
+        }
+        return Trainer.resume(out, steps == null ? 0 : steps);
+    }
+
+    private Trainer newTrainer() {
+        if (data == null) {
+            throw new DiffusionException("--data is required: a built-in name (see 'diffuse datasets') or a CSV file");
+        }
+        if (!model.toLowerCase(Locale.ROOT).equals(MlpConfig.TYPE)) {
+            throw new DiffusionException("unknown model '" + model + "': available: mlp");
+        }
+        String source = Files.isRegularFile(Path.of(data)) ? Path.of(data).toAbsolutePath().normalize().toString() : data;
+        TrainConfig d = TrainConfig.defaults(source);
+        Weighting weighting = minSnr == null ? Weighting.NONE : Weighting.MIN_SNR;
+        TrainConfig cfg = new TrainConfig(source,
+                seed == null ? d.seed() : seed,
+                steps == null ? d.steps() : steps,
+                batchSize == null ? d.batchSize() : batchSize,
+                gradAccum == null ? d.gradAccumulation() : gradAccum,
+                lr == null ? d.lr() : lr,
+                warmup == null ? d.warmupSteps() : warmup,
+                d.minLrRatio(),
+                d.weightDecay(),
+                gradClip == null ? d.gradClip() : gradClip,
+                ema == null ? d.emaDecay() : ema,
+                prediction == null ? d.prediction() : Prediction.parse(prediction),
+                loss == null ? d.loss() : LossType.parse(loss),
+                weighting,
+                minSnr == null ? d.snrGamma() : minSnr,
+                checkpointEvery == null ? d.checkpointEvery() : checkpointEvery,
+                d.keepCheckpoints());
+        BetaSchedule kind = BetaSchedule.parse(schedule);
+        NoiseSchedule noise = new NoiseSchedule(kind, timesteps, kind.defaultBetaStart(), kind.defaultBetaEnd(), zeroSnr);
+        int dim = DataSources.open(source).dim();
+        MlpConfig arch = new MlpConfig(dim, hidden, blocks, 64, Activation.SILU, 0, 1.0);
+        return Trainer.create(out, cfg, arch, noise);
+    }
+}

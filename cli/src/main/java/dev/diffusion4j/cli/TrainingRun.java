@@ -1,0 +1,76 @@
+package dev.diffusion4j.cli;
+
+import dev.diffusion4j.train.ProgressBar;
+import dev.diffusion4j.train.TrainListener;
+import dev.diffusion4j.train.Trainer;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** Runs a {@link Trainer} with a console progress bar and writes the loss curve. */
+final class TrainingRun {
+    record Result(Path checkpoint, Path lossCurve, double seconds, Map<String, Object> figures) {
+    }
+
+    private TrainingRun() {
+    }
+
+    static Result execute(Trainer trainer, PrintWriter out, boolean quiet) {
+        long t0 = System.nanoTime();
+        ProgressListener progress = new ProgressListener();
+        Path ckpt = trainer.run(progress);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        progress.finish(seconds);
+        Path runDir = ckpt.getParent();
+        Path curve = runDir.resolve("loss.png");
+        Plots.lossCurve(trainer.lossLog(), curve, "training loss — " + trainer.config().data());
+        List<double[]> log = trainer.lossLog();
+        double lastLoss = log.isEmpty() ? Double.NaN : log.get(log.size() - 1)[1];
+        out.printf(Locale.ROOT, "trained %d steps in %.1f s; final loss %.4f%n", trainer.step(), seconds, lastLoss);
+        out.println("checkpoint: " + ckpt);
+        out.println("loss curve: " + curve);
+        out.flush();
+        Map<String, Object> figures = new LinkedHashMap<>();
+        figures.put("steps", trainer.step());
+        figures.put("seconds", seconds);
+        figures.put("steps_per_second", progress.stepsThisRun / Math.max(1e-9, seconds));
+        figures.put("final_loss", lastLoss);
+        figures.put("parameters", trainer.network().parameterCount());
+        figures.put("checkpoint", ckpt.toString());
+        figures.put("loss_curve", curve.toString());
+        return new Result(ckpt, curve, seconds, figures);
+    }
+
+    /** Drives a console progress bar with a smoothed loss. */
+    private static final class ProgressListener implements TrainListener {
+        private ProgressBar bar;
+        private double smoothLoss = Double.NaN;
+        private long stepsThisRun;
+        private long startStep;
+
+        @Override
+        public void onStart(long start, long total, long params) {
+            startStep = start;
+            bar = ProgressBar.console("train", total);
+            if (start > 0) {
+                System.err.printf(Locale.ROOT, "resuming at step %d of %d%n", start, total);
+            }
+        }
+
+        @Override
+        public void onStep(long step, long total, double loss, double lr) {
+            stepsThisRun = step - startStep;
+            smoothLoss = Double.isNaN(smoothLoss) ? loss : 0.98 * smoothLoss + 0.02 * loss;
+            bar.update(step, String.format(Locale.ROOT, "loss %.4f lr %.2e", smoothLoss, lr));
+        }
+
+        void finish(double seconds) {
+            if (bar != null) {
+                bar.finish(String.format(Locale.ROOT, "done in %s", ProgressBar.formatDuration(seconds)));
+            }
+        }
+    }
+}

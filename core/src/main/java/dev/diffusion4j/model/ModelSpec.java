@@ -1,0 +1,80 @@
+package dev.diffusion4j.model;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.Normalizer;
+import dev.diffusion4j.process.Prediction;
+import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.tensor.Generator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Everything needed to rebuild a trained model for sampling: the network architecture, the noise
+ * schedule it was trained on, what it predicts, and the data normalisation to undo. Stored as the
+ * {@code model}, {@code scheduler} and {@code data} sections of a checkpoint's config.json.
+ */
+public record ModelSpec(MlpConfig network, NoiseSchedule schedule, Prediction prediction, Normalizer normalizer) {
+
+    public int dataDim() {
+        return network.dataDim();
+    }
+
+    /** A freshly initialised network of this architecture. */
+    public MlpNetwork buildNetwork(Generator g) {
+        return new MlpNetwork(network, g);
+    }
+
+    /** The sampler-facing view of {@code net}, which must have been built from this spec. */
+    public Denoiser denoiser(NoisePredictor net) {
+        return new DiscreteDenoiser(net, schedule, prediction);
+    }
+
+    /** Config sections: {"model": ..., "scheduler": ..., "data": {"normalizer": ...}}. */
+    public Map<String, Object> toConfig() {
+        Map<String, Object> scheduler = new LinkedHashMap<>(schedule.toConfig());
+        scheduler.put("prediction_type", prediction.configName());
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("dim", dataDim());
+        data.put("normalizer", normalizer.toMap());
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", network.toConfig());
+        m.put("scheduler", scheduler);
+        m.put("data", data);
+        return m;
+    }
+
+    @SuppressWarnings("unchecked")
+    public static ModelSpec fromConfig(Map<String, Object> config) {
+        Map<String, Object> model = section(config, "model");
+        Map<String, Object> scheduler = section(config, "scheduler");
+        Map<String, Object> data = section(config, "data");
+        Object type = model.get("model_type");
+        if (!MlpConfig.TYPE.equals(type)) {
+            throw new DiffusionException("unknown model_type '" + type + "' in config.json (this version knows: " + MlpConfig.TYPE + ")");
+        }
+        MlpConfig net = MlpConfig.fromConfig(model);
+        Object pred = scheduler.get("prediction_type");
+        if (!(pred instanceof String)) {
+            throw new DiffusionException("config.json scheduler section lacks prediction_type");
+        }
+        Object norm = data.get("normalizer");
+        if (!(norm instanceof Map)) {
+            throw new DiffusionException("config.json data section lacks the normalizer");
+        }
+        Normalizer normalizer = Normalizer.fromMap((Map<String, ?>) norm);
+        if (normalizer.dim() != net.dataDim()) {
+            throw new DiffusionException("config.json is inconsistent: normalizer has " + normalizer.dim()
+                    + " dimensions but the model has " + net.dataDim());
+        }
+        return new ModelSpec(net, NoiseSchedule.fromConfig(scheduler), Prediction.parse((String) pred), normalizer);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> section(Map<String, Object> config, String name) {
+        Object s = config.get(name);
+        if (!(s instanceof Map)) {
+            throw new DiffusionException("config.json has no '" + name + "' section; is this a diffusion4j checkpoint?");
+        }
+        return (Map<String, Object>) s;
+    }
+}

@@ -1,0 +1,143 @@
+package dev.diffusion4j.train;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.objective.LossType;
+import dev.diffusion4j.objective.Weighting;
+import dev.diffusion4j.process.Prediction;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The optimisation settings of a training run (the architecture and noise schedule live in
+ * {@link dev.diffusion4j.model.ModelSpec}). Defaults are the ones measured to reach the 2D quality
+ * bar within a minute on two cores; see README.
+ *
+ * @param steps            optimizer steps
+ * @param batchSize        samples per micro-batch
+ * @param gradAccumulation micro-batches summed per optimizer step
+ * @param lr               peak learning rate (AdamW)
+ * @param warmupSteps      linear warm-up length, then cosine decay to {@code lr·minLrRatio}
+ * @param minLrRatio       final learning rate as a fraction of the peak
+ * @param weightDecay      decoupled weight decay
+ * @param gradClip         maximum global gradient L2 norm; 0 disables clipping
+ * @param emaDecay         EMA decay; 0 disables the EMA (samples then use the raw weights)
+ * @param checkpointEvery  steps between checkpoints (the last step always writes one)
+ * @param keepCheckpoints  newest checkpoints kept in the run directory
+ */
+public record TrainConfig(
+        String data,
+        long seed,
+        int steps,
+        int batchSize,
+        int gradAccumulation,
+        double lr,
+        int warmupSteps,
+        double minLrRatio,
+        double weightDecay,
+        double gradClip,
+        double emaDecay,
+        Prediction prediction,
+        LossType loss,
+        Weighting weighting,
+        double snrGamma,
+        int checkpointEvery,
+        int keepCheckpoints) {
+
+    public TrainConfig {
+        require(data != null && !data.isBlank(), "a data set is required (a built-in name or a CSV file)");
+        require(steps >= 1, "steps must be at least 1, got " + steps);
+        require(batchSize >= 1, "batch size must be at least 1, got " + batchSize);
+        require(gradAccumulation >= 1, "gradient accumulation must be at least 1, got " + gradAccumulation);
+        require(lr > 0 && Double.isFinite(lr), "learning rate must be positive, got " + lr);
+        require(warmupSteps >= 0, "warm-up steps must be ≥ 0, got " + warmupSteps);
+        require(minLrRatio >= 0 && minLrRatio <= 1, "min-lr ratio must be in [0, 1], got " + minLrRatio);
+        require(weightDecay >= 0, "weight decay must be ≥ 0, got " + weightDecay);
+        require(gradClip >= 0, "gradient clip must be ≥ 0 (0 disables), got " + gradClip);
+        require(emaDecay >= 0 && emaDecay < 1, "EMA decay must be in [0, 1), got " + emaDecay);
+        require(snrGamma > 0, "min-SNR gamma must be positive, got " + snrGamma);
+        require(checkpointEvery >= 1, "checkpoint interval must be at least 1 step, got " + checkpointEvery);
+        require(keepCheckpoints >= 1, "keep at least 1 checkpoint, got " + keepCheckpoints);
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new DiffusionException(message);
+        }
+    }
+
+    /** The defaults for {@code data}. */
+    public static TrainConfig defaults(String data) {
+        return new TrainConfig(data, 0, 6000, 256, 1, 1e-3, 200, 0.0, 0.0, 1.0, 0.999,
+                Prediction.EPSILON, LossType.L2, Weighting.NONE, Weighting.DEFAULT_GAMMA, 2000, 2);
+    }
+
+    public TrainConfig withSteps(int s) {
+        return new TrainConfig(data, seed, s, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
+                emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints);
+    }
+
+    public TrainConfig withSeed(long s) {
+        return new TrainConfig(data, s, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
+                emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints);
+    }
+
+    public TrainConfig withCheckpointEvery(int every) {
+        return new TrainConfig(data, seed, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
+                emaDecay, prediction, loss, weighting, snrGamma, every, keepCheckpoints);
+    }
+
+    public Map<String, Object> toConfig() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("data", data);
+        m.put("seed", seed);
+        m.put("steps", steps);
+        m.put("batch_size", batchSize);
+        m.put("gradient_accumulation_steps", gradAccumulation);
+        m.put("learning_rate", lr);
+        m.put("lr_warmup_steps", warmupSteps);
+        m.put("min_lr_ratio", minLrRatio);
+        m.put("weight_decay", weightDecay);
+        m.put("max_grad_norm", gradClip);
+        m.put("ema_decay", emaDecay);
+        m.put("prediction_type", prediction.configName());
+        m.put("loss", loss.configName());
+        m.put("weighting", weighting.configName());
+        m.put("snr_gamma", snrGamma);
+        m.put("checkpoint_every", checkpointEvery);
+        m.put("keep_checkpoints", keepCheckpoints);
+        return m;
+    }
+
+    public static TrainConfig fromConfig(Map<String, Object> m) {
+        try {
+            return new TrainConfig(
+                    (String) m.get("data"),
+                    num(m, "seed").longValue(),
+                    num(m, "steps").intValue(),
+                    num(m, "batch_size").intValue(),
+                    num(m, "gradient_accumulation_steps").intValue(),
+                    num(m, "learning_rate").doubleValue(),
+                    num(m, "lr_warmup_steps").intValue(),
+                    num(m, "min_lr_ratio").doubleValue(),
+                    num(m, "weight_decay").doubleValue(),
+                    num(m, "max_grad_norm").doubleValue(),
+                    num(m, "ema_decay").doubleValue(),
+                    Prediction.parse((String) m.get("prediction_type")),
+                    LossType.parse((String) m.get("loss")),
+                    Weighting.parse((String) m.get("weighting")),
+                    num(m, "snr_gamma").doubleValue(),
+                    num(m, "checkpoint_every").intValue(),
+                    num(m, "keep_checkpoints").intValue());
+        } catch (ClassCastException | NullPointerException e) {
+            throw new DiffusionException("config.json training section is malformed: " + e.getMessage());
+        }
+    }
+
+    private static Number num(Map<String, Object> m, String key) {
+        Object v = m.get(key);
+        if (!(v instanceof Number)) {
+            throw new DiffusionException("config.json training section lacks a numeric '" + key + "'");
+        }
+        return (Number) v;
+    }
+}

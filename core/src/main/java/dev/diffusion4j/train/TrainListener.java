@@ -1,0 +1,19 @@
+package dev.diffusion4j.train;
+
+import java.nio.file.Path;
+
+/** Observes a training run; every method has a no-op default. */
+public interface TrainListener {
+    TrainListener NONE = new TrainListener() { };
+
+    /** Called once before the first step; {@code startStep} is 0 unless resuming. */
+    default void onStart(long startStep, long totalSteps, long parameterCount) {
+    }
+
+    /** Called after each optimizer step with that step's mean loss and learning rate. */
+    default void onStep(long step, long totalSteps, double loss, double lr) {
+    }
+
+    default void onCheckpoint(Path checkpoint) {
+    }
+}

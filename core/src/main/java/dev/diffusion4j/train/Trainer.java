@@ -1,0 +1,311 @@
+package dev.diffusion4j.train;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.DataSource;
+import dev.diffusion4j.data.DataSources;
+import dev.diffusion4j.data.Normalizer;
+import dev.diffusion4j.io.CheckpointStore;
+import dev.diffusion4j.io.Json;
+import dev.diffusion4j.io.Safetensors;
+import dev.diffusion4j.io.SafetensorsFile;
+import dev.diffusion4j.model.MlpConfig;
+import dev.diffusion4j.model.MlpNetwork;
+import dev.diffusion4j.model.ModelSpec;
+import dev.diffusion4j.objective.DiffusionObjective;
+import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.tensor.AdamW;
+import dev.diffusion4j.tensor.Generator;
+import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Trains a diffusion model: AdamW with warm-up and cosine decay, gradient clipping and
+ * accumulation, an EMA of the weights, a NaN/Inf guard, and periodic atomic checkpoints from which
+ * a run resumes exactly (weights, optimizer moments, EMA, random generator states and step are
+ * all restored, so an interrupted and resumed run ends with the same weights as an uninterrupted one).
+ */
+public final class Trainer {
+    /** Version of the checkpoint layout written into config.json. */
+    public static final int FORMAT_VERSION = 1;
+    public static final String CONFIG_FILE = "config.json";
+    public static final String MODEL_FILE = "model.safetensors";
+    public static final String EMA_FILE = "ema.safetensors";
+    public static final String OPTIMIZER_FILE = "optimizer.pt";
+    public static final String STATE_FILE = "trainer_state.json";
+
+    private static final long STREAM_INIT = 0;
+    private static final long STREAM_DATA = 1;
+    private static final long STREAM_NOISE = 2;
+    private static final long STREAM_NORMALIZER = 3;
+    private static final int NORMALIZER_SAMPLES = 100_000;
+
+    private final Path runDir;
+    private final TrainConfig config;
+    private final ModelSpec spec;
+    private final DataSource data;
+    private final MlpNetwork network;
+    private final AdamW optimizer;
+    private final Ema ema;
+    private final DiffusionObjective objective;
+    private final LrSchedule lrSchedule;
+    private final Generator dataGen;
+    private final Generator noiseGen;
+    private final List<double[]> lossLog = new ArrayList<>();
+    private long step;
+    private double elapsedSeconds;
+
+    private Trainer(Path runDir, TrainConfig config, ModelSpec spec, DataSource data) {
+        this.runDir = runDir;
+        this.config = config;
+        this.spec = spec;
+        this.data = data;
+        this.network = spec.buildNetwork(Generator.derived(config.seed(), STREAM_INIT));
+        this.optimizer = new AdamW(network.parameters(), config.lr(), 0.9, 0.999, 1e-8, config.weightDecay());
+        this.ema = config.emaDecay() > 0 ? new Ema(network.stateDict(), config.emaDecay()) : null;
+        this.objective = new DiffusionObjective(spec.schedule(), spec.prediction(), config.loss(),
+                DiffusionObjective.DEFAULT_HUBER_DELTA, config.weighting(), config.snrGamma());
+        this.lrSchedule = new LrSchedule(config.lr(), config.warmupSteps(), config.steps(), config.minLrRatio());
+        this.dataGen = Generator.derived(config.seed(), STREAM_DATA);
+        this.noiseGen = Generator.derived(config.seed(), STREAM_NOISE);
+    }
+
+    /**
+     * Prepares a new run in {@code runDir} (created if needed). Fails if the directory already
+     * holds checkpoints: continue those with {@link #resume}.
+     */
+    public static Trainer create(Path runDir, TrainConfig config, MlpConfig architecture, NoiseSchedule schedule) {
+        prepareRunDir(runDir);
+        if (CheckpointStore.latest(runDir).isPresent()) {
+            throw new DiffusionException(runDir + " already holds a training run; pass --resume to continue it or choose another --out");
+        }
+        DataSource data = DataSources.open(config.data());
+        if (data.dim() != architecture.dataDim()) {
+            throw new DiffusionException("data set '" + data.name() + "' has " + data.dim() + " dimensions but the model is built for "
+                    + architecture.dataDim());
+        }
+        Normalizer normalizer = fitNormalizer(data, config.seed());
+        return new Trainer(runDir, config, new ModelSpec(architecture, schedule, config.prediction(), normalizer), data);
+    }
+
+    /**
+     * Reopens the newest checkpoint of {@code runDir} to continue training, optionally with a new
+     * total step count ({@code newSteps} > 0).
+     */
+    public static Trainer resume(Path runDir, int newSteps) {
+        prepareRunDir(runDir);
+        Path ckpt = CheckpointStore.latest(runDir).orElseThrow(() -> new DiffusionException(
+                "nothing to resume: " + runDir + " holds no checkpoint; start a run without --resume"));
+        CheckpointStore.verify(ckpt);
+        Map<String, Object> cfg = readConfig(ckpt);
+        ModelSpec spec = ModelSpec.fromConfig(cfg);
+        TrainConfig tc = TrainConfig.fromConfig(section(cfg, "training"));
+        if (newSteps > 0) {
+            tc = tc.withSteps(newSteps);
+        }
+        Trainer t = new Trainer(runDir, tc, spec, DataSources.open(tc.data()));
+        t.restore(ckpt);
+        return t;
+    }
+
+    private static void prepareRunDir(Path runDir) {
+        try {
+            Files.createDirectories(runDir);
+        } catch (IOException e) {
+            throw new DiffusionException("cannot create output directory " + runDir + ": " + e.getMessage());
+        }
+        if (!Files.isDirectory(runDir) || !Files.isWritable(runDir)) {
+            throw new DiffusionException("output directory " + runDir + " is not writable; choose another --out");
+        }
+    }
+
+    private static Normalizer fitNormalizer(DataSource data, long seed) {
+        try (Scope s = Scope.open()) {
+            Optional<Tensor> all = data.all();
+            Tensor sample = all.isPresent() ? all.get() : data.sample(Generator.derived(seed, STREAM_NORMALIZER), NORMALIZER_SAMPLES);
+            return Normalizer.fit(sample);
+        }
+    }
+
+    public ModelSpec spec() {
+        return spec;
+    }
+
+    public TrainConfig config() {
+        return config;
+    }
+
+    public MlpNetwork network() {
+        return network;
+    }
+
+    /** Steps completed so far. */
+    public long step() {
+        return step;
+    }
+
+    /** Logged (step, mean loss) pairs. */
+    public List<double[]> lossLog() {
+        return List.copyOf(lossLog);
+    }
+
+    /**
+     * Trains until the configured step count, writing a checkpoint every
+     * {@code checkpointEvery} steps and at the end. Returns the final checkpoint directory.
+     */
+    public Path run(TrainListener listener) {
+        long total = config.steps();
+        listener.onStart(step, total, network.parameterCount());
+        Path last = CheckpointStore.latest(runDir).orElse(null);
+        int logEvery = Math.max(1, config.steps() / 500);
+        double logSum = 0;
+        int logCount = 0;
+        long t0 = System.nanoTime();
+        double elapsedBefore = elapsedSeconds;
+        while (step < total) {
+            optimizer.setLearningRate(lrSchedule.at(step));
+            double loss = trainStep();
+            if (ema != null) {
+                ema.update(step);
+            }
+            step++;
+            elapsedSeconds = elapsedBefore + (System.nanoTime() - t0) / 1e9;
+            logSum += loss;
+            logCount++;
+            if (step % logEvery == 0 || step == total) {
+                lossLog.add(new double[] {step, logSum / logCount});
+                logSum = 0;
+                logCount = 0;
+            }
+            listener.onStep(step, total, loss, optimizer.learningRate());
+            if (step % config.checkpointEvery() == 0 || step == total) {
+                last = saveCheckpoint();
+                listener.onCheckpoint(last);
+            }
+        }
+        return last == null ? saveCheckpoint() : last;
+    }
+
+    /** One optimizer step over {@code gradAccumulation} micro-batches; returns the mean loss. */
+    private double trainStep() {
+        optimizer.zeroGrad();
+        double sum = 0;
+        int k = config.gradAccumulation();
+        for (int micro = 0; micro < k; micro++) {
+            try (Scope s = Scope.open()) {
+                Tensor x0 = spec.normalizer().normalize(data.sample(dataGen, config.batchSize()));
+                Tensor loss = objective.loss(network, x0, noiseGen);
+                double value = loss.item();
+                if (!Double.isFinite(value)) {
+                    throw divergence("loss is " + value);
+                }
+                (k == 1 ? loss : loss.div(k)).backward();
+                sum += value;
+            }
+        }
+        double norm = config.gradClip() > 0 ? optimizer.clipGradNorm(config.gradClip()) : 0;
+        if (!Double.isFinite(norm)) {
+            throw divergence("gradient norm is " + norm);
+        }
+        optimizer.step();
+        return sum / k;
+    }
+
+    private DiffusionException divergence(String what) {
+        String resume = CheckpointStore.latest(runDir).map(p -> "; the last good checkpoint is " + p.getFileName()
+                + " (resume with --resume)").orElse("");
+        return new DiffusionException("training diverged at step " + (step + 1) + ": " + what
+                + "; lower the learning rate (--lr) or keep gradient clipping on" + resume);
+    }
+
+    // ------------------------------------------------------------------ checkpoints
+
+    private Path saveCheckpoint() {
+        Map<String, String> meta = Map.of("format", "diffusion4j", "step", Long.toString(step));
+        try (CheckpointStore.Staging st = CheckpointStore.stage(runDir, step)) {
+            st.writeJson(CONFIG_FILE, fullConfig());
+            st.writeTensors(MODEL_FILE, network.stateDict(), meta);
+            if (ema != null) {
+                st.writeTensors(EMA_FILE, ema.state(), meta);
+            }
+            optimizer.save(st.path(OPTIMIZER_FILE));
+            st.writeJson(STATE_FILE, trainerState());
+            return st.commit(config.keepCheckpoints());
+        }
+    }
+
+    private Map<String, Object> fullConfig() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("format", "diffusion4j");
+        m.put("format_version", FORMAT_VERSION);
+        m.putAll(spec.toConfig());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> dataSection = new LinkedHashMap<>((Map<String, Object>) m.get("data"));
+        dataSection.put("source", data.name());
+        m.put("data", dataSection);
+        m.put("training", config.toConfig());
+        return m;
+    }
+
+    private Map<String, Object> trainerState() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("step", step);
+        m.put("elapsed_seconds", elapsedSeconds);
+        m.put("data_rng_state", Base64.getEncoder().encodeToString(dataGen.state()));
+        m.put("noise_rng_state", Base64.getEncoder().encodeToString(noiseGen.state()));
+        m.put("loss_log", lossLog);
+        return m;
+    }
+
+    private void restore(Path ckpt) {
+        try (SafetensorsFile f = Safetensors.open(ckpt.resolve(MODEL_FILE))) {
+            try (Scope s = Scope.open()) {
+                network.loadStateDict(f.readAll());
+            }
+        }
+        if (ema != null) {
+            Path emaFile = ckpt.resolve(EMA_FILE);
+            try (SafetensorsFile f = Safetensors.open(emaFile); Scope s = Scope.open()) {
+                ema.load(f.readAll());
+            }
+        }
+        optimizer.load(ckpt.resolve(OPTIMIZER_FILE));
+        Map<String, Object> st = Json.mapper().convertValue(Json.read(ckpt.resolve(STATE_FILE)), new TypeReference<Map<String, Object>>() { });
+        try {
+            step = ((Number) st.get("step")).longValue();
+            elapsedSeconds = ((Number) st.get("elapsed_seconds")).doubleValue();
+            dataGen.setState(Base64.getDecoder().decode((String) st.get("data_rng_state")));
+            noiseGen.setState(Base64.getDecoder().decode((String) st.get("noise_rng_state")));
+            @SuppressWarnings("unchecked")
+            List<List<Number>> log = (List<List<Number>>) st.get("loss_log");
+            for (List<Number> e : log) {
+                lossLog.add(new double[] {e.get(0).doubleValue(), e.get(1).doubleValue()});
+            }
+        } catch (ClassCastException | NullPointerException | IllegalArgumentException e) {
+            throw new DiffusionException(ckpt.resolve(STATE_FILE) + " is malformed: " + e.getMessage());
+        }
+    }
+
+    /** Reads a checkpoint's config.json as a map. */
+    public static Map<String, Object> readConfig(Path checkpointDir) {
+        return Json.mapper().convertValue(Json.read(checkpointDir.resolve(CONFIG_FILE)), new TypeReference<Map<String, Object>>() { });
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> section(Map<String, Object> cfg, String name) {
+        Object s = cfg.get(name);
+        if (!(s instanceof Map)) {
+            throw new DiffusionException("config.json lacks its '" + name + "' section");
+        }
+        return (Map<String, Object>) s;
+    }
+}
