@@ -1,0 +1,111 @@
+package dev.diffusion4j.train;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.io.CheckpointStore;
+import dev.diffusion4j.io.Safetensors;
+import dev.diffusion4j.io.SafetensorsFile;
+import dev.diffusion4j.model.MlpConfig;
+import dev.diffusion4j.nn.Activation;
+import dev.diffusion4j.objective.LossType;
+import dev.diffusion4j.objective.Weighting;
+import dev.diffusion4j.process.Prediction;
+import dev.diffusion4j.schedule.BetaSchedule;
+import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainerTest {
+    static final MlpConfig SMALL = new MlpConfig(2, 32, 1, 16, Activation.SILU, 0, 1.0);
+    static final NoiseSchedule SCHEDULE = NoiseSchedule.of(BetaSchedule.LINEAR, 100);
+
+    static TrainConfig small(String data, int steps, int every) {
+        return new TrainConfig(data, 7, steps, 128, 1, 2e-3, 20, 0.0, 0.0, 1.0, 0.99,
+                Prediction.EPSILON, LossType.L2, Weighting.NONE, 5.0, every, 2);
+    }
+
+    @Test
+    void lossDecreasesAndCheckpointHoldsEverything(@TempDir Path dir) throws Exception {
+        Trainer t = Trainer.create(dir, small("8gaussians", 400, 200), SMALL, SCHEDULE);
+        Path ckpt = t.run(TrainListener.NONE);
+        List<double[]> log = t.lossLog();
+        double early = log.subList(0, 20).stream().mapToDouble(e -> e[1]).average().orElseThrow();
+        double late = log.subList(log.size() - 20, log.size()).stream().mapToDouble(e -> e[1]).average().orElseThrow();
+        assertTrue(late < 0.75 * early, "loss must fall by a quarter: " + early + " -> " + late);
+        assertEquals(CheckpointStore.dirName(400), ckpt.getFileName().toString());
+        for (String f : new String[] {Trainer.CONFIG_FILE, Trainer.MODEL_FILE, Trainer.EMA_FILE, Trainer.OPTIMIZER_FILE, Trainer.STATE_FILE}) {
+            assertTrue(Files.size(ckpt.resolve(f)) > 0, f);
+        }
+        CheckpointStore.verify(ckpt);
+        Map<String, Object> cfg = Trainer.readConfig(ckpt);
+        assertEquals(1, cfg.get("format_version"));
+        assertEquals("8gaussians", ((Map<?, ?>) cfg.get("data")).get("source"));
+        assertEquals(2, CheckpointStore.list(dir).size(), "keeps the newest two");
+    }
+
+    /** An interrupted run resumed from its last checkpoint ends bit-identical to an uninterrupted one. */
+    @Test
+    void resumeReproducesTheUninterruptedRunExactly(@TempDir Path dir) throws Exception {
+        Path straight = dir.resolve("straight");
+        Path broken = dir.resolve("broken");
+        Trainer.create(straight, small("moons", 240, 80), SMALL, SCHEDULE).run(TrainListener.NONE);
+        Trainer first = Trainer.create(broken, small("moons", 240, 80), SMALL, SCHEDULE);
+        RuntimeException crash = assertThrows(RuntimeException.class, () -> first.run(new TrainListener() {
+            @Override
+            public void onStep(long step, long total, double loss, double lr) {
+                if (step == 200) {
+                    throw new IllegalStateException("simulated crash");
+                }
+            }
+        }));
+        assertEquals("simulated crash", crash.getMessage());
+        assertEquals(160, CheckpointStore.step(CheckpointStore.latest(broken).orElseThrow()));
+        Trainer resumed = Trainer.resume(broken, 0);
+        assertEquals(160, resumed.step());
+        resumed.run(TrainListener.NONE);
+        for (String file : new String[] {Trainer.MODEL_FILE, Trainer.EMA_FILE}) {
+            try (Scope s = Scope.open();
+                 SafetensorsFile a = Safetensors.open(CheckpointStore.latest(straight).orElseThrow().resolve(file));
+                 SafetensorsFile b = Safetensors.open(CheckpointStore.latest(broken).orElseThrow().resolve(file))) {
+                Map<String, Tensor> wa = a.readAll();
+                Map<String, Tensor> wb = b.readAll();
+                assertEquals(wa.keySet(), wb.keySet());
+                for (String k : wa.keySet()) {
+                    assertTrue(wa.get(k).equal(wb.get(k)), file + " " + k + " differs after resume");
+                }
+            }
+        }
+        assertEquals(Trainer.resume(straight, 0).lossLog().size(), Trainer.resume(broken, 0).lossLog().size());
+    }
+
+    @Test
+    void divergenceStopsWithAClearMessageAndKeepsTheLastGoodCheckpoint(@TempDir Path dir) {
+        TrainConfig wild = new TrainConfig("8gaussians", 1, 500, 64, 1, 1e9, 0, 0.0, 0.0, 0.0, 0.0,
+                Prediction.EPSILON, LossType.L2, Weighting.NONE, 5.0, 2, 2);
+        Trainer t = Trainer.create(dir, wild, SMALL, SCHEDULE);
+        DiffusionException e = assertThrows(DiffusionException.class, () -> t.run(TrainListener.NONE));
+        assertTrue(e.getMessage().startsWith("training diverged at step "), e.getMessage());
+        assertTrue(e.getMessage().contains("--lr"), e.getMessage());
+        long lastGood = CheckpointStore.latest(dir).map(CheckpointStore::step).orElse(0L);
+        assertTrue(lastGood < t.step() + 1, "no checkpoint is written at or after the diverged step");
+    }
+
+    @Test
+    void runDirectoryRules(@TempDir Path dir) {
+        Trainer.create(dir, small("moons", 10, 10), SMALL, SCHEDULE).run(TrainListener.NONE);
+        DiffusionException again = assertThrows(DiffusionException.class, () -> Trainer.create(dir, small("moons", 10, 10), SMALL, SCHEDULE));
+        assertTrue(again.getMessage().contains("--resume"), again.getMessage());
+        DiffusionException nothing = assertThrows(DiffusionException.class, () -> Trainer.resume(dir.resolve("empty"), 0));
+        assertTrue(nothing.getMessage().contains("nothing to resume"), nothing.getMessage());
+        DiffusionException dims = assertThrows(DiffusionException.class,
+                () -> Trainer.create(dir.resolve("x"), small("moons", 10, 10), new MlpConfig(3, 8, 1, 8, Activation.SILU, 0, 1), SCHEDULE));
+        assertTrue(dims.getMessage().contains("2 dimensions"), dims.getMessage());
+    }
+}
