@@ -1,0 +1,90 @@
+package dev.diffusion4j.viz;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.diffusion4j.DiffusionException;
+import java.awt.FontMetrics;
+import java.awt.Graphics2D;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class AxesTest {
+
+    @Test
+    void tickLabelsNeverOverlapAndStayInTheImage() {
+        Random rnd = new Random(17);
+        Graphics2D g = Viz.graphics(Viz.image(1, 1));
+        for (int trial = 0; trial < 1000; trial++) {
+            int w = 200 + rnd.nextInt(1400);
+            int h = 200 + rnd.nextInt(1000);
+            boolean log = rnd.nextInt(3) == 0;
+            boolean equal = !log && rnd.nextBoolean();
+            double scale = Math.pow(10, rnd.nextInt(16) - 8);
+            double lo = log ? scale * (0.01 + rnd.nextDouble()) : (rnd.nextDouble() * 20 - 10) * scale;
+            double hi = log ? lo * Math.pow(10, 0.05 + rnd.nextDouble() * 9) : lo + (0.001 + rnd.nextDouble() * 50) * scale;
+            // Large offsets with small spans make long labels ("1234.0015"), the hard case for overlap.
+            double xScale = Math.pow(10, rnd.nextInt(12) - 6);
+            double xLo = (rnd.nextDouble() * 2e4 - 1e4) * (rnd.nextBoolean() ? 1 : xScale);
+            Bounds b = new Bounds(xLo, xLo + xScale * (0.5 + rnd.nextDouble() * 100), lo, hi);
+            Axes.Spec spec = new Axes.Spec(w, h, "title", rnd.nextBoolean() ? "subtitle" : null, "x", "y", b, log, equal);
+            Axes.Layout l = Axes.layout(g, spec);
+            PlotArea a = l.area();
+            FontMetrics fm = g.getFontMetrics(l.style().tick);
+            String where = "trial " + trial + " " + spec;
+
+            assertTrue(a.x() > 0 && a.y() > 0 && a.x() + a.width() < w && a.y() + a.height() < h, where);
+            assertTrue(a.height() > (equal ? h / 10 : h / 3) && a.width() > (equal ? w / 10 : w / 3), "plot area too small: " + a + " " + where);
+            double previousRight = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < l.xTicks().length; i++) {
+                double c = a.pixelX(l.xTicks()[i]);
+                double half = fm.stringWidth(l.xTickLabels()[i]) / 2.0;
+                assertTrue(c - half > previousRight + 4, "x labels overlap: " + String.join(" ", l.xTickLabels()) + " " + where);
+                assertTrue(c - half >= 0 && c + half <= w, "x label outside the image: " + where);
+                previousRight = c + half;
+            }
+            double lineHeight = fm.getAscent() + fm.getDescent();
+            for (int i = 0; i + 1 < l.yTicks().length; i++) {
+                assertTrue(Math.abs(a.pixelY(l.yTicks()[i]) - a.pixelY(l.yTicks()[i + 1])) >= lineHeight,
+                        "y labels overlap: " + String.join(" ", l.yTickLabels()) + " " + where);
+            }
+            for (int i = 0; i < l.yTicks().length; i++) {
+                assertTrue(a.x() - fm.stringWidth(l.yTickLabels()[i]) > 0, "y label outside the image: " + where);
+                assertEquals(l.yTickLabels()[i], l.yTickLabels()[i].strip());
+            }
+            // Two labels need room: a plot squeezed narrow by equal aspect may show only one
+            // 11-character label like "−8044.37500", but any plot of reasonable size shows two.
+            if (a.width() >= 400) {
+                assertTrue(l.xTicks().length >= 2, "fewer than 2 x ticks: " + where);
+            }
+            if (a.height() >= 200) {
+                assertTrue(l.yTicks().length >= 2, "fewer than 2 y ticks: " + where);
+            }
+            // Labels are distinct: the precision follows the step.
+            assertEquals(l.xTickLabels().length, java.util.Set.of(l.xTickLabels()).size(), where);
+            assertEquals(l.yTickLabels().length, java.util.Set.of(l.yTickLabels()).size(), where);
+        }
+        g.dispose();
+    }
+
+    @Test
+    void equalAspectGivesSquareCellsWithEqualSteps() {
+        Graphics2D g = Viz.graphics(Viz.image(1, 1));
+        Axes.Spec spec = new Axes.Spec(800, 500, "t", null, null, null, new Bounds(-4, 4, -1, 1), false, true);
+        Axes.Layout l = Axes.layout(g, spec);
+        PlotArea a = l.area();
+        assertEquals(4.0, (double) a.width() / a.height(), 0.05);
+        assertEquals(l.xTicks()[1] - l.xTicks()[0], l.yTicks()[1] - l.yTicks()[0], 1e-12);
+        // Bounds 1000 times wider than tall would leave a sliver; the area is filled instead.
+        Axes.Layout wide = Axes.layout(g, new Axes.Spec(800, 500, "t", null, null, null, new Bounds(0, 1000, 0, 1), false, true));
+        assertTrue(wide.area().height() > 300, wide.area().toString());
+        g.dispose();
+    }
+
+    @Test
+    void tooSmallForTheLabelsIsAUserError() {
+        Graphics2D g = Viz.graphics(Viz.image(1, 1));
+        Axes.Spec spec = new Axes.Spec(60, 40, "a long title", "and a subtitle", "x", "y", new Bounds(0, 1, 0, 1), false, false);
+        assertThrows(DiffusionException.class, () -> Axes.layout(g, spec));
+        g.dispose();
+    }
+}
