@@ -67,7 +67,7 @@ final class Generation {
                     try (Scope s = Scope.open()) {
                         Tensor x = step.xVariancePreserving();
                         Tensor head = x.narrow(0, 0, Math.min(FRAME_POINTS, x.size(0)));
-                        frames.add(new Frame(norm.denormalize(head).toFloatArray(), caption(schedule, step.sigma())));
+                        frames.add(new Frame(Plots.firstTwo(norm.denormalize(head)), caption(schedule, step.sigma())));
                     }
                 }
                 if (step.index() + 1 == step.total()) {
@@ -187,12 +187,12 @@ final class Generation {
         try (Scope s = Scope.open()) {
             Tensor x0 = norm.normalize(data);
             Tensor noise = Tensor.randn(new Generator(7), x0.shape());
-            frames.add(new Frame(data.toFloatArray(), "CLEAN DATA   t = 0"));
+            frames.add(new Frame(Plots.firstTwo(data), "CLEAN DATA   t = 0"));
             for (int i = 1; i <= FRAMES / 2; i++) {
                 int t = (int) Math.round((double) i / (FRAMES / 2) * (total - 1));
                 Tensor tIndex = Tensor.full(dev.diffusion4j.tensor.DType.INT64, t, x0.size(0));
                 Tensor xt = diffusion.qSample(x0, tIndex, noise);
-                frames.add(new Frame(norm.denormalize(xt).toFloatArray(), String.format(Locale.ROOT,
+                frames.add(new Frame(Plots.firstTwo(norm.denormalize(xt)), String.format(Locale.ROOT,
                         "FORWARD   t = %d / %d   ᾱ = %.3f", t, total, schedule.alphaBar(t))));
             }
         }
