@@ -38,12 +38,22 @@ public final class Diffuse implements Runnable {
         System.exit(execute(args));
     }
 
-    /** Runs the CLI and returns its exit code (used by tests). */
+    /** Runs the CLI on the standard streams and returns its exit code. */
     public static int execute(String... args) {
+        return execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** Runs the CLI with the given output and error writers (used by tests) and returns its exit code. */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
         configureLogging();
         CommandLine cmd = new CommandLine(new Diffuse());
+        cmd.setOut(out);
+        cmd.setErr(err);
         cmd.setExecutionExceptionHandler(Diffuse::handle);
-        return cmd.execute(args);
+        int code = cmd.execute(args);
+        out.flush();
+        err.flush();
+        return code;
     }
 
     private static int handle(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {

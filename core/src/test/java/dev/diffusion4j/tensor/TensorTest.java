@@ -143,6 +143,55 @@ class TensorTest {
         assertThrows(DiffusionException.class, () -> opt2.load(f));
     }
 
+    /** Several parameters, several steps, weight decay: matches Adam's recurrences computed by hand. */
+    @Test
+    void adamWMatchesItsRecurrencesAcrossParameters() {
+        Tensor a = Tensor.of(new float[] {0.5f, -1f, 2f, 0.25f, -0.75f, 1.5f}, 2, 3).requiresGrad_(true);
+        Tensor b = Tensor.of(new float[] {1f, -2f, 3f, -0.5f}, 4).requiresGrad_(true);
+        double lr = 0.05;
+        double b1 = 0.8;
+        double b2 = 0.95;
+        double eps = 1e-8;
+        double wd = 0.1;
+        AdamW opt = new AdamW(List.of(a, b), lr, b1, b2, eps, wd);
+        double[] w = new double[10];
+        float[] fa = a.toFloatArray();
+        float[] fb = b.toFloatArray();
+        for (int i = 0; i < 6; i++) {
+            w[i] = fa[i];
+        }
+        for (int i = 0; i < 4; i++) {
+            w[6 + i] = fb[i];
+        }
+        double[] m = new double[10];
+        double[] v = new double[10];
+        for (int step = 1; step <= 5; step++) {
+            try (Scope s = Scope.open()) {
+                opt.zeroGrad();
+                // loss = Σ a² + Σ b³ / 3: gradients 2a and b²
+                a.square().sum().add(b.pow(3).sum().div(3)).backward();
+                opt.step();
+            }
+            for (int i = 0; i < 10; i++) {
+                double g = i < 6 ? 2 * w[i] : w[i] * w[i];
+                w[i] *= 1 - lr * wd;
+                m[i] = b1 * m[i] + (1 - b1) * g;
+                v[i] = b2 * v[i] + (1 - b2) * g * g;
+                double mh = m[i] / (1 - Math.pow(b1, step));
+                double vh = v[i] / (1 - Math.pow(b2, step));
+                w[i] -= lr * mh / (Math.sqrt(vh) + eps);
+            }
+        }
+        float[] ra = a.toFloatArray();
+        float[] rb = b.toFloatArray();
+        for (int i = 0; i < 6; i++) {
+            assertEquals(w[i], ra[i], 1e-5, "a[" + i + "]");
+        }
+        for (int i = 0; i < 4; i++) {
+            assertEquals(w[6 + i], rb[i], 1e-5, "b[" + i + "]");
+        }
+    }
+
     @Test
     void clipGradNormReturnsPreClipNormAndRescales() {
         Tensor w = Tensor.of(new float[] {3f, 4f}, 2).requiresGrad_(true);

@@ -1,0 +1,300 @@
+package dev.diffusion4j.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.diffusion4j.io.CheckpointStore;
+import dev.diffusion4j.io.Json;
+import dev.diffusion4j.io.PngWriter;
+import dev.diffusion4j.io.Safetensors;
+import dev.diffusion4j.io.SafetensorsFile;
+import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.train.Trainer;
+import java.io.PrintWriter;
+import java.io.RandomAccessFile;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The diffuse command end to end, in process: outputs, exit codes and one-line user errors. */
+class CliTest {
+    @TempDir
+    static Path shared;
+    static Path run;
+
+    /** Result of one CLI invocation. */
+    record Run(int code, String out, String err) {
+        JsonNode json() {
+            String[] lines = out.strip().split("\n");
+            return Json.mapper().valueToTree(parse(lines[lines.length - 1]));
+        }
+
+        private static Object parse(String line) {
+            try {
+                return Json.mapper().readValue(line, Object.class);
+            } catch (Exception e) {
+                throw new AssertionError("last stdout line is not JSON: " + line, e);
+            }
+        }
+    }
+
+    static Run diffuse(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Diffuse.execute(new PrintWriter(out), new PrintWriter(err), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    static String[] smallTrain(Path out, String data, String... extra) {
+        List<String> a = new ArrayList<>(List.of("train", "--data", data, "--out", out.toString(), "--steps", "200",
+                "--hidden", "32", "--blocks", "1", "--timesteps", "100", "--checkpoint-every", "100"));
+        a.addAll(List.of(extra));
+        return a.toArray(new String[0]);
+    }
+
+    @BeforeAll
+    static void trainSmallModel() {
+        run = shared.resolve("moons");
+        Run r = diffuse(smallTrain(run, "moons", "--json"));
+        assertEquals(0, r.code(), r.err());
+        assertEquals(200, r.json().get("steps").asInt());
+        assertTrue(Files.exists(run.resolve("loss.png")));
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String c : new String[] {"quickstart", "train", "sample", "eval", "info", "datasets", "samplers", "bench"}) {
+            Run r = diffuse(c, "--help");
+            assertEquals(0, r.code(), c);
+            assertTrue(r.out().startsWith("Usage: diffuse " + c), c + ": " + r.out());
+        }
+        assertTrue(diffuse("--version").out().contains("diffuse"));
+    }
+
+    @Test
+    void samplesToCsvPngAndGifAndEvaluates(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("s.csv");
+        Run s = diffuse("sample", "--model", run.toString(), "--num", "300", "--sampler", "ddim", "--steps", "20", "--seed", "3",
+                "--out", csv.toString(), "--json");
+        assertEquals(0, s.code(), s.err());
+        assertEquals(20, s.json().get("model_evaluations").asInt());
+        List<String> lines = Files.readAllLines(csv);
+        assertEquals("x0,x1", lines.get(0));
+        assertEquals(301, lines.size());
+
+        Path png = dir.resolve("s.png");
+        Path gif = dir.resolve("t.gif");
+        Run p = diffuse("sample", "--model", run.toString(), "--num", "300", "--out", png.toString(), "--trajectory", gif.toString(),
+                "--forward", "--seed", "3");
+        assertEquals(0, p.code(), p.err());
+        assertEquals(640, ImageIO.read(png.toFile()).getWidth());
+        Map<String, String> meta = PngWriter.readText(png);
+        assertEquals("ddpm", meta.get("sampler"));
+        assertEquals("3", meta.get("seed"));
+        ImageReader gifReader = ImageIO.getImageReadersByFormatName("gif").next();
+        gifReader.setInput(ImageIO.createImageInputStream(gif.toFile()));
+        assertTrue(gifReader.getNumImages(true) > 40, "forward and reverse frames");
+
+        Run e = diffuse("eval", "--samples", csv.toString(), "--data", "moons", "--json");
+        assertEquals(0, e.code(), e.err());
+        JsonNode q = e.json();
+        assertEquals(300, q.get("samples").asInt());
+        assertTrue(q.get("energy_distance").asDouble() > 0 && q.get("energy_distance_floor").asDouble() > 0);
+        assertTrue(e.out().contains("energy distance²"));
+    }
+
+    @Test
+    void sameSeedSameSamples(@TempDir Path dir) throws Exception {
+        Path a = dir.resolve("a.csv");
+        Path b = dir.resolve("b.csv");
+        Path c = dir.resolve("c.csv");
+        for (Object[] x : new Object[][] {{a, "5"}, {b, "5"}, {c, "6"}}) {
+            assertEquals(0, diffuse("sample", "--model", run.toString(), "--num", "100", "--steps", "50", "--seed", (String) x[1],
+                    "--out", x[0].toString()).code());
+        }
+        assertEquals(Files.readString(a), Files.readString(b));
+        assertNotEquals(Files.readString(a), Files.readString(c));
+    }
+
+    @Test
+    void infoAndListings() {
+        Run i = diffuse("info", run.toString(), "--json");
+        assertEquals(0, i.code(), i.err());
+        assertTrue(i.out().contains("step 200 of 200"), i.out());
+        assertTrue(i.json().get("parameters").asLong() > 1000);
+        Run d = diffuse("datasets", "--json");
+        assertEquals(8, d.json().get("datasets").size());
+        Run s = diffuse("samplers");
+        assertTrue(s.out().contains("ddpm") && s.out().contains("ddim"));
+    }
+
+    /** Each user error: exit code 2 and exactly one line on stderr starting with "error:". */
+    static void assertUserError(Run r, String expectedFragment) {
+        assertEquals(2, r.code(), "exit code; stderr: " + r.err());
+        String err = r.err().strip();
+        assertFalse(err.contains("\n"), "one line only: " + err);
+        assertTrue(err.startsWith("error: ") || err.startsWith("Unknown") || err.startsWith("Missing"), err);
+        assertTrue(err.contains(expectedFragment), "'" + expectedFragment + "' in: " + err);
+    }
+
+    @Test
+    void unknownNamesAreOneLineErrors(@TempDir Path dir) {
+        assertUserError(diffuse("train", "--data", "nonsense", "--out", dir.resolve("x").toString()), "no dataset named 'nonsense'");
+        assertUserError(diffuse(smallTrain(dir.resolve("y"), "moons", "--schedule", "wobbly")), "wobbly");
+        assertUserError(diffuse(smallTrain(dir.resolve("z"), "moons", "--prediction", "banana")), "banana");
+        assertUserError(diffuse("train", "--data", "moons", "--model", "transformer", "--out", dir.resolve("w").toString()), "unknown model");
+        assertUserError(diffuse("sample", "--model", run.toString(), "--sampler", "teleport", "--out", dir.resolve("s.csv").toString()),
+                "unknown sampler 'teleport'");
+        assertUserError(diffuse("sample", "--model", run.toString(), "--out", dir.resolve("s.txt").toString()), ".csv or .png");
+        assertUserError(diffuse("sample", "--model", dir.resolve("nothing").toString(), "--out", dir.resolve("s.csv").toString()),
+                "holds no checkpoint");
+        assertUserError(diffuse("sample", "--model", run.toString(), "--steps", "5000", "--sampler", "ddim",
+                "--out", dir.resolve("s.csv").toString()), "between 1 and the model's 100");
+        assertUserError(diffuse("sample", "--model", run.toString(), "--bogus-flag", "--out", "x.csv"), "bogus");
+    }
+
+    @Test
+    void badCsvDataIsAOneLineError(@TempDir Path dir) throws Exception {
+        Path ragged = dir.resolve("ragged.csv");
+        Files.writeString(ragged, "a,b\n1,2\n3,4\n5\n");
+        assertUserError(diffuse(smallTrain(dir.resolve("r"), ragged.toString())), "line 4 has 1 values, expected 2");
+        Path nan = dir.resolve("nan.csv");
+        Files.writeString(nan, "1,2\n3,NaN\n");
+        assertUserError(diffuse(smallTrain(dir.resolve("n"), nan.toString())), "line 2");
+        Path samples = dir.resolve("s.csv");
+        Files.writeString(samples, "1,2,3\n4,5,6\n");
+        assertUserError(diffuse("eval", "--samples", samples.toString(), "--data", "moons"), "2 dimensions");
+    }
+
+    @Test
+    void trainsOnAThreeColumnCsvAndSamplesInItsUnits(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("points.csv");
+        StringBuilder sb = new StringBuilder("height,weight,age\n");
+        java.util.Random r = new java.util.Random(1);
+        for (int i = 0; i < 500; i++) {
+            sb.append(170 + 10 * r.nextGaussian()).append(',').append(70 + 5 * r.nextGaussian()).append(',').append(40 + 12 * r.nextGaussian()).append('\n');
+        }
+        Files.writeString(csv, sb.toString());
+        Path out = dir.resolve("run");
+        assertEquals(0, diffuse(smallTrain(out, csv.toString())).code());
+        Path samples = dir.resolve("gen.csv");
+        Run s = diffuse("sample", "--model", out.toString(), "--num", "400", "--steps", "50", "--sampler", "ddim", "--out", samples.toString());
+        assertEquals(0, s.code(), s.err());
+        List<String> lines = Files.readAllLines(samples);
+        assertEquals("height,weight,age", lines.get(0), "the training CSV's header is kept");
+        double meanHeight = lines.stream().skip(1).mapToDouble(l -> Double.parseDouble(l.split(",")[0])).average().orElseThrow();
+        assertEquals(170, meanHeight, 6, "samples come back in data units, not normalised ones");
+    }
+
+    @Test
+    void corruptOrTruncatedCheckpointsAreDetectedAndNothingIsWritten(@TempDir Path dir) throws Exception {
+        Path copy = dir.resolve("copy");
+        copyTree(run, copy);
+        Path ckpt = CheckpointStore.latest(copy).orElseThrow();
+        Path weights = ckpt.resolve(Trainer.EMA_FILE);
+        try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
+            f.seek(f.length() - 5);
+            int b = f.read();
+            f.seek(f.length() - 5);
+            f.write(b ^ 0xFF);
+        }
+        Path out = dir.resolve("out.csv");
+        assertUserError(diffuse("sample", "--model", copy.toString(), "--out", out.toString()), "corrupt");
+        assertFalse(Files.exists(out), "no output after an error");
+        try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
+            f.setLength(f.length() / 2);
+        }
+        assertUserError(diffuse("sample", "--model", copy.toString(), "--out", out.toString()), "truncated");
+        assertUserError(diffuse("train", "--out", copy.toString(), "--resume"), "truncated");
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void unwritableOutputsAreOneLineErrorsAndLeaveNoTemporaryFiles(@TempDir Path dir) throws Exception {
+        Path blocker = dir.resolve("file");
+        Files.writeString(blocker, "not a directory");
+        assertUserError(diffuse(smallTrain(blocker.resolve("run"), "moons")), "file");
+        assertUserError(diffuse("sample", "--model", run.toString(), "--num", "10", "--steps", "5", "--sampler", "ddim",
+                "--out", blocker.resolve("s.csv").toString()), "could not write");
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(blocker), files.toList(), "no temporary files left behind");
+        }
+    }
+
+    @Test
+    void trainingTwiceIntoOneDirectoryAsksForResume(@TempDir Path dir) {
+        Path out = dir.resolve("r");
+        assertEquals(0, diffuse(smallTrain(out, "moons")).code());
+        assertUserError(diffuse(smallTrain(out, "moons")), "--resume");
+        Run more = diffuse("train", "--out", out.toString(), "--resume", "--steps", "300", "--json");
+        assertEquals(0, more.code(), more.err());
+        assertEquals(300, more.json().get("steps").asInt());
+    }
+
+    /** A training process killed mid-run and resumed ends with the weights of an uninterrupted run. */
+    @Test
+    void killedTrainingResumesToTheSameWeights(@TempDir Path dir) throws Exception {
+        Path straight = dir.resolve("straight");
+        Path killed = dir.resolve("killed");
+        String[] args = {"train", "--data", "spirals", "--steps", "1500", "--hidden", "32", "--blocks", "1", "--timesteps", "100",
+                "--checkpoint-every", "100", "--seed", "4"};
+        assertEquals(0, diffuse(concat(args, "--out", straight.toString())).code());
+
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Diffuse.class.getName()));
+        cmd.addAll(List.of(concat(args, "--out", killed.toString())));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (CheckpointStore.latest(killed).map(CheckpointStore::step).orElse(0L) < 300) {
+            assertTrue(p.isAlive(), "child exited early: " + Files.readString(dir.resolve("child.log")));
+            assertTrue(System.nanoTime() < deadline, "no checkpoint within 120 s");
+            Thread.sleep(20);
+        }
+        p.destroyForcibly().waitFor();
+        long at = CheckpointStore.step(CheckpointStore.latest(killed).orElseThrow());
+        assertTrue(at < 1500, "killed before the end (last checkpoint " + at + ")");
+
+        Run resumed = diffuse("train", "--out", killed.toString(), "--resume");
+        assertEquals(0, resumed.code(), resumed.err());
+        try (Scope s = Scope.open();
+             SafetensorsFile a = Safetensors.open(CheckpointStore.latest(straight).orElseThrow().resolve(Trainer.EMA_FILE));
+             SafetensorsFile b = Safetensors.open(CheckpointStore.latest(killed).orElseThrow().resolve(Trainer.EMA_FILE))) {
+            Map<String, Tensor> wa = a.readAll();
+            Map<String, Tensor> wb = b.readAll();
+            for (String k : wa.keySet()) {
+                assertTrue(wa.get(k).equal(wb.get(k)), "weight " + k + " differs");
+            }
+        }
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] r = new String[a.length + b.length];
+        System.arraycopy(a, 0, r, 0, a.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    private static void copyTree(Path from, Path to) throws Exception {
+        try (Stream<Path> paths = Files.walk(from)) {
+            for (Path p : paths.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+    }
+}
