@@ -1,5 +1,6 @@
 package dev.diffusion4j.cli;
 
+import dev.diffusion4j.io.AtomicFiles;
 import dev.diffusion4j.model.MlpConfig;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.sampling.SamplerOptions;
@@ -107,7 +108,7 @@ final class BenchCommand implements Callable<Integer> {
                 figures.putAll(memoryCheck(out, tmp.resolve("memory")));
             }
         } finally {
-            deleteTree(tmp);
+            AtomicFiles.deleteTree(tmp);
         }
         if (json) {
             JsonLine.print(out, figures);
@@ -205,17 +206,6 @@ final class BenchCommand implements Callable<Integer> {
             double[] a = r.stream().mapToDouble(Double::doubleValue).toArray();
             Arrays.sort(a);
             return a.length % 2 == 1 ? a[a.length / 2] : 0.5 * (a[a.length / 2 - 1] + a[a.length / 2]);
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (var paths = Files.walk(root)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

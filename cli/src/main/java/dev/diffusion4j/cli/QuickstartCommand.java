@@ -20,11 +20,8 @@ import dev.diffusion4j.train.TrainConfig;
 import dev.diffusion4j.train.Trainer;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -130,19 +127,7 @@ final class QuickstartCommand implements Callable<Integer> {
         if (!Files.exists(out.resolve(REPORT))) {
             throw new DiffusionException(run + " exists but was not written by quickstart; choose another --out");
         }
-        Files.walkFileTree(run, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        AtomicFiles.deleteTree(run);
     }
 
     private String markdown(SampleQuality.Report q, TrainingRun.Result trained, Generation gen, double total) {

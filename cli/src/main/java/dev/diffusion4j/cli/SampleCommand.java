@@ -65,6 +65,9 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--raw-weights", description = "Use the raw weights instead of the EMA weights.")
     boolean rawWeights;
 
+    @Option(names = "--no-clip", description = "Do not clip denoised estimates to the training data's range.")
+    boolean noClip;
+
     @Option(names = "--json", description = "Print a one-line JSON summary last.")
     boolean json;
 
@@ -83,7 +86,7 @@ final class SampleCommand implements Callable<Integer> {
         PrintWriter pw = spec.commandLine().getOut();
         SamplerOptions options = new SamplerOptions(steps, eta, TimestepSpacing.parse(spacing), DdpmSampler.Variance.parse(variance));
         Sampler s = Samplers.create(sampler, options);
-        DiffusionPipeline pipe = DiffusionPipeline.load(model, !rawWeights);
+        DiffusionPipeline pipe = DiffusionPipeline.load(model, !rawWeights, !noClip);
         Generation gen = Generation.run(pipe, s, num, seed, trajectory != null);
         try (Scope scope = Scope.open()) {
             Tensor samples = gen.samples();

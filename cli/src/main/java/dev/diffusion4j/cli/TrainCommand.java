@@ -80,6 +80,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--blocks", defaultValue = "4", description = "MLP residual blocks (default: ${DEFAULT-VALUE}).")
     int blocks;
 
+    @Option(names = "--fourier", defaultValue = "32", description = "Random Fourier features of the input: number of frequencies, 0 = off (default: ${DEFAULT-VALUE}).")
+    int fourier;
+
+    @Option(names = "--fourier-scale", defaultValue = "1.0", description = "Std of the Fourier frequencies, in cycles per normalised unit (default: ${DEFAULT-VALUE}).")
+    double fourierScale;
+
     @Option(names = "--warmup", description = "Learning-rate warm-up steps (default 200).")
     Integer warmup;
 
@@ -147,7 +153,7 @@ final class TrainCommand implements Callable<Integer> {
         BetaSchedule kind = BetaSchedule.parse(schedule);
         NoiseSchedule noise = new NoiseSchedule(kind, timesteps, kind.defaultBetaStart(), kind.defaultBetaEnd(), zeroSnr);
         int dim = DataSources.open(source).dim();
-        MlpConfig arch = new MlpConfig(dim, hidden, blocks, 64, Activation.SILU, 0, 1.0);
+        MlpConfig arch = new MlpConfig(dim, hidden, blocks, 64, Activation.SILU, fourier, fourierScale);
         return Trainer.create(out, cfg, arch, noise);
     }
 }

@@ -1,32 +1,24 @@
 package dev.diffusion4j.data;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.io.AtomicFiles;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.io.BufferedReader;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
 /**
@@ -44,7 +36,6 @@ public final class CsvDataset implements DataSource {
 
     private static final Pattern NUMBER = Pattern.compile("[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?");
     private static final Pattern NON_FINITE = Pattern.compile("[+-]?(nan|inf|infinity)", Pattern.CASE_INSENSITIVE);
-    private static final AtomicLong TEMP_COUNTER = new AtomicLong();
 
     private final Path file;
     private final List<String> columns;
@@ -70,7 +61,7 @@ public final class CsvDataset implements DataSource {
         } catch (CharacterCodingException e) {
             throw new DiffusionException("cannot read " + file + ": it is not UTF-8 text; give a plain-text CSV file");
         } catch (IOException e) {
-            throw new DiffusionException("cannot read " + file + ": " + reason(e));
+            throw new DiffusionException("cannot read " + file + ": " + AtomicFiles.reason(e));
         }
     }
 
@@ -290,7 +281,8 @@ public final class CsvDataset implements DataSource {
                         + " is " + v[i] + "; CSV datasets hold finite numbers only");
             }
         }
-        writeAtomically(file, w -> {
+        AtomicFiles.write(file, out -> {
+            Writer w = new OutputStreamWriter(out, StandardCharsets.UTF_8);
             if (header != null) {
                 w.write(String.join(",", header));
                 w.write('\n');
@@ -307,6 +299,7 @@ public final class CsvDataset implements DataSource {
                 row.append('\n');
                 w.write(row.toString());
             }
+            w.flush();
         });
     }
 
@@ -341,66 +334,5 @@ public final class CsvDataset implements DataSource {
             throw new DiffusionException("CSV header " + Arrays.toString(header) + " consists only of numbers and would be read "
                     + "back as data; give at least one column a non-numeric name");
         }
-    }
-
-    // ------------------------------------------------------------------ atomic file writing
-
-    @FunctionalInterface
-    private interface Body {
-        void writeTo(Writer w) throws IOException;
-    }
-
-    /**
-     * Temp file in the target's directory (a rename is only atomic within one file system), fsync,
-     * atomic rename, then fsync of the directory so the rename itself survives a crash.
-     */
-    private static void writeAtomically(Path target, Body body) {
-        Path abs = target.toAbsolutePath();
-        Path dir = abs.getParent();
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            tmp = dir.resolve("." + abs.getFileName() + "." + ProcessHandle.current().pid() + "."
-                    + TEMP_COUNTER.incrementAndGet() + ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                 Writer w = new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(ch), StandardCharsets.UTF_8), 1 << 16)) {
-                body.writeTo(w);
-                w.flush();
-                ch.force(true);
-            }
-            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
-            tmp = null;
-            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-                d.force(true);
-            } catch (IOException e) {
-                // Some platforms cannot open or sync a directory; the file itself is already durable.
-            }
-        } catch (IOException | RuntimeException e) {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // The original error is the one to report.
-                }
-            }
-            if (e instanceof DiffusionException de) {
-                throw de;
-            }
-            String why = e instanceof IOException io ? reason(io) : e.toString();
-            throw new DiffusionException("could not write " + target + ": " + why, e);
-        }
-    }
-
-    private static String reason(IOException e) {
-        if (e instanceof NoSuchFileException) {
-            return "no such file or directory";
-        }
-        if (e instanceof AccessDeniedException) {
-            return "permission denied";
-        }
-        if (e instanceof FileSystemException fs && fs.getReason() != null) {
-            return fs.getReason().toLowerCase(Locale.ROOT);
-        }
-        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 }

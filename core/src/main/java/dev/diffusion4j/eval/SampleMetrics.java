@@ -68,6 +68,29 @@ public final class SampleMetrics {
         }
     }
 
+    /**
+     * The expected squared energy distance (V-statistic) between two independent samples of size
+     * {@code n} from the distribution of {@code reference}: E[D²] = (2/n)·E‖X − X'‖, because the
+     * cross term and the two self terms share E‖X − X'‖ except for the n zero diagonal pairs of
+     * each self term. E‖X − X'‖ is estimated without bias from all distinct pairs of {@code reference},
+     * so the floor has a small error even where single draws of two samples scatter widely.
+     */
+    public static double expectedEnergyFloor(Tensor reference, int n) {
+        if (n < 1) {
+            throw new DiffusionException("sample size must be at least 1, got " + n);
+        }
+        try (Scope s = Scope.open()) {
+            Tensor a = prepare(reference, "reference");
+            long size = a.size(0);
+            if (size < 2) {
+                throw new DiffusionException("the energy floor needs at least 2 reference points");
+            }
+            // Mean over all N² pairs includes N zero diagonal terms: rescale to the mean over i ≠ j.
+            double meanDistinct = pairMean(a, a, Kernel.DISTANCE, 0, DEFAULT_BLOCK) * size / (size - 1);
+            return 2.0 * meanDistinct / n;
+        }
+    }
+
     // ------------------------------------------------------------------ MMD
 
     /**

@@ -302,27 +302,8 @@ public final class CheckpointStore {
         }
         for (Path p : stale) {
             LOG.info("deleting unfinished checkpoint {}", p);
-            deleteTree(p);
+            AtomicFiles.deleteTree(p);
         }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                if (e != null) {
-                    throw e;
-                }
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 
     static String sha256(Path file) throws IOException {
@@ -514,7 +495,7 @@ public final class CheckpointStore {
                 Path doomed = run.resolve("." + victim.getFileName() + ".pruned" + STALE_SUFFIX);
                 try {
                     Files.move(victim, doomed, StandardCopyOption.ATOMIC_MOVE);
-                    deleteTree(doomed);
+                    AtomicFiles.deleteTree(doomed);
                 } catch (IOException e) {
                     LOG.warn("could not delete old checkpoint {}: {}", victim, AtomicFiles.reason(e));
                 }
@@ -539,7 +520,7 @@ public final class CheckpointStore {
             }
             finished = true;
             try {
-                deleteTree(dir);
+                AtomicFiles.deleteTree(dir);
             } catch (IOException e) {
                 LOG.warn("could not delete unfinished checkpoint {}: {}", dir, AtomicFiles.reason(e));
             } finally {

@@ -30,7 +30,7 @@ public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbed
 
     /** The defaults for low-dimensional data (measured on the built-in 2D sets). */
     public static MlpConfig defaults(int dataDim) {
-        return new MlpConfig(dataDim, 128, 4, 64, Activation.SILU, 0, 1.0);
+        return new MlpConfig(dataDim, 128, 4, 64, Activation.SILU, 32, 1.0);
     }
 
     public Map<String, Object> toConfig() {

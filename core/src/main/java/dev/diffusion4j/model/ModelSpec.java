@@ -10,10 +10,12 @@ import java.util.Map;
 
 /**
  * Everything needed to rebuild a trained model for sampling: the network architecture, the noise
- * schedule it was trained on, what it predicts, and the data normalisation to undo. Stored as the
- * {@code model}, {@code scheduler} and {@code data} sections of a checkpoint's config.json.
+ * schedule it was trained on, what it predicts, the data normalisation to undo, and the range of
+ * the normalised training data (for clipping x̂₀; may be null). Stored as the {@code model},
+ * {@code scheduler} and {@code data} sections of a checkpoint's config.json.
  */
-public record ModelSpec(MlpConfig network, NoiseSchedule schedule, Prediction prediction, Normalizer normalizer) {
+public record ModelSpec(MlpConfig network, NoiseSchedule schedule, Prediction prediction, Normalizer normalizer,
+                        SampleRange sampleRange) {
 
     public int dataDim() {
         return network.dataDim();
@@ -24,9 +26,13 @@ public record ModelSpec(MlpConfig network, NoiseSchedule schedule, Prediction pr
         return new MlpNetwork(network, g);
     }
 
-    /** The sampler-facing view of {@code net}, which must have been built from this spec. */
-    public Denoiser denoiser(NoisePredictor net) {
-        return new DiscreteDenoiser(net, schedule, prediction);
+    /**
+     * The sampler-facing view of {@code net}, which must have been built from this spec; with
+     * {@code clip}, estimates x̂₀ are clipped to the sample range when there is one.
+     */
+    public Denoiser denoiser(NoisePredictor net, boolean clip) {
+        Denoiser d = new DiscreteDenoiser(net, schedule, prediction);
+        return clip && sampleRange != null ? new ClippedDenoiser(d, sampleRange) : d;
     }
 
     /** Config sections: {"model": ..., "scheduler": ..., "data": {"normalizer": ...}}. */
@@ -36,6 +42,9 @@ public record ModelSpec(MlpConfig network, NoiseSchedule schedule, Prediction pr
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("dim", dataDim());
         data.put("normalizer", normalizer.toMap());
+        if (sampleRange != null) {
+            data.put("sample_range", sampleRange.toMap());
+        }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", network.toConfig());
         m.put("scheduler", scheduler);
@@ -66,11 +75,17 @@ public record ModelSpec(MlpConfig network, NoiseSchedule schedule, Prediction pr
             throw new DiffusionException("config.json is inconsistent: normalizer has " + normalizer.dim()
                     + " dimensions but the model has " + net.dataDim());
         }
-        return new ModelSpec(net, NoiseSchedule.fromConfig(scheduler), Prediction.parse((String) pred), normalizer);
+        SampleRange range = data.get("sample_range") instanceof Map<?, ?> r ? SampleRange.fromMap(r) : null;
+        if (range != null && range.dim() != net.dataDim()) {
+            throw new DiffusionException("config.json is inconsistent: sample range has " + range.dim()
+                    + " dimensions but the model has " + net.dataDim());
+        }
+        return new ModelSpec(net, NoiseSchedule.fromConfig(scheduler), Prediction.parse((String) pred), normalizer, range);
     }
 
+    /** The named section of a config map; fails clearly if it is missing. */
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> section(Map<String, Object> config, String name) {
+    public static Map<String, Object> section(Map<String, Object> config, String name) {
         Object s = config.get(name);
         if (!(s instanceof Map)) {
             throw new DiffusionException("config.json has no '" + name + "' section; is this a diffusion4j checkpoint?");

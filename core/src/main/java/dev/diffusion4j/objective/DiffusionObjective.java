@@ -1,7 +1,7 @@
 package dev.diffusion4j.objective;
 
-import dev.diffusion4j.model.NoisePredictor;
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.model.NoisePredictor;
 import dev.diffusion4j.process.GaussianDiffusion;
 import dev.diffusion4j.process.Prediction;
 import dev.diffusion4j.schedule.NoiseSchedule;

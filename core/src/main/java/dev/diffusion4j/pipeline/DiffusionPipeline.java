@@ -40,21 +40,28 @@ public final class DiffusionPipeline {
     private final Map<String, Object> config;
     private final boolean ema;
 
-    private DiffusionPipeline(Path checkpoint, Map<String, Object> config, ModelSpec spec, MlpNetwork network, boolean ema) {
+    private DiffusionPipeline(Path checkpoint, Map<String, Object> config, ModelSpec spec, MlpNetwork network, boolean ema, boolean clip) {
         this.checkpoint = checkpoint;
         this.config = config;
         this.spec = spec;
         this.network = network;
-        this.denoiser = new CountingDenoiser(spec.denoiser(network));
+        this.denoiser = new CountingDenoiser(spec.denoiser(network, clip));
         this.ema = ema;
     }
 
-    /** Loads the newest checkpoint of a run directory (or a checkpoint directory), preferring EMA weights. */
+    /**
+     * Loads the newest checkpoint of a run directory (or a checkpoint directory) with its EMA
+     * weights, clipping x̂₀ to the training data's range while sampling.
+     */
     public static DiffusionPipeline load(Path dir) {
-        return load(dir, true);
+        return load(dir, true, true);
     }
 
-    public static DiffusionPipeline load(Path dir, boolean preferEma) {
+    /**
+     * @param preferEma use ema.safetensors when present, else model.safetensors
+     * @param clip      clip x̂₀ to the recorded range of the training data while sampling
+     */
+    public static DiffusionPipeline load(Path dir, boolean preferEma, boolean clip) {
         Path ckpt = CheckpointStore.resolve(dir);
         CheckpointStore.verify(ckpt);
         Map<String, Object> config = Trainer.readConfig(ckpt);
@@ -69,7 +76,7 @@ public final class DiffusionPipeline {
             net.loadStateDict(f.readAll());
         }
         net.train(false);
-        return new DiffusionPipeline(ckpt, config, spec, net, useEma);
+        return new DiffusionPipeline(ckpt, config, spec, net, useEma, clip);
     }
 
     public Path checkpoint() {

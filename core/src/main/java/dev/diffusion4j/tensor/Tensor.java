@@ -395,9 +395,9 @@ public final class Tensor implements AutoCloseable {
         return wrap(torch.clamp_max(n(), new Scalar(max)));
     }
 
-    /** Element-wise clamp to per-element bounds {@code [-bound, bound]}. */
-    public Tensor clampSymmetric(Tensor bound) {
-        return wrap(n().clamp(new TensorOptional(bound.neg().n()), new TensorOptional(bound.n())));
+    /** Element-wise clamp to bounds that broadcast against this tensor. */
+    public Tensor clamp(Tensor min, Tensor max) {
+        return wrap(n().clamp(new TensorOptional(min.n()), new TensorOptional(max.n())));
     }
 
     public Tensor maximum(Tensor o) {

@@ -12,6 +12,7 @@ import dev.diffusion4j.io.SafetensorsFile;
 import dev.diffusion4j.model.MlpConfig;
 import dev.diffusion4j.model.MlpNetwork;
 import dev.diffusion4j.model.ModelSpec;
+import dev.diffusion4j.model.SampleRange;
 import dev.diffusion4j.objective.DiffusionObjective;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.AdamW;
@@ -93,8 +94,13 @@ public final class Trainer {
             throw new DiffusionException("data set '" + data.name() + "' has " + data.dim() + " dimensions but the model is built for "
                     + architecture.dataDim());
         }
-        Normalizer normalizer = fitNormalizer(data, config.seed());
-        return new Trainer(runDir, config, new ModelSpec(architecture, schedule, config.prediction(), normalizer), data);
+        try (Scope s = Scope.open()) {
+            Optional<Tensor> all = data.all();
+            Tensor sample = all.isPresent() ? all.get() : data.sample(Generator.derived(config.seed(), STREAM_NORMALIZER), NORMALIZER_SAMPLES);
+            Normalizer normalizer = Normalizer.fit(sample);
+            SampleRange range = SampleRange.of(normalizer.normalize(sample), SampleRange.DEFAULT_MARGIN);
+            return new Trainer(runDir, config, new ModelSpec(architecture, schedule, config.prediction(), normalizer, range), data);
+        }
     }
 
     /**
@@ -108,7 +114,7 @@ public final class Trainer {
         CheckpointStore.verify(ckpt);
         Map<String, Object> cfg = readConfig(ckpt);
         ModelSpec spec = ModelSpec.fromConfig(cfg);
-        TrainConfig tc = TrainConfig.fromConfig(section(cfg, "training"));
+        TrainConfig tc = TrainConfig.fromConfig(ModelSpec.section(cfg, "training"));
         if (newSteps > 0) {
             tc = tc.withSteps(newSteps);
         }
@@ -125,14 +131,6 @@ public final class Trainer {
         }
         if (!Files.isDirectory(runDir) || !Files.isWritable(runDir)) {
             throw new DiffusionException("output directory " + runDir + " is not writable; choose another --out");
-        }
-    }
-
-    private static Normalizer fitNormalizer(DataSource data, long seed) {
-        try (Scope s = Scope.open()) {
-            Optional<Tensor> all = data.all();
-            Tensor sample = all.isPresent() ? all.get() : data.sample(Generator.derived(seed, STREAM_NORMALIZER), NORMALIZER_SAMPLES);
-            return Normalizer.fit(sample);
         }
     }
 
@@ -298,14 +296,5 @@ public final class Trainer {
     /** Reads a checkpoint's config.json as a map. */
     public static Map<String, Object> readConfig(Path checkpointDir) {
         return Json.mapper().convertValue(Json.read(checkpointDir.resolve(CONFIG_FILE)), new TypeReference<Map<String, Object>>() { });
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> section(Map<String, Object> cfg, String name) {
-        Object s = cfg.get(name);
-        if (!(s instanceof Map)) {
-            throw new DiffusionException("config.json lacks its '" + name + "' section");
-        }
-        return (Map<String, Object>) s;
     }
 }
