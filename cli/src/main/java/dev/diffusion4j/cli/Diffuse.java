@@ -50,6 +50,7 @@ public final class Diffuse implements Runnable {
         cmd.setOut(out);
         cmd.setErr(err);
         cmd.setExecutionExceptionHandler(Diffuse::handle);
+        cmd.setParameterExceptionHandler(Diffuse::handleParameter);
         int code = cmd.execute(args);
         out.flush();
         err.flush();
@@ -67,6 +68,15 @@ public final class Diffuse implements Runnable {
         e.printStackTrace(err);
         err.flush();
         return 1;
+    }
+
+    /** A bad option or value: one line naming it and where the help is, instead of the whole usage text. */
+    private static int handleParameter(CommandLine.ParameterException e, String[] args) {
+        CommandLine cmd = e.getCommandLine();
+        PrintWriter err = cmd.getErr();
+        err.println("error: " + e.getMessage() + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+        err.flush();
+        return USER_ERROR;
     }
 
     private static void configureLogging() {

@@ -40,7 +40,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Run directory for checkpoints and plots.")
     Path out;
 
-    @Option(names = "--steps", description = "Optimizer steps (default 6000).")
+    @Option(names = "--steps", description = "Optimizer steps (default 4000).")
     Integer steps;
 
     @Option(names = "--batch-size", description = "Samples per step (default 256).")

@@ -67,7 +67,7 @@ public record TrainConfig(
 
     /** The defaults for {@code data}. */
     public static TrainConfig defaults(String data) {
-        return new TrainConfig(data, 0, 6000, 256, 1, 1e-3, 200, 0.0, 0.0, 1.0, 0.999,
+        return new TrainConfig(data, 0, 4000, 256, 1, 1e-3, 200, 0.0, 0.0, 1.0, 0.999,
                 Prediction.EPSILON, LossType.L2, Weighting.NONE, Weighting.DEFAULT_GAMMA, 2000, 2);
     }
 

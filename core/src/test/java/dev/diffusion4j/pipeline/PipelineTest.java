@@ -40,7 +40,7 @@ class PipelineTest {
             assertArrayEquals(new long[] {500, 2}, a.shape());
             assertTrue(a.equal(b));
             assertFalse(a.equal(c));
-            assertEquals(40, pipe.evaluations(), "20 steps per call, two calls");
+            assertEquals(60, pipe.evaluations(), "20 steps per call, three calls");
             // circles has radii 1 and 2: the mean radius of samples is near 1.5, not the normalised ~1
             double meanRadius = a.norm(1, false).mean().item();
             assertEquals(1.5, meanRadius, 0.35);
