@@ -22,7 +22,7 @@ public final class Scope implements AutoCloseable {
     private final PointerScope scope;
 
     private Scope() {
-        Backend.ensureLoaded();
+        Backend.prepareThread();
         this.scope = new PointerScope();
     }
 

@@ -115,6 +115,87 @@ class ImageWritersTest {
         assertTrue(e.getMessage().startsWith(text + " is not a readable PNG image"), e.getMessage());
     }
 
+    /** A moving dot over a fixed background: frames after the first carry only what changed. */
+    @Test
+    void gifFramesStoreOnlyChangedPixelsAndCompositeBackExactly() throws IOException {
+        List<BufferedImage> frames = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            BufferedImage f = solid(64, 48, 0xF4F5F7);
+            for (int x = 0; x < 64; x += 8) {
+                for (int y = 0; y < 48; y++) {
+                    f.setRGB(x, y, 0xDDDDDD);
+                }
+            }
+            for (int y = 20; y < 24; y++) {
+                for (int x = 2 * i; x < 2 * i + 4; x++) {
+                    f.setRGB(x, y, 0x2050C0);
+                }
+            }
+            frames.add(f);
+        }
+        Path file = dir.resolve("dot.gif");
+        GifWriter.write(file, frames, 50);
+        ImageReader reader = ImageIO.getImageReadersByFormatName("gif").next();
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            reader.setInput(in, false, false);
+            int[] canvas = null;
+            for (int i = 0; i < frames.size(); i++) {
+                BufferedImage raw = reader.read(i);
+                int[] px = raw.getRGB(0, 0, 64, 48, null, 0, 64);
+                int changed = 0;
+                if (canvas == null) {
+                    canvas = px;
+                } else {
+                    for (int p = 0; p < px.length; p++) {
+                        if ((px[p] >>> 24) != 0) {
+                            canvas[p] = px[p];
+                            changed++;
+                        }
+                    }
+                    assertTrue(changed <= 2 * 16, "frame " + i + " stores only the dot's old and new pixels, stored " + changed);
+                }
+                int[] expected = frames.get(i).getRGB(0, 0, 64, 48, null, 0, 64);
+                for (int p = 0; p < px.length; p++) {
+                    assertEquals(expected[p] & 0xFFFFFF, canvas[p] & 0xFFFFFF, "frame " + i + " pixel " + p + " (three colours: exact)");
+                }
+            }
+        } finally {
+            reader.dispose();
+        }
+    }
+
+    /** More than 255 colours go through a median-cut palette: small average error, no colour far off. */
+    @Test
+    void gifWithManyColoursIsCloseToTheOriginal() throws IOException {
+        BufferedImage original = new BufferedImage(64, 48, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 48; y++) {
+            for (int x = 0; x < 64; x++) {
+                original.setRGB(x, y, (x * 4) << 16 | (y * 5) << 8 | 128); // 3,072 colours, a smooth ramp
+            }
+        }
+        Path file = dir.resolve("gradient.gif");
+        GifWriter.write(file, List.of(original), 50);
+        BufferedImage back = ImageIO.read(file.toFile());
+        double sum = 0;
+        int worst = 0;
+        for (int y = 0; y < 48; y++) {
+            for (int x = 0; x < 64; x++) {
+                int e = original.getRGB(x, y);
+                int a = back.getRGB(x, y);
+                for (int shift = 0; shift <= 16; shift += 8) {
+                    int d = Math.abs((e >> shift & 0xFF) - (a >> shift & 0xFF));
+                    sum += d;
+                    worst = Math.max(worst, d);
+                }
+            }
+        }
+        double mean = sum / (64 * 48 * 3);
+        System.out.printf("gradient through the GIF palette: mean channel error %.2f, worst %d%n", mean, worst);
+        // 255 boxes over a 256×240 ramp leave cells about 16 wide: ~4 mean error, ~8 at worst
+        assertTrue(mean < 5, "mean channel error " + mean);
+        assertTrue(worst < 16, "worst channel error " + worst);
+    }
+
     @Test
     void gifLoopsForeverWithPerFrameDelays() throws IOException {
         int[] colours = {0xFF0000, 0x00FF00, 0x0000FF, 0xFFFFFF, 0x000000};
