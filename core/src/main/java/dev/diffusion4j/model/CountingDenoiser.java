@@ -4,12 +4,11 @@ import dev.diffusion4j.tensor.Tensor;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** Counts network evaluations (NFE) of a wrapped {@link Denoiser}: one per {@link #denoise} call. */
-public final class CountingDenoiser implements Denoiser {
-    private final Denoiser inner;
+public final class CountingDenoiser extends ForwardingDenoiser {
     private final AtomicLong calls = new AtomicLong();
 
     public CountingDenoiser(Denoiser inner) {
-        this.inner = inner;
+        super(inner);
     }
 
     /** Evaluations since creation or the last {@link #reset}. */
@@ -25,25 +24,5 @@ public final class CountingDenoiser implements Denoiser {
     public Tensor denoise(Tensor x, Tensor sigma) {
         calls.incrementAndGet();
         return inner.denoise(x, sigma);
-    }
-
-    @Override
-    public double[] trainingSigmas() {
-        return inner.trainingSigmas();
-    }
-
-    @Override
-    public double sigmaMin() {
-        return inner.sigmaMin();
-    }
-
-    @Override
-    public double sigmaMax() {
-        return inner.sigmaMax();
-    }
-
-    @Override
-    public double initNoiseScale() {
-        return inner.initNoiseScale();
     }
 }
