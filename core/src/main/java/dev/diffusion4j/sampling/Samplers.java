@@ -20,6 +20,7 @@ public final class Samplers {
     static {
         register(new Entry("ddpm", "DDPM ancestral sampling (Ho et al. 2020); β̃ or β variance; default: every training step", "stochastic", DdpmSampler::new));
         register(new Entry("ddim", "DDIM (Song et al. 2021); deterministic at eta=0, DDPM-like at eta=1; default 50 steps", "1", DdimSampler::new));
+        register(new Entry("rk45", "probability-flow ODE, adaptive Dormand–Prince RK45 in log σ (rtol = atol = 1e-5); steps chosen by error control", "5", ProbabilityFlowSampler::new));
     }
 
     private Samplers() {

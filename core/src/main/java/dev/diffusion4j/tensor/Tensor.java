@@ -759,6 +759,20 @@ public final class Tensor implements AutoCloseable {
         return wrap(g);
     }
 
+    /**
+     * The vector-Jacobian product vᵀ·∂(this)/∂(input) for a {@code this} computed from
+     * {@code input} (which must require grad), without touching any {@link #grad()}.
+     * {@code retainGraph} keeps the graph for further products with other vectors.
+     */
+    public Tensor vjp(Tensor input, Tensor v, boolean retainGraph) {
+        try (TensorVector outs = vector(List.of(this)); TensorVector ins = vector(List.of(input));
+                TensorVector vs = vector(List.of(v)); org.bytedeco.pytorch.BoolOptional retain = new org.bytedeco.pytorch.BoolOptional(retainGraph);
+                TensorVector g = torch.grad(outs, ins, vs, retain, false, false)) {
+            // get() points into the vector, which is freed on return: copy the handle (shares storage).
+            return wrap(new org.bytedeco.pytorch.Tensor(g.get(0)));
+        }
+    }
+
     /** A tensor sharing storage with this one but cut from the autograd graph. */
     public Tensor detach() {
         return wrap(n().detach());
