@@ -74,7 +74,7 @@ class CliTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String c : new String[] {"quickstart", "train", "sample", "eval", "info", "datasets", "samplers", "bench"}) {
+        for (String c : new String[] {"quickstart", "train", "sample", "eval", "info", "datasets", "samplers", "bench", "nll"}) {
             Run r = diffuse(c, "--help");
             assertEquals(0, r.code(), c);
             assertTrue(r.out().startsWith("Usage: diffuse " + c), c + ": " + r.out());
@@ -125,6 +125,27 @@ class CliTest {
         }
         assertEquals(Files.readString(a), Files.readString(b));
         assertNotEquals(Files.readString(a), Files.readString(c));
+    }
+
+    @Test
+    void likelihoodIsHigherOnTheTrainingDistribution(@TempDir Path dir) throws Exception {
+        String[] common = {"--num", "60", "--trace", "rademacher", "--rtol", "1e-3", "--atol", "1e-3", "--json"};
+        Run own = diffuse(concat(new String[] {"nll", "--model", run.toString(), "--data", "moons"}, common));
+        assertEquals(0, own.code(), own.err());
+        // the same kind of points moved 6 units away, where the model puts almost no mass
+        StringBuilder far = new StringBuilder();
+        java.util.Random r = new java.util.Random(1);
+        for (int i = 0; i < 100; i++) {
+            far.append(6 + r.nextGaussian() * 0.5).append(',').append(6 + r.nextGaussian() * 0.5).append('\n');
+        }
+        Path farCsv = Files.writeString(dir.resolve("far.csv"), far.toString());
+        Run other = diffuse(concat(new String[] {"nll", "--model", run.toString(), "--data", farCsv.toString()}, common));
+        assertEquals(0, other.code(), other.err());
+        double a = own.json().get("nll_nats").asDouble();
+        double b = other.json().get("nll_nats").asDouble();
+        assertTrue(Double.isFinite(a) && a + 5 < b, "moons NLL " + a + " should be far below the shifted points' " + b);
+        assertTrue(own.out().contains("bits per dimension"), own.out());
+        assertUserError(diffuse("nll", "--model", run.toString(), "--data", "moons", "--trace", "psychic"), "unknown trace estimator");
     }
 
     @Test
