@@ -121,8 +121,25 @@ final class Generation {
         m.put("Software", "diffusion4j " + Version.VERSION);
         m.put("sampler", samplerName);
         m.put("steps", Integer.toString(options.steps()));
-        m.put("eta", Double.toString(options.eta()));
+        if (!Double.isNaN(options.eta())) {
+            m.put("eta", Double.toString(options.eta()));
+        }
+        m.put("sigma_schedule", options.sigmaSchedule().configName());
+        if (!Double.isNaN(options.rho())) {
+            m.put("rho", Double.toString(options.rho()));
+        }
         m.put("spacing", options.spacing().configName());
+        if (options.churn().sChurn() > 0) {
+            m.put("s_churn", Double.toString(options.churn().sChurn()));
+            m.put("s_tmin", Double.toString(options.churn().sTmin()));
+            m.put("s_tmax", Double.toString(options.churn().sTmax()));
+        }
+        if (options.sNoise() != 1) {
+            m.put("s_noise", Double.toString(options.sNoise()));
+        }
+        if (options.order() > 0) {
+            m.put("order", Integer.toString(options.order()));
+        }
         m.put("seed", Long.toString(seed));
         m.put("model_evaluations", Long.toString(evaluations));
         return m;

@@ -7,6 +7,7 @@ import dev.diffusion4j.sampling.DdpmSampler;
 import dev.diffusion4j.sampling.Sampler;
 import dev.diffusion4j.sampling.SamplerOptions;
 import dev.diffusion4j.sampling.Samplers;
+import dev.diffusion4j.sampling.SigmaSchedule;
 import dev.diffusion4j.sampling.TimestepSpacing;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
@@ -41,11 +42,35 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "0", description = "Sampling steps (default: the sampler's own; ddpm uses every training step).")
     int steps;
 
-    @Option(names = "--eta", defaultValue = "0", description = "DDIM stochasticity in [0, 1] (default: ${DEFAULT-VALUE}).")
-    double eta;
+    @Option(names = "--eta", description = "Stochasticity in [0, 1]: DDIM's eta (default 0), the share of fresh noise of the "
+            + "ancestral and SDE samplers (default 1).")
+    Double eta;
+
+    @Option(names = "--sigma-schedule", defaultValue = "model",
+            description = "Noise levels: model (the model's training grid, picked by --spacing), karras, exponential, polyexponential "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String sigmaSchedule;
+
+    @Option(names = "--rho", description = "rho of the karras (default 7) or polyexponential (default 1) schedule.")
+    Double rho;
 
     @Option(names = "--spacing", defaultValue = "trailing", description = "Timestep spacing: leading, trailing, linspace (default: ${DEFAULT-VALUE}).")
     String spacing;
+
+    @Option(names = "--s-churn", defaultValue = "0", description = "Karras churn S_churn for euler, heun, dpm2 (default: ${DEFAULT-VALUE}, off).")
+    double sChurn;
+
+    @Option(names = "--s-tmin", defaultValue = "0", description = "Churn only at noise levels ≥ S_tmin (default: ${DEFAULT-VALUE}).")
+    double sTmin;
+
+    @Option(names = "--s-tmax", defaultValue = "Infinity", description = "Churn only at noise levels ≤ S_tmax (default: no limit).")
+    double sTmax;
+
+    @Option(names = "--s-noise", defaultValue = "1", description = "S_noise: scale of the fresh noise of churn and of the ancestral and SDE samplers (default: ${DEFAULT-VALUE}).")
+    double sNoise;
+
+    @Option(names = "--order", defaultValue = "0", description = "Order of the lms sampler, 1-4 (default: 4).")
+    int order;
 
     @Option(names = "--variance", defaultValue = "fixed_small", description = "DDPM variance: fixed_small (β̃) or fixed_large (β) (default: ${DEFAULT-VALUE}).")
     String variance;
@@ -84,7 +109,15 @@ final class SampleCommand implements Callable<Integer> {
             throw new DiffusionException("--num must be at least 1");
         }
         PrintWriter pw = spec.commandLine().getOut();
-        SamplerOptions options = new SamplerOptions(steps, eta, TimestepSpacing.parse(spacing), DdpmSampler.Variance.parse(variance));
+        SamplerOptions options = SamplerOptions.DEFAULTS.withSteps(steps)
+                .withEta(eta == null ? Double.NaN : eta)
+                .withSpacing(TimestepSpacing.parse(spacing))
+                .withVariance(DdpmSampler.Variance.parse(variance))
+                .withSigmaSchedule(SigmaSchedule.parse(sigmaSchedule))
+                .withRho(rho == null ? Double.NaN : rho)
+                .withChurn(new SamplerOptions.Churn(sChurn, sTmin, sTmax))
+                .withSNoise(sNoise)
+                .withOrder(order);
         Sampler s = Samplers.create(sampler, options);
         DiffusionPipeline pipe = DiffusionPipeline.load(model, !rawWeights, !noClip);
         Generation gen = Generation.run(pipe, s, num, seed, trajectory != null);

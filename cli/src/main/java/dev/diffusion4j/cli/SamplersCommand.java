@@ -14,10 +14,17 @@ final class SamplersCommand implements Runnable {
     @Override
     public void run() {
         PrintWriter out = spec.commandLine().getOut();
-        out.printf("  %-8s %-11s %s%n", "NAME", "ORDER", "DESCRIPTION");
+        int width = "NAME".length();
         for (Samplers.Entry e : Samplers.entries()) {
-            out.printf("  %-8s %-11s %s%n", e.name(), e.order(), e.description());
+            width = Math.max(width, e.name().length());
         }
+        String row = "  %-" + width + "s  %-10s  %s%n";
+        out.printf(row, "NAME", "ORDER", "DESCRIPTION");
+        for (Samplers.Entry e : Samplers.entries()) {
+            out.printf(row, e.name(), e.order(), e.description());
+        }
+        out.printf("%nOrder: convergence order of the deterministic form; 'stochastic': draws fresh noise every step (--eta 0 removes it from the ancestral and SDE samplers).%n"
+                + "Noise levels: --sigma-schedule model|karras|exponential|polyexponential.%n");
         out.flush();
     }
 }

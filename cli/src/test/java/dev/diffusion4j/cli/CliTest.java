@@ -157,7 +157,29 @@ class CliTest {
         Run d = diffuse("datasets", "--json");
         assertEquals(8, d.json().get("datasets").size());
         Run s = diffuse("samplers");
-        assertTrue(s.out().contains("ddpm") && s.out().contains("ddim"));
+        assertEquals(0, s.code(), s.err());
+        for (String name : new String[] {"ddpm", "ddim", "euler", "euler_ancestral", "heun", "dpm2", "dpm2_ancestral", "lms", "dpmpp_2m",
+                "dpmpp_2s_ancestral", "dpmpp_2m_sde", "dpmpp_3m_sde"}) {
+            assertTrue(s.out().lines().anyMatch(l -> l.strip().startsWith(name + " ")), name + " listed in:\n" + s.out());
+        }
+        assertTrue(s.out().lines().anyMatch(l -> l.strip().matches("heun\\s+2\\s+Heun.*")), "heun's order and description:\n" + s.out());
+    }
+
+    /** Karras-family samplers on a σ schedule from the command line; the evaluation count shows the steps taken. */
+    @Test
+    void karrasFamilySamplers(@TempDir Path dir) {
+        Run m = diffuse("sample", "--model", run.toString(), "--num", "100", "--sampler", "dpmpp_2m", "--sigma-schedule", "karras",
+                "--steps", "10", "--out", dir.resolve("m.csv").toString(), "--json");
+        assertEquals(0, m.code(), m.err());
+        assertEquals(10, m.json().get("model_evaluations").asInt());
+        Run h = diffuse("sample", "--model", run.toString(), "--num", "100", "--sampler", "heun", "--sigma-schedule", "exponential",
+                "--s-churn", "5", "--steps", "10", "--out", dir.resolve("h.png").toString(), "--json");
+        assertEquals(0, h.code(), h.err());
+        assertEquals(19, h.json().get("model_evaluations").asInt(), "heun: two evaluations per step, one on the last");
+        assertUserError(diffuse("sample", "--model", run.toString(), "--sigma-schedule", "wavy", "--out", dir.resolve("w.csv").toString()),
+                "unknown sigma schedule 'wavy'");
+        assertUserError(diffuse("sample", "--model", run.toString(), "--sampler", "lms", "--order", "7", "--out", dir.resolve("l.csv").toString()),
+                "lms order");
     }
 
     /** Each user error: exit code 2 and exactly one line on stderr starting with "error:". */

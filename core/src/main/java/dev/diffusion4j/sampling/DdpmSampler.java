@@ -14,7 +14,7 @@ import java.util.Locale;
  * μ    = √ᾱ_s·β/(1−ᾱ_t)·x̂₀ + √(ᾱ_t/ᾱ_s)·(1−ᾱ_s)/(1−ᾱ_t)·x_t,   β = 1 − ᾱ_t/ᾱ_s
  * x_s  = μ + √v·z,   v = β̃ = β(1−ᾱ_s)/(1−ᾱ_t)  or  v = β
  * </pre>
- * The last step (to σ = 0) returns μ = x̂₀ without noise.
+ * Final step: to σ = 0 it returns μ = x̂₀, without noise.
  */
 public final class DdpmSampler extends GridSampler {
     /** The fixed reverse-process variance of Ho et al. (sec. 3.2): both give the same loss bound. */
@@ -44,10 +44,8 @@ public final class DdpmSampler extends GridSampler {
         }
     }
 
-    private final SamplerOptions options;
-
     public DdpmSampler(SamplerOptions options) {
-        this.options = options;
+        super(options);
     }
 
     @Override
@@ -55,10 +53,10 @@ public final class DdpmSampler extends GridSampler {
         return "ddpm";
     }
 
+    /** Every training step of a discrete model; 1000 for a continuous one. */
     @Override
-    protected double[] sigmas(Denoiser model) {
-        int steps = options.stepsOr(SigmaGrid.trainingSteps(model, 1000));
-        return SigmaGrid.forModel(model, steps, options.spacing());
+    protected int defaultSteps(Denoiser model) {
+        return SigmaSchedule.trainingSteps(model, 1000);
     }
 
     @Override

@@ -11,7 +11,10 @@ import java.util.function.Function;
 
 /** The sampler registry: look samplers up by name, list them with a description. */
 public final class Samplers {
-    /** A registered sampler: name, one-line description, order of accuracy (0 for stochastic). */
+    /**
+     * A registered sampler: name, one-line description, order of accuracy of its deterministic form
+     * ("stochastic" for samplers that draw fresh noise by default), and its constructor.
+     */
     public record Entry(String name, String description, String order, Function<SamplerOptions, Sampler> factory) {
     }
 
@@ -20,6 +23,26 @@ public final class Samplers {
     static {
         register(new Entry("ddpm", "DDPM ancestral sampling (Ho et al. 2020); β̃ or β variance; default: every training step", "stochastic", DdpmSampler::new));
         register(new Entry("ddim", "DDIM (Song et al. 2021); deterministic at eta=0, DDPM-like at eta=1; default 50 steps", "1", DdimSampler::new));
+        register(new Entry("euler", "Euler on the probability-flow ODE (Karras et al. 2022, Alg. 2 without the correction); churn optional; default 50 steps",
+                "1", EulerSampler::new));
+        register(new Entry("euler_ancestral", "Euler step to σ_down plus fresh noise σ_up (eta, default 1); default 50 steps",
+                "stochastic", EulerAncestralSampler::new));
+        register(new Entry("heun", "Heun, the EDM sampler (Karras et al. 2022, Alg. 2) with optional churn; 2 evaluations per step; default 25 steps",
+                "2", HeunSampler::new));
+        register(new Entry("dpm2", "DPM-Solver-2: midpoint in log σ (Karras-style, optional churn); 2 evaluations per step; default 25 steps",
+                "2", Dpm2Sampler::new));
+        register(new Entry("dpm2_ancestral", "DPM-Solver-2 step to σ_down plus fresh noise σ_up (eta, default 1); default 25 steps",
+                "stochastic", Dpm2AncestralSampler::new));
+        register(new Entry("lms", "Linear multistep in σ, Lagrange-polynomial coefficients (order 1-4, default 4); default 50 steps",
+                "4", LmsSampler::new));
+        register(new Entry("dpmpp_2m", "DPM-Solver++(2M) (Lu et al. 2022, Alg. 2), multistep exponential integrator; default 50 steps",
+                "2", DpmPP2MSampler::new));
+        register(new Entry("dpmpp_2s_ancestral", "DPM-Solver++(2S) step to σ_down plus fresh noise σ_up (eta, default 1); default 25 steps",
+                "stochastic", DpmPP2SAncestralSampler::new));
+        register(new Entry("dpmpp_2m_sde", "SDE-DPM-Solver++(2M), midpoint correction (eta, default 1; eta=0 is dpmpp_2m); default 50 steps",
+                "stochastic", DpmPP2MSdeSampler::new));
+        register(new Entry("dpmpp_3m_sde", "SDE-DPM-Solver++(3M) (eta, default 1; third order at eta=0); default 50 steps",
+                "stochastic", DpmPP3MSdeSampler::new));
         register(new Entry("rk45", "probability-flow ODE, adaptive Dormand–Prince RK45 in log σ (rtol = atol = 1e-5); steps chosen by error control", "5", ProbabilityFlowSampler::new));
     }
 

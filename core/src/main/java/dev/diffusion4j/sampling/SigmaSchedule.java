@@ -1,0 +1,126 @@
+package dev.diffusion4j.sampling;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.model.Denoiser;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * How a sampler lays out its N noise levels between the model's σ_max and σ_min. Every grid is
+ * descending and gets a final 0 appended, so samplers end on clean data.
+ */
+public enum SigmaSchedule {
+    /**
+     * The model's own levels (default): for a discrete-time model, N of its training levels picked
+     * by the {@link TimestepSpacing}; for a continuous one, the log-linear grid.
+     */
+    MODEL("model"),
+    /** Karras et al. 2022, eq. 5: σ_i = (σ_max^{1/ρ} + i/(N−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ, ρ = 7 by default. */
+    KARRAS("karras"),
+    /** Log-linear: log σ_i evenly spaced from log σ_max to log σ_min. */
+    EXPONENTIAL("exponential"),
+    /** log σ_i = log σ_min + (1 − i/(N−1))^ρ·(log σ_max − log σ_min); ρ = 1 (the default) is exponential. */
+    POLYEXPONENTIAL("polyexponential");
+
+    /** Karras et al.'s ρ (their sec. 3 ablation picks 7). */
+    public static final double KARRAS_RHO = 7.0;
+    public static final double POLYEXPONENTIAL_RHO = 1.0;
+
+    private final String configName;
+
+    SigmaSchedule(String configName) {
+        this.configName = configName;
+    }
+
+    public String configName() {
+        return configName;
+    }
+
+    public static SigmaSchedule parse(String name) {
+        for (SigmaSchedule s : values()) {
+            if (s.configName.equals(name.toLowerCase(Locale.ROOT))) {
+                return s;
+            }
+        }
+        throw new DiffusionException("unknown sigma schedule '" + name + "': use model, karras, exponential or polyexponential");
+    }
+
+    /**
+     * The grid of {@code steps} levels for {@code model}, descending, with 0 appended (length
+     * steps + 1). Discrete and continuous models alike span their own [σ_min, σ_max].
+     */
+    public double[] sigmas(Denoiser model, int steps, SamplerOptions options) {
+        if (steps < 1) {
+            throw new DiffusionException("number of sampling steps must be at least 1, got " + steps);
+        }
+        double lo = model.sigmaMin();
+        double hi = model.sigmaMax();
+        double[] levels = switch (this) {
+            case MODEL -> model.trainingSigmas().length > 0 ? trainingLevels(model.trainingSigmas(), steps, options.spacing())
+                    : exponential(steps, lo, hi);
+            case KARRAS -> karras(steps, lo, hi, options.rhoOr(KARRAS_RHO));
+            case EXPONENTIAL -> exponential(steps, lo, hi);
+            case POLYEXPONENTIAL -> polyexponential(steps, lo, hi, options.rhoOr(POLYEXPONENTIAL_RHO));
+        };
+        return Arrays.copyOf(levels, steps + 1);
+    }
+
+    /** Karras et al. 2022, eq. 5: n levels from σ_max down to σ_min, evenly spaced in σ^{1/ρ}. */
+    public static double[] karras(int n, double sigmaMin, double sigmaMax, double rho) {
+        checkRange(n, sigmaMin, sigmaMax);
+        double top = Math.pow(sigmaMax, 1 / rho);
+        double bottom = Math.pow(sigmaMin, 1 / rho);
+        double[] s = new double[n];
+        for (int i = 0; i < n; i++) {
+            s[i] = Math.pow(top + ramp(i, n) * (bottom - top), rho);
+        }
+        return s;
+    }
+
+    /** n levels from σ_max down to σ_min, evenly spaced in log σ. */
+    public static double[] exponential(int n, double sigmaMin, double sigmaMax) {
+        return polyexponential(n, sigmaMin, sigmaMax, 1.0);
+    }
+
+    /** n levels with log σ_i = log σ_min + (1 − i/(n−1))^ρ·(log σ_max − log σ_min). */
+    public static double[] polyexponential(int n, double sigmaMin, double sigmaMax, double rho) {
+        checkRange(n, sigmaMin, sigmaMax);
+        double logMin = Math.log(sigmaMin);
+        double logMax = Math.log(sigmaMax);
+        double[] s = new double[n];
+        for (int i = 0; i < n; i++) {
+            s[i] = Math.exp(logMin + Math.pow(1 - ramp(i, n), rho) * (logMax - logMin));
+        }
+        return s;
+    }
+
+    /** i/(n−1), the position along the grid; a single level sits at σ_max. */
+    private static double ramp(int i, int n) {
+        return n == 1 ? 0 : (double) i / (n - 1);
+    }
+
+    private static void checkRange(int n, double sigmaMin, double sigmaMax) {
+        if (n < 1) {
+            throw new DiffusionException("a sigma grid needs at least 1 level, got " + n);
+        }
+        if (!(sigmaMin > 0 && sigmaMax > sigmaMin && sigmaMax < Double.POSITIVE_INFINITY)) {
+            throw new DiffusionException("a sigma grid needs 0 < sigma_min < sigma_max < ∞, got " + sigmaMin + " and " + sigmaMax);
+        }
+    }
+
+    /** {@code steps} of the ascending training levels, picked by {@code spacing}, in descending order. */
+    private static double[] trainingLevels(double[] train, int steps, TimestepSpacing spacing) {
+        int[] ts = spacing.timesteps(train.length, steps);
+        double[] s = new double[steps];
+        for (int i = 0; i < steps; i++) {
+            s[i] = train[ts[i]];
+        }
+        return s;
+    }
+
+    /** The number of training timesteps of a discrete model, or {@code fallback} for continuous ones. */
+    static int trainingSteps(Denoiser model, int fallback) {
+        int n = model.trainingSigmas().length;
+        return n > 0 ? n : fallback;
+    }
+}
