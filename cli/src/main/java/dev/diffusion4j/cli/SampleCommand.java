@@ -48,9 +48,9 @@ final class SampleCommand implements Callable<Integer> {
             + "ancestral and SDE samplers (default 1).")
     Double eta;
 
-    @Option(names = "--sigma-schedule", defaultValue = "model",
-            description = "Noise levels: model (the model's training grid, picked by --spacing), karras, exponential, polyexponential "
-                    + "(default: ${DEFAULT-VALUE}).")
+    @Option(names = "--sigma-schedule", defaultValue = "default",
+            description = "Noise levels: default (model for ddpm/ddim, karras for the others), model (the model's training grid, "
+                    + "picked by --spacing), karras, exponential, polyexponential (default: ${DEFAULT-VALUE}).")
     String sigmaSchedule;
 
     @Option(names = "--rho", description = "rho of the karras (default 7) or polyexponential (default 1) schedule.")

@@ -11,7 +11,15 @@ import java.util.Locale;
  */
 public enum SigmaSchedule {
     /**
-     * The model's own levels (default): for a discrete-time model, N of its training levels picked
+     * The sampler's own choice (the default): {@link #MODEL} for DDPM and DDIM, which are defined
+     * on the training timesteps, {@link #KARRAS} for the σ-space solvers. On the exact 8gaussians
+     * denoiser with 25 Heun steps the model's trailing grid ends at σ ≈ 0.2 and its last jump to
+     * x̂₀ shrinks every mode (mean squared distance to the nearest centre 0.058 against the true
+     * 0.080); the Karras grid, which reaches σ_min, gives 0.083.
+     */
+    DEFAULT("default"),
+    /**
+     * The model's own levels: for a discrete-time model, N of its training levels picked
      * by the {@link TimestepSpacing}; for a continuous one, the log-linear grid.
      */
     MODEL("model"),
@@ -42,7 +50,12 @@ public enum SigmaSchedule {
                 return s;
             }
         }
-        throw new DiffusionException("unknown sigma schedule '" + name + "': use model, karras, exponential or polyexponential");
+        throw new DiffusionException("unknown sigma schedule '" + name + "': use default, model, karras, exponential or polyexponential");
+    }
+
+    /** This schedule, or {@code preferred} when this is {@link #DEFAULT}. */
+    public SigmaSchedule resolve(SigmaSchedule preferred) {
+        return this == DEFAULT ? preferred : this;
     }
 
     /**
@@ -56,6 +69,7 @@ public enum SigmaSchedule {
         double lo = model.sigmaMin();
         double hi = model.sigmaMax();
         double[] levels = switch (this) {
+            case DEFAULT -> throw new IllegalStateException("resolve the default sigma schedule against the sampler's preference first");
             case MODEL -> model.trainingSigmas().length > 0 ? trainingLevels(model.trainingSigmas(), steps, options.spacing())
                     : exponential(steps, lo, hi);
             case KARRAS -> karras(steps, lo, hi, options.rhoOr(KARRAS_RHO));
