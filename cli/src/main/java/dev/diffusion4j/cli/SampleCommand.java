@@ -49,7 +49,7 @@ final class SampleCommand implements Callable<Integer> {
     Double eta;
 
     @Option(names = "--sigma-schedule", defaultValue = "default",
-            description = "Noise levels: default (model for ddpm/ddim, karras for the others), model (the model's training grid, "
+            description = "Noise levels: default (the sampler's choice; model for all so far), model (the model's training grid, "
                     + "picked by --spacing), karras, exponential, polyexponential (default: ${DEFAULT-VALUE}).")
     String sigmaSchedule;
 

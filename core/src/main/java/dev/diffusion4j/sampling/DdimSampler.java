@@ -17,12 +17,6 @@ public final class DdimSampler extends GridSampler {
         super(options);
     }
 
-    /** Defined on the training timesteps: the model's own grid unless the options say otherwise. */
-    @Override
-    protected SigmaSchedule preferredSchedule() {
-        return SigmaSchedule.MODEL;
-    }
-
     @Override
     public String name() {
         return "ddim";

@@ -48,12 +48,6 @@ public final class DdpmSampler extends GridSampler {
         super(options);
     }
 
-    /** Defined on the training timesteps: the model's own grid unless the options say otherwise. */
-    @Override
-    protected SigmaSchedule preferredSchedule() {
-        return SigmaSchedule.MODEL;
-    }
-
     @Override
     public String name() {
         return "ddpm";

@@ -40,9 +40,9 @@ abstract class SigmaSampler implements Sampler {
         return 0;
     }
 
-    /** The σ grid used when the options leave it to the sampler: Karras's, for solvers of the σ-space ODE or SDE. */
+    /** The σ grid used when the options leave it to the sampler (see {@link SigmaSchedule#DEFAULT}). */
     protected SigmaSchedule preferredSchedule() {
-        return SigmaSchedule.KARRAS;
+        return SigmaSchedule.MODEL;
     }
 
     /** The grid for {@code model}: the options' (or preferred) schedule with the options' (or default) step count, ending at 0. */

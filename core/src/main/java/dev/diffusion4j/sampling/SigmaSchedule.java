@@ -11,11 +11,11 @@ import java.util.Locale;
  */
 public enum SigmaSchedule {
     /**
-     * The sampler's own choice (the default): {@link #MODEL} for DDPM and DDIM, which are defined
-     * on the training timesteps, {@link #KARRAS} for the σ-space solvers. On the exact 8gaussians
-     * denoiser with 25 Heun steps the model's trailing grid ends at σ ≈ 0.2 and its last jump to
-     * x̂₀ shrinks every mode (mean squared distance to the nearest centre 0.058 against the true
-     * 0.080); the Karras grid, which reaches σ_min, gives 0.083.
+     * The sampler's own choice (the default); every sampler so far picks {@link #MODEL}. Measured
+     * on the exact 8gaussians denoiser bound to the linear schedule (σ from 0.01 to 157), energy
+     * distance over its floor: Heun at 10 steps 2.4 on the model's trailing grid against 10.1 on
+     * Karras's, DPM-Solver++(2M) at 10 steps 1.9 against 19.9. Karras's ρ = 7 spends its few steps
+     * near σ_min and leaves one huge jump from σ_max; it catches up only from about 25 steps.
      */
     DEFAULT("default"),
     /**
