@@ -24,10 +24,19 @@ public interface Denoiser {
     double sigmaMax();
 
     /**
-     * Standard deviation of the starting point x ~ N(0, s²·I) at σ_max. For variance-preserving
-     * models the prior is x_T ~ N(0, I) in VP coordinates, i.e. s = √(1 + σ_max²) here.
+     * Standard deviation of the starting point x ~ N(0, s²·I) at σ_max: {@link #initNoiseScale(double)
+     * initNoiseScale(σ_max)}.
      */
     default double initNoiseScale() {
-        return Math.sqrt(1 + sigmaMax() * sigmaMax());
+        return initNoiseScale(sigmaMax());
+    }
+
+    /**
+     * Standard deviation s of the prior N(0, s²·I) that a sampler starting at noise level σ draws its
+     * first state from. For variance-preserving models the prior is x_T ~ N(0, I) in VP coordinates,
+     * i.e. s = √(1 + σ²) here: unit-variance data plus noise of variance σ².
+     */
+    default double initNoiseScale(double sigma) {
+        return Math.sqrt(1 + sigma * sigma);
     }
 }

@@ -34,7 +34,7 @@ public abstract class ForwardingDenoiser implements Denoiser {
     }
 
     @Override
-    public double initNoiseScale() {
-        return inner.initNoiseScale();
+    public double initNoiseScale(double sigma) {
+        return inner.initNoiseScale(sigma);
     }
 }

@@ -188,20 +188,20 @@ public final class MixtureDenoiser implements Denoiser {
     }
 
     /**
-     * Bound to a schedule: the VP prior √(1 + σ_max²) of {@link Denoiser}, as for a network trained on
-     * it. Continuous range: √(σ_max² + m₂) with m₂ = E‖x₀‖²/d the data's mean second moment per
-     * coordinate. Samplers start at x = initNoiseScale·n, n ~ N(0, I), while the true marginal at σ_max
-     * has per-coordinate second moment σ_max² + m₂; matching it is the best zero-mean isotropic
+     * Bound to a schedule: the VP prior √(1 + σ²) of {@link Denoiser}, as for a network trained on
+     * it. Continuous range: √(σ² + m₂) with m₂ = E‖x₀‖²/d the data's mean second moment per
+     * coordinate. Samplers start at x = s(σ)·n, n ~ N(0, I), while the true marginal at σ
+     * has per-coordinate second moment σ² + m₂; matching it is the best zero-mean isotropic
      * Gaussian start in KL(p_σmax ‖ start). At EDM's σ_max = 80 with unit-scale data it differs from
      * Karras et al.'s N(0, σ_max²I) by about m₂/(2σ_max²) ≈ 10⁻⁴ relative, and it stays right when a
      * test picks a small σ_max.
      */
     @Override
-    public double initNoiseScale() {
+    public double initNoiseScale(double sigma) {
         if (schedule != null) {
-            return Denoiser.super.initNoiseScale();
+            return Denoiser.super.initNoiseScale(sigma);
         }
-        return Math.sqrt(sigmaMax * sigmaMax + secondMoment());
+        return Math.sqrt(sigma * sigma + secondMoment());
     }
 
     // ------------------------------------------------------------------ density and score

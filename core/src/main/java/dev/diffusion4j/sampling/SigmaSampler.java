@@ -12,8 +12,8 @@ import java.util.Deque;
 
 /**
  * The loop every sampler shares. It walks a descending grid σ_0 &gt; σ_1 &gt; … &gt; σ_N (σ_N may be
- * 0) from x = √(1+σ_0²)·noise and asks the subclass for one {@link Step} at a time. Everything that
- * is not the algorithm lives here: no-grad mode, one native-memory scope per step, freeing each
+ * 0) from the model's prior at σ_0, x = {@link Denoiser#initNoiseScale(double) s(σ_0)}·noise, and
+ * asks the subclass for one {@link Step} at a time. Everything that is not the algorithm lives here: no-grad mode, one native-memory scope per step, freeing each
  * superseded state and each history value a multistep method no longer reads, listener reports
  * and cancellation. A subclass only writes the update from σ_i to σ_{i+1}.
  */
@@ -64,7 +64,7 @@ abstract class SigmaSampler implements Sampler {
         int total = sigmas.length - 1;
         Deque<Tensor> past = new ArrayDeque<>();   // remembered values, newest first
         try (Scope outer = Scope.open(); NoGrad ng = NoGrad.open()) {
-            Tensor x = noise.mul(Math.sqrt(1 + sigmas[0] * sigmas[0]));
+            Tensor x = noise.mul(model.initNoiseScale(sigmas[0]));
             for (int i = 0; i < total; i++) {
                 if (listener.isCancelled()) {
                     throw new SamplingCancelledException(i, total);
