@@ -347,6 +347,16 @@ public final class Tensor implements AutoCloseable {
         return wrap(n().log());
     }
 
+    /** The error function, elementwise: Φ(z) = (1 + erf(z/√2))/2 is the standard normal CDF. */
+    public Tensor erf() {
+        return wrap(n().erf());
+    }
+
+    /** 1 − erf, elementwise, accurate where erf is close to 1. */
+    public Tensor erfc() {
+        return wrap(n().erfc());
+    }
+
     public Tensor log1p() {
         return wrap(n().log1p());
     }
