@@ -5,11 +5,14 @@ import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.Normalizer;
 import dev.diffusion4j.eval.Likelihood;
+import dev.diffusion4j.eval.Vlb;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
+import dev.diffusion4j.sampling.DdpmSampler;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.train.ProgressBar;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -20,9 +23,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "nll", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Negative log-likelihood of data under a trained model, exactly, through the probability-flow ODE "
-                + "and the instantaneous change of variables (adaptive RK45). Reported in nats per point and bits per dimension, "
-                + "in the data's own units."})
+        description = {"Negative log-likelihood of data under a trained model, reported in nats per point and bits per dimension, "
+                + "in the data's own units. --method ode (default) is exact: the probability-flow ODE with the instantaneous change of "
+                + "variables (adaptive RK45). --method vlb is DDPM's discrete-time variational bound L_T + sum of KL terms + L_0, an "
+                + "upper bound on the NLL of the model's ancestral sampler (discrete-time models only)."})
 final class NllCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -36,6 +40,18 @@ final class NllCommand implements Callable<Integer> {
 
     @Option(names = "--num", defaultValue = "500", description = "Points scored (drawn from the data set; default: ${DEFAULT-VALUE}).")
     int num;
+
+    @Option(names = "--method", defaultValue = "ode",
+            description = "ode (exact likelihood of the probability-flow ODE) or vlb (DDPM's variational bound) (default: ${DEFAULT-VALUE}).")
+    String method;
+
+    @Option(names = "--variance", defaultValue = "fixed_small",
+            description = "vlb: the reverse steps' fixed variance, fixed_small (posterior variance) or fixed_large (beta) (default: ${DEFAULT-VALUE}).")
+    String variance;
+
+    @Option(names = "--decoder", defaultValue = "gaussian",
+            description = "vlb: L_0's decoder, gaussian (a density, for continuous data) or discretized (8-bit data in [-1, 1]) (default: ${DEFAULT-VALUE}).")
+    String decoder;
 
     @Option(names = "--trace", defaultValue = "exact",
             description = "Divergence: exact (one backward pass per dimension), rademacher or gaussian (Hutchinson, one pass) (default: ${DEFAULT-VALUE}).")
@@ -56,13 +72,21 @@ final class NllCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a one-line JSON summary last.")
     boolean json;
 
+    /** One scoring method's figures in the model's units. */
+    private record Score(double meanNll, double standardError, long evaluations, String how) {
+    }
+
     @Override
     public Integer call() {
         if (num < 2) {
             throw new DiffusionException("--num must be at least 2 (the standard error needs two points), got " + num);
         }
+        boolean vlb = switch (method.toLowerCase(Locale.ROOT)) {
+            case "ode" -> false;
+            case "vlb" -> true;
+            default -> throw new DiffusionException("unknown --method '" + method + "': use ode (exact likelihood) or vlb (DDPM's variational bound)");
+        };
         PrintWriter out = spec.commandLine().getOut();
-        Likelihood likelihood = new Likelihood(Likelihood.Trace.parse(trace), rtol, atol);
         // Clipping x̂₀ would make the flow non-differentiable at the range's edges: score the raw model.
         DiffusionPipeline pipe = DiffusionPipeline.open(model, !rawWeights, false);
         DataSource source = DataSources.open(data);
@@ -75,7 +99,7 @@ final class NllCommand implements Callable<Integer> {
             Normalizer norm = pipe.spec().normalizer();
             Tensor x = norm.normalize(source.sample(g, num)).to(DType.FLOAT32);
             long t0 = System.nanoTime();
-            Likelihood.Result r = likelihood.evaluate(pipe.denoiser(), x, g);
+            Score r = vlb ? variationalBound(pipe, x, g) : probabilityFlow(pipe, x, g);
             double seconds = (System.nanoTime() - t0) / 1e9;
             // The model scores normalised points z = (x − m)/s: log p(x) = log p(z) − Σ log s.
             double logJacobian = 0;
@@ -85,23 +109,46 @@ final class NllCommand implements Callable<Integer> {
             double nll = r.meanNll() + logJacobian;
             int d = source.dim();
             double bpd = nll / (d * Math.log(2));
-            out.printf(Locale.ROOT, "%d points of '%s' under %s (%s trace, rtol %.0e, atol %.0e)%n", num, source.name(),
-                    pipe.isOracle() ? pipe.name() : pipe.checkpoint(),
-                    trace, rtol, atol);
-            out.printf(Locale.ROOT, "  NLL %.4f ± %.4f nats per point = %.4f bits per dimension (%d ODE evaluations, %.1f s)%n",
-                    nll, r.standardError(), bpd, r.evaluations(), seconds);
+            out.printf(Locale.ROOT, "%d points of '%s' under %s (%s)%n", num, source.name(),
+                    pipe.isOracle() ? pipe.name() : pipe.checkpoint(), r.how());
+            out.printf(Locale.ROOT, "  %s %.4f ± %.4f nats per point = %.4f bits per dimension (%d model evaluations, %.1f s)%n",
+                    vlb ? "NLL bound" : "NLL", nll, r.standardError(), bpd, r.evaluations(), seconds);
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
+                m.put("method", vlb ? "vlb" : "ode");
                 m.put("nll_nats", nll);
                 m.put("standard_error", r.standardError());
                 m.put("bits_per_dim", bpd);
                 m.put("points", num);
-                m.put("trace", trace);
+                if (vlb) {
+                    m.put("variance", variance);
+                    m.put("decoder", decoder);
+                } else {
+                    m.put("trace", trace);
+                }
                 m.put("evaluations", r.evaluations());
                 m.put("seconds", seconds);
                 JsonLine.print(out, m);
             }
         }
         return 0;
+    }
+
+    private Score probabilityFlow(DiffusionPipeline pipe, Tensor x, Generator g) {
+        Likelihood likelihood = new Likelihood(Likelihood.Trace.parse(trace), rtol, atol);
+        Likelihood.Result r = likelihood.evaluate(pipe.denoiser(), x, g);
+        return new Score(r.meanNll(), r.standardError(), r.evaluations(),
+                String.format(Locale.ROOT, "probability-flow ODE, %s trace, rtol %.0e, atol %.0e", trace, rtol, atol));
+    }
+
+    private Score variationalBound(DiffusionPipeline pipe, Tensor x, Generator g) {
+        Vlb bound = new Vlb(DdpmSampler.Variance.parse(variance), Vlb.Decoder.parse(decoder));
+        int steps = pipe.denoiser().trainingSigmas().length;
+        ProgressBar progress = ProgressBar.console("vlb", Math.max(steps, 1));
+        Vlb.Result r = bound.evaluate(pipe.denoiser(), x, g, t -> progress.update(t, ""));
+        progress.finish(String.format(Locale.ROOT, "%d terms", steps));
+        return new Score(r.meanNll(), r.standardError(), steps,
+                String.format(Locale.ROOT, "variational bound, %s variance, %s decoder; L_T %.2e, sum of KL terms %.4f, L_0 %.4f nats",
+                        variance, decoder, r.prior(), r.diffusion(), r.decoder()));
     }
 }

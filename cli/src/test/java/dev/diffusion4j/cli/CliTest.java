@@ -170,6 +170,14 @@ class CliTest {
         assertEquals(0, n.code(), n.err());
         double expected = Math.log(2) + Math.log(2 * Math.PI * Math.E * 0.25);
         assertEquals(expected, n.json().get("nll_nats").asDouble(), 4 * n.json().get("standard_error").asDouble() + 0.02, n.out());
+        // DDPM's variational bound on the same points is an upper bound, and with β variances a tight one
+        Run v = diffuse("nll", "--model", "oracle:" + mixture, "--data", points.toString(), "--num", "400", "--method", "vlb",
+                "--variance", "fixed_large", "--json");
+        assertEquals(0, v.code(), v.err());
+        double bound = v.json().get("nll_nats").asDouble();
+        assertTrue(bound > expected - 4 * v.json().get("standard_error").asDouble() && bound < expected + 0.3, v.out());
+        assertEquals(1000, v.json().get("evaluations").asInt());
+        assertUserError(diffuse("nll", "--model", "oracle:" + mixture, "--data", points.toString(), "--method", "elbo"), "unknown --method");
         assertUserError(diffuse("sample", "--model", "oracle:swissroll", "--out", csv.toString()), "not an exact Gaussian mixture");
     }
 
