@@ -68,21 +68,7 @@ class MixtureOrderTest {
     }
 
     private static double order(String sampler, SamplerOptions options) {
-        double[] lx = new double[STEPS.length];
-        double[] ly = new double[STEPS.length];
-        for (int i = 0; i < STEPS.length; i++) {
-            lx[i] = Math.log(STEPS[i]);
-            ly[i] = -Math.log(error(sampler, options, STEPS[i]));
-        }
-        double mx = java.util.Arrays.stream(lx).average().orElseThrow();
-        double my = java.util.Arrays.stream(ly).average().orElseThrow();
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < lx.length; i++) {
-            num += (lx[i] - mx) * (ly[i] - my);
-            den += (lx[i] - mx) * (lx[i] - mx);
-        }
-        return num / den;
+        return Orders.of(STEPS, n -> error(sampler, options, n));
     }
 
     @Test
