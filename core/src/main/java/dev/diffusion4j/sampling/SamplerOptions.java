@@ -14,7 +14,7 @@ import dev.diffusion4j.DiffusionException;
  * @param spacing       how steps are picked among a discrete model's training timesteps (for the
  *                      {@link SigmaSchedule#MODEL model} schedule)
  * @param variance      DDPM's per-step noise variance
- * @param sigmaSchedule how the σ grid is laid out
+ * @param sigmaSchedule how the σ grid is laid out; {@link SigmaSchedule#DEFAULT} lets each sampler choose
  * @param rho           the schedule's ρ (karras, polyexponential); NaN means the schedule's default
  * @param churn         Karras et al.'s stochastic churn (euler, heun, dpm2)
  * @param sNoise        multiplier of the fresh noise drawn by churn and by the ancestral and SDE
@@ -28,7 +28,7 @@ import dev.diffusion4j.DiffusionException;
 public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, DdpmSampler.Variance variance,
                              SigmaSchedule sigmaSchedule, double rho, Churn churn, double sNoise, int order, String variant) {
     public static final SamplerOptions DEFAULTS = new SamplerOptions(0, Double.NaN, TimestepSpacing.TRAILING,
-            DdpmSampler.Variance.BETA_TILDE, SigmaSchedule.MODEL, Double.NaN, Churn.NONE, 1.0, 0, "");
+            DdpmSampler.Variance.BETA_TILDE, SigmaSchedule.DEFAULT, Double.NaN, Churn.NONE, 1.0, 0, "");
 
     /** Highest order any sampler supports (lms); the others check their own limit. */
     public static final int MAX_LMS_ORDER = 4;
