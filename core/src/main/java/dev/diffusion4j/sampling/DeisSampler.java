@@ -1,6 +1,5 @@
 package dev.diffusion4j.sampling;
 
-import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.tensor.Tensor;
 
 /**
@@ -15,12 +14,10 @@ import dev.diffusion4j.tensor.Tensor;
  * </pre>
  * where ℓ_j is the Lagrange basis polynomial in t over t_i, …, t_{i−k+1} that is 1 at t_{i−j}.
  * (Extrapolating in σ itself instead is DEIS's ρAB, which is the {@link LmsSampler lms} sampler.)
- * The denoiser knows only σ, so t is the time of the linear-β VP SDE, σ(t)² = exp(β₀t + β_d·t²/2) − 1,
- * fitted to span the model's range: σ(1) = σ_max and σ(t₀) = σ_min, with t₀ = 1/T for a discrete
- * model of T training steps and 10⁻³ for a continuous one. For the usual linear-β DDPM this recovers
- * β₀ ≈ 0.1, β₁ ≈ 20 and t ≈ (n+1)/T. The weights C_ij are integrated by 8-point Gauss–Legendre in
- * log σ, exact to rounding for these smooth integrands (the reference implementation sums 10,000
- * left Riemann points in t, a first-order quadrature).
+ * The denoiser knows only σ, so t is the {@link VpTime} fitted to the model's σ range (for the
+ * usual linear-β DDPM, t ≈ (n+1)/T at training step n). The weights C_ij are integrated by 8-point
+ * Gauss–Legendre in log σ, exact to rounding for these smooth integrands (the reference implementation uses a left
+ * Riemann sum in t, first order in its point spacing).
  * Order k = the {@code order} option, 1–3 (default 3); the first steps use orders 1, 2, … (k = 1 is
  * DDIM). One evaluation per step. Final step: to σ = 0 it returns x̂₀.
  */
@@ -76,45 +73,9 @@ public final class DeisSampler extends SigmaSampler {
         for (int q = 0; q < GL_NODES.length; q++) {
             for (double sign : new double[] {-1, 1}) {
                 double u = (a + b) / 2 + sign * (b - a) / 2 * GL_NODES[q];
-                sum += GL_WEIGHTS[q] * lagrange(nodes, j, time.t(Math.exp(u))) * Math.exp(u);
+                sum += GL_WEIGHTS[q] * LmsSampler.lagrange(nodes, j, time.t(Math.exp(u))) * Math.exp(u);
             }
         }
         return (b - a) / 2 * sum;
-    }
-
-    /** ℓ_j(t): the Lagrange basis polynomial over {@code nodes} that is 1 at nodes[j] and 0 at the others. */
-    private static double lagrange(double[] nodes, int j, double t) {
-        double l = 1;
-        for (int m = 0; m < nodes.length; m++) {
-            if (m != j) {
-                l *= (t - nodes[m]) / (nodes[j] - nodes[m]);
-            }
-        }
-        return l;
-    }
-
-    /**
-     * The time of the linear-β VP SDE, log(1 + σ²) = β₀·t + β_d·t²/2, fitted to the model's σ range.
-     * If the range is too narrow for β_d ≥ 0 it falls back to β_d = 0 (still a smooth, monotone time).
-     */
-    record VpTime(double beta0, double betaD) {
-        /** Sampling time of a continuous model's σ_min (the score-SDE convention). */
-        static final double CONTINUOUS_T_MIN = 1e-3;
-
-        static VpTime of(Denoiser model) {
-            int trainingSteps = model.trainingSigmas().length;
-            double t0 = trainingSteps > 1 ? 1.0 / trainingSteps : CONTINUOUS_T_MIN;
-            double lMin = Math.log1p(model.sigmaMin() * model.sigmaMin());
-            double lMax = Math.log1p(model.sigmaMax() * model.sigmaMax());
-            double betaD = 2 * (lMax * t0 - lMin) / (t0 * (1 - t0));
-            return betaD >= 0 ? new VpTime(lMax - betaD / 2, betaD) : new VpTime(lMax, 0);
-        }
-
-        /** t(σ): the root of β_d·t²/2 + β₀·t = log(1 + σ²) on the branch where σ grows with t. */
-        double t(double sigma) {
-            double l = Math.log1p(sigma * sigma);
-            double root = Math.sqrt(beta0 * beta0 + 2 * betaD * l);
-            return beta0 >= 0 ? 2 * l / (beta0 + root) : (root - beta0) / betaD;
-        }
     }
 }

@@ -13,7 +13,8 @@ import dev.diffusion4j.tensor.Tensor;
  * Its first three steps need a warm-up, and the two registered names differ only there:
  * <ul>
  * <li>{@code pndm} (the paper's PNDM): steps 0–2 are pseudo Runge–Kutta steps with 4 evaluations,
- *     the second and third at σ_mid = √(σ_i·σ_{i+1}) (halfway in log σ; the paper's t − δ/2):
+ *     the second and third at σ_mid = σ((t_i + t_{i+1})/2), halfway in the diffusion time
+ *     ({@link VpTime}; the paper's t − δ/2):
  *     ε₂ = ε̂(φ(x, ε₁, σ_i → σ_mid)), ε₃ = ε̂(φ(x, ε₂, σ_i → σ_mid)), ε₄ = ε̂(φ(x, ε₃, σ_i → σ_{i+1})),
  *     ε′ = (ε₁ + 2ε₂ + 2ε₃ + ε₄)/6;</li>
  * <li>{@code plms} (the form popularised by latent diffusion): step 0 is a pseudo improved Euler
@@ -80,7 +81,8 @@ public final class PndmSampler extends SigmaSampler {
 
     /** PNDM's pseudo Runge–Kutta ε′ = (ε₁ + 2ε₂ + 2ε₃ + ε₄)/6, with ε₁ = ε̂(x_i). */
     private static Tensor pseudoRungeKutta(Step s, Tensor e1) {
-        double mid = Math.sqrt(s.sigma() * s.sigmaNext());
+        VpTime time = VpTime.of(s.model());
+        double mid = time.sigma((time.t(s.sigma()) + time.t(s.sigmaNext())) / 2);
         Tensor e2 = epsilon(s, transfer(s.x(), e1, s.sigma(), mid), mid);
         Tensor e3 = epsilon(s, transfer(s.x(), e2, s.sigma(), mid), mid);
         Tensor e4 = epsilon(s, transfer(s.x(), e3, s.sigma(), s.sigmaNext()), s.sigmaNext());
