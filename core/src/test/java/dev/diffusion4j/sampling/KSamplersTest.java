@@ -46,22 +46,7 @@ class KSamplersTest {
 
     /** Least-squares slope of −log(error) against log(steps). */
     private static double order(SigmaSampler sampler, int[] steps) {
-        int n = steps.length;
-        double[] lx = new double[n];
-        double[] ly = new double[n];
-        for (int i = 0; i < n; i++) {
-            lx[i] = Math.log(steps[i]);
-            ly[i] = -Math.log(odeError(sampler, steps[i]));
-        }
-        double mx = java.util.Arrays.stream(lx).average().orElseThrow();
-        double my = java.util.Arrays.stream(ly).average().orElseThrow();
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < n; i++) {
-            num += (lx[i] - mx) * (ly[i] - my);
-            den += (lx[i] - mx) * (lx[i] - mx);
-        }
-        return num / den;
+        return Orders.of(steps, n -> odeError(sampler, n));
     }
 
     /**
