@@ -8,9 +8,10 @@ import dev.diffusion4j.model.Denoiser;
  * so log(1 + σ²) = β₀·t + β_d·t²/2. β₀ and β_d are fitted to the model's σ range, σ(1) = σ_max and
  * σ(t₀) = σ_min, with t₀ = 1/T for a discrete model of T training steps (its first level is one
  * step of T) and 10⁻³ for a continuous one (the score-SDE sampling cut-off). For the linear-β DDPM
- * schedule (β from 10⁻⁴ to 0.02, T = 1000) this recovers β₀ ≈ 0.1, β₁ = β₀ + β_d ≈ 20, and
- * training step n sits at t ≈ (n + 1)/T. If the range is too narrow for β_d ≥ 0 the fit falls back
- * to β_d = 0 (still a smooth, monotone time).
+ * schedule (β from 10⁻⁴ to 0.02, T = 1000, whose continuous limit is β₀ = 0.1, β₁ = 20) the fit
+ * gives β₀ = 0.090, β₁ = β₀ + β_d = 20.15, and every training step n sits within 10⁻³ of
+ * t = (n + 1)/T. If the range is too narrow for β_d ≥ 0 the fit falls back to β_d = 0 (still a
+ * smooth, monotone time).
  */
 record VpTime(double beta0, double betaD) {
     /** Sampling time of a continuous model's σ_min (the score-SDE convention). */

@@ -245,15 +245,15 @@ class VpSolversTest {
     }
 
     /**
-     * The fitted VP time of the linear-β DDPM schedule: β₀ ≈ 0.09 and β₁ ≈ 20.1 (the continuous
-     * limit of β from 10⁻⁴ to 0.02 over 1000 steps is 0.1 to 20), training step n at t ≈ (n+1)/T,
-     * and σ(t) inverts t(σ).
+     * The fitted VP time of the linear-β DDPM schedule: β₀ = 0.090 and β₁ = 20.15 (the continuous
+     * limit of β from 10⁻⁴ to 0.02 over 1000 steps is 0.1 to 20), training step n within 10⁻³ of
+     * t = (n+1)/T (at most 8.3·10⁻⁴), and σ(t) inverts t(σ).
      */
     @Test
     void vpTimeOfTheLinearScheduleMatchesTheTrainingSteps() {
         VpTime time = VpTime.of(new GaussianDenoiser(MU, SD, LINEAR));
-        assertEquals(0.1, time.beta0(), 0.015);
-        assertEquals(20, time.beta0() + time.betaD(), 0.2);
+        assertEquals(0.090, time.beta0(), 5e-4);
+        assertEquals(20.15, time.beta0() + time.betaD(), 0.01);
         double[] sig = LINEAR.sigmasForSampling();
         for (int n = 0; n < sig.length; n++) {
             assertEquals((n + 1) / 1000.0, time.t(sig[n]), 1e-3, "timestep " + n);
