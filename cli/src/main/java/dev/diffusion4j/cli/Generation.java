@@ -140,6 +140,9 @@ final class Generation {
         if (options.order() > 0) {
             m.put("order", Integer.toString(options.order()));
         }
+        if (!options.variant().isEmpty()) {
+            m.put("variant", options.variant());
+        }
         m.put("seed", Long.toString(seed));
         m.put("model_evaluations", Long.toString(evaluations));
         return m;

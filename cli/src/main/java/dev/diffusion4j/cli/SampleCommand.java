@@ -71,8 +71,12 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--s-noise", defaultValue = "1", description = "S_noise: scale of the fresh noise of churn and of the ancestral and SDE samplers (default: ${DEFAULT-VALUE}).")
     double sNoise;
 
-    @Option(names = "--order", defaultValue = "0", description = "Order of the lms sampler, 1-4 (default: 4).")
+    @Option(names = "--order", defaultValue = "0", description = "Order of lms (1-4, default 4), deis, dpm_solver, dpm_solver_singlestep "
+            + "(1-3, default 3) and unipc (1-3, default 2).")
     int order;
+
+    @Option(names = "--variant", defaultValue = "", description = "unipc's B(h): bh1 (h) or bh2 (e^h - 1, the default).")
+    String variant;
 
     @Option(names = "--variance", defaultValue = "fixed_small", description = "DDPM variance: fixed_small (β̃) or fixed_large (β) (default: ${DEFAULT-VALUE}).")
     String variance;
@@ -119,7 +123,8 @@ final class SampleCommand implements Callable<Integer> {
                 .withRho(rho == null ? Double.NaN : rho)
                 .withChurn(new SamplerOptions.Churn(sChurn, sTmin, sTmax))
                 .withSNoise(sNoise)
-                .withOrder(order);
+                .withOrder(order)
+                .withVariant(variant);
         Sampler s = Samplers.create(sampler, options);
         DiffusionPipeline pipe = DiffusionPipeline.open(model, !rawWeights, !noClip);
         Generation gen = Generation.run(pipe, s, num, seed, trajectory != null);

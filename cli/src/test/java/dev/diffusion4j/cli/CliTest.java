@@ -192,7 +192,7 @@ class CliTest {
         Run s = diffuse("samplers");
         assertEquals(0, s.code(), s.err());
         for (String name : new String[] {"ddpm", "ddim", "euler", "euler_ancestral", "heun", "dpm2", "dpm2_ancestral", "lms", "dpmpp_2m",
-                "dpmpp_2s_ancestral", "dpmpp_2m_sde", "dpmpp_3m_sde"}) {
+                "dpmpp_2s_ancestral", "dpmpp_2m_sde", "dpmpp_3m_sde", "pndm", "plms", "deis", "dpm_solver", "dpm_solver_singlestep", "unipc"}) {
             assertTrue(s.out().lines().anyMatch(l -> l.strip().startsWith(name + " ")), name + " listed in:\n" + s.out());
         }
         assertTrue(s.out().lines().anyMatch(l -> l.strip().matches("heun\\s+2\\s+Heun.*")), "heun's order and description:\n" + s.out());
@@ -212,7 +212,26 @@ class CliTest {
         assertUserError(diffuse("sample", "--model", run.toString(), "--sigma-schedule", "wavy", "--out", dir.resolve("w.csv").toString()),
                 "unknown sigma schedule 'wavy'");
         assertUserError(diffuse("sample", "--model", run.toString(), "--sampler", "lms", "--order", "7", "--out", dir.resolve("l.csv").toString()),
-                "lms order");
+                "sampler order must be between 1 and 4");
+    }
+
+    /** The VP solvers with their order and variant flags; the evaluation count shows each one's budget. */
+    @Test
+    void vpSolvers(@TempDir Path dir) {
+        String[][] cases = {{"pndm", "19"}, {"plms", "11"}, {"deis", "10", "--order", "2"}, {"dpm_solver", "10"},
+                {"dpm_solver_singlestep", "19", "--order", "2"}, {"unipc", "10", "--order", "3", "--variant", "bh1"}};
+        for (String[] c : cases) {
+            List<String> args = new ArrayList<>(List.of("sample", "--model", run.toString(), "--num", "50", "--sampler", c[0], "--steps", "10",
+                    "--out", dir.resolve(c[0] + ".csv").toString(), "--json"));
+            args.addAll(List.of(c).subList(2, c.length));
+            Run r = diffuse(args.toArray(new String[0]));
+            assertEquals(0, r.code(), c[0] + ": " + r.err());
+            assertEquals(Integer.parseInt(c[1]), r.json().get("model_evaluations").asInt(), c[0] + " evaluations");
+        }
+        assertUserError(diffuse("sample", "--model", run.toString(), "--sampler", "deis", "--order", "4", "--out", dir.resolve("d.csv").toString()),
+                "deis supports orders 1 to 3, got 4");
+        assertUserError(diffuse("sample", "--model", run.toString(), "--sampler", "unipc", "--variant", "bh3", "--out", dir.resolve("u.csv").toString()),
+                "unknown unipc variant 'bh3': use bh1 or bh2");
     }
 
     /** Each user error: exit code 2 and exactly one line on stderr starting with "error:". */

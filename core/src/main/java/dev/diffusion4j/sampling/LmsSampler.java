@@ -60,15 +60,19 @@ public final class LmsSampler extends SigmaSampler {
     static double lagrangeIntegral(double[] nodes, int j, double a, double b) {
         double sum = 0;
         for (int q = 0; q < GL_NODES.length; q++) {
-            double tau = (a + b) / 2 + (b - a) / 2 * GL_NODES[q];
-            double l = 1;
-            for (int m = 0; m < nodes.length; m++) {
-                if (m != j) {
-                    l *= (tau - nodes[m]) / (nodes[j] - nodes[m]);
-                }
-            }
-            sum += GL_WEIGHTS[q] * l;
+            sum += GL_WEIGHTS[q] * lagrange(nodes, j, (a + b) / 2 + (b - a) / 2 * GL_NODES[q]);
         }
         return (b - a) / 2 * sum;
+    }
+
+    /** ℓ_j(τ): the Lagrange basis polynomial over {@code nodes} that is 1 at nodes[j] and 0 at the others. */
+    static double lagrange(double[] nodes, int j, double tau) {
+        double l = 1;
+        for (int m = 0; m < nodes.length; m++) {
+            if (m != j) {
+                l *= (tau - nodes[m]) / (nodes[j] - nodes[m]);
+            }
+        }
+        return l;
     }
 }

@@ -1,6 +1,7 @@
 package dev.diffusion4j.sampling;
 
 import dev.diffusion4j.DiffusionException;
+import java.util.Locale;
 
 /**
  * Settings shared by samplers; each sampler reads the ones that apply to it and ignores the rest.
@@ -19,14 +20,18 @@ import dev.diffusion4j.DiffusionException;
  * @param churn         Karras et al.'s stochastic churn (euler, heun, dpm2)
  * @param sNoise        multiplier of the fresh noise drawn by churn and by the ancestral and SDE
  *                      samplers (Karras's S_noise), 1 by default
- * @param order         order of the linear multistep sampler (lms), 1–4; 0 means 4
+ * @param order         order of the multistep and exponential-integrator samplers: lms 1–4 (default
+ *                      4); deis, dpm_solver, dpm_solver_singlestep 1–3 (default 3); unipc 1–3
+ *                      (default 2); 0 means the sampler's default
+ * @param variant       a sampler's named variant, "" for its default: unipc's B(h), {@code bh1}
+ *                      (B(h) = h) or {@code bh2} (B(h) = e^h − 1, the default)
  */
 public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, DdpmSampler.Variance variance,
-                             SigmaSchedule sigmaSchedule, double rho, Churn churn, double sNoise, int order) {
+                             SigmaSchedule sigmaSchedule, double rho, Churn churn, double sNoise, int order, String variant) {
     public static final SamplerOptions DEFAULTS = new SamplerOptions(0, Double.NaN, TimestepSpacing.TRAILING,
-            DdpmSampler.Variance.BETA_TILDE, SigmaSchedule.DEFAULT, Double.NaN, Churn.NONE, 1.0, 0);
+            DdpmSampler.Variance.BETA_TILDE, SigmaSchedule.DEFAULT, Double.NaN, Churn.NONE, 1.0, 0, "");
 
-    /** Highest order the lms sampler supports. */
+    /** Highest order any sampler supports (lms); the others check their own limit. */
     public static final int MAX_LMS_ORDER = 4;
 
     /**
@@ -69,44 +74,50 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
             throw new DiffusionException("s-noise must be a finite number ≥ 0, got " + sNoise);
         }
         if (order < 0 || order > MAX_LMS_ORDER) {
-            throw new DiffusionException("lms order must be between 1 and " + MAX_LMS_ORDER + ", got " + order);
+            throw new DiffusionException("sampler order must be between 1 and " + MAX_LMS_ORDER
+                    + " (lms 1-4; deis, dpm_solver, dpm_solver_singlestep and unipc 1-3), got " + order);
         }
+        variant = variant == null ? "" : variant.trim().toLowerCase(Locale.ROOT);
     }
 
     public SamplerOptions withSteps(int s) {
-        return new SamplerOptions(s, eta, spacing, variance, sigmaSchedule, rho, churn, sNoise, order);
+        return new SamplerOptions(s, eta, spacing, variance, sigmaSchedule, rho, churn, sNoise, order, variant);
     }
 
     public SamplerOptions withEta(double e) {
-        return new SamplerOptions(steps, e, spacing, variance, sigmaSchedule, rho, churn, sNoise, order);
+        return new SamplerOptions(steps, e, spacing, variance, sigmaSchedule, rho, churn, sNoise, order, variant);
     }
 
     public SamplerOptions withSpacing(TimestepSpacing sp) {
-        return new SamplerOptions(steps, eta, sp, variance, sigmaSchedule, rho, churn, sNoise, order);
+        return new SamplerOptions(steps, eta, sp, variance, sigmaSchedule, rho, churn, sNoise, order, variant);
     }
 
     public SamplerOptions withVariance(DdpmSampler.Variance v) {
-        return new SamplerOptions(steps, eta, spacing, v, sigmaSchedule, rho, churn, sNoise, order);
+        return new SamplerOptions(steps, eta, spacing, v, sigmaSchedule, rho, churn, sNoise, order, variant);
     }
 
     public SamplerOptions withSigmaSchedule(SigmaSchedule s) {
-        return new SamplerOptions(steps, eta, spacing, variance, s, rho, churn, sNoise, order);
+        return new SamplerOptions(steps, eta, spacing, variance, s, rho, churn, sNoise, order, variant);
     }
 
     public SamplerOptions withRho(double r) {
-        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, r, churn, sNoise, order);
+        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, r, churn, sNoise, order, variant);
     }
 
     public SamplerOptions withChurn(Churn c) {
-        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, rho, c, sNoise, order);
+        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, rho, c, sNoise, order, variant);
     }
 
     public SamplerOptions withSNoise(double s) {
-        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, rho, churn, s, order);
+        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, rho, churn, s, order, variant);
     }
 
     public SamplerOptions withOrder(int o) {
-        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, rho, churn, sNoise, o);
+        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, rho, churn, sNoise, o, variant);
+    }
+
+    public SamplerOptions withVariant(String v) {
+        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, rho, churn, sNoise, order, v);
     }
 
     /** The planned step count, or {@code fallback} if none was given. */
@@ -124,8 +135,25 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
         return Double.isNaN(rho) ? fallback : rho;
     }
 
-    /** The lms order, or {@code fallback} if none was given. */
+    /** The order, or {@code fallback} if none was given. */
     int orderOr(int fallback) {
         return order > 0 ? order : fallback;
+    }
+
+    /**
+     * The order for {@code sampler}, or its {@code fallback} if none was given, checked against
+     * the sampler's highest order {@code max}.
+     */
+    int orderOr(int fallback, int max, String sampler) {
+        int o = orderOr(fallback);
+        if (o > max) {
+            throw new DiffusionException(sampler + " supports orders 1 to " + max + ", got " + o + "; pass an order between 1 and " + max);
+        }
+        return o;
+    }
+
+    /** The variant, or the sampler's {@code fallback} if none was given. */
+    String variantOr(String fallback) {
+        return variant.isEmpty() ? fallback : variant;
     }
 }

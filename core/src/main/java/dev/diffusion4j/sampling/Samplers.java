@@ -43,6 +43,18 @@ public final class Samplers {
                 "stochastic", DpmPP2MSdeSampler::new));
         register(new Entry("dpmpp_3m_sde", "SDE-DPM-Solver++(3M) (eta, default 1; third order at eta=0); default 50 steps",
                 "stochastic", DpmPP3MSdeSampler::new));
+        register(new Entry("pndm", "PNDM (Liu et al. 2022): 4th-order Adams-Bashforth on ε through the DDIM transfer after 3 pseudo Runge-Kutta "
+                + "warm-up steps (4 evaluations each); default 50 steps", "2", PndmSampler::pndm));
+        register(new Entry("plms", "PLMS (Liu et al. 2022): PNDM's pseudo linear multistep, warmed up by pseudo improved Euler (2 evaluations), "
+                + "then Adams-Bashforth 2 and 3; default 50 steps", "2", PndmSampler::plms));
+        register(new Entry("deis", "DEIS tAB (Zhang & Chen 2022): exponential integrator, ε extrapolated by a polynomial in the VP time "
+                + "(order 1-3, default 3); default 50 steps", "3", DeisSampler::new));
+        register(new Entry("dpm_solver", "DPM-Solver multistep with noise prediction (Lu et al. 2022), order 1-3 (default 3); default 50 steps",
+                "3", DpmSolverSampler::new));
+        register(new Entry("dpm_solver_singlestep", "DPM-Solver-1/2/3 singlestep (Lu et al. 2022, Alg. 1-2), order evaluations per step "
+                + "(order 1-3, default 3); default ⌈50/order⌉ steps", "3", DpmSolverSinglestepSampler::new));
+        register(new Entry("unipc", "UniPC (Zhao et al. 2023): UniP predictor + UniC corrector on x̂₀, variant bh1 or bh2 (default), "
+                + "order 1-3 (default 2, accuracy 3); default 50 steps", "3", UniPcSampler::new));
         register(new Entry("rk45", "probability-flow ODE, adaptive Dormand–Prince RK45 in log σ (rtol = atol = 1e-5); steps chosen by error control", "5", ProbabilityFlowSampler::new));
     }
 

@@ -143,6 +143,11 @@ abstract class SigmaSampler implements Sampler {
             this.past = past;
         }
 
+        /** The denoiser being sampled (for properties such as its σ range; evaluate it through {@link #denoise}). */
+        Denoiser model() {
+            return model;
+        }
+
         /** The state at σ_i. */
         Tensor x() {
             return x;
