@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
  * smallest sampler error. Fits use 64–512 steps: from 32 steps the multistep methods are still
  * pre-asymptotic (lms order 3 fits 2.65 over 32–256). Measured slopes: euler 1.01, heun 2.01,
  * dpm2 1.92, dpmpp_2m 1.92, dpmpp_2s_ancestral (η = 0) 1.92, dpmpp_3m_sde (η = 0) 3.11,
- * lms order 1/2/3/4: 1.01/1.91/2.83/3.75.
+ * lms order 1/2/3/4: 1.01/1.91/2.83/3.75; deis 1.01/1.90/2.80, dpm_solver 1.01/1.91/2.93,
+ * dpm_solver_singlestep 1.01/1.92/2.87, unipc (bh2) 1.93/2.97/3.84 for orders 1/2/3, pndm and plms 1.79.
  */
 class MixtureOrderTest {
     private static final double SIGMA_MIN = 0.05;
@@ -91,6 +92,17 @@ class MixtureOrderTest {
             double slope = order("lms", det.withOrder(k));
             report.append(String.format(java.util.Locale.ROOT, "lms(%d) %.2f; ", k, slope));
             assertEquals(k, slope, 0.3, "lms order " + k + " on the mixture (" + report + ")");
+        }
+        // {name, order option, expected order}: UniPC's corrector adds one order; PNDM's fixed
+        // Adams–Bashforth weights are exact only on grids uniform in σ, which costs two (VpSolversTest).
+        String[][] exponential = {{"deis", "1", "1"}, {"deis", "2", "2"}, {"deis", "3", "3"},
+                {"dpm_solver", "1", "1"}, {"dpm_solver", "2", "2"}, {"dpm_solver", "3", "3"},
+                {"dpm_solver_singlestep", "1", "1"}, {"dpm_solver_singlestep", "2", "2"}, {"dpm_solver_singlestep", "3", "3"},
+                {"unipc", "1", "2"}, {"unipc", "2", "3"}, {"unipc", "3", "4"}, {"pndm", "0", "2"}, {"plms", "0", "2"}};
+        for (String[] c : exponential) {
+            double slope = order(c[0], det.withOrder(Integer.parseInt(c[1])));
+            report.append(String.format(java.util.Locale.ROOT, "%s(%s) %.2f; ", c[0], c[1], slope));
+            assertEquals(Double.parseDouble(c[2]), slope, 0.3, c[0] + " order " + c[1] + " on the mixture (" + report + ")");
         }
         System.out.println("orders on the mixture: " + report);
     }
