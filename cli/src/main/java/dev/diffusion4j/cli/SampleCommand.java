@@ -4,9 +4,11 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.sampling.DdpmSampler;
+import dev.diffusion4j.sampling.PredictorCorrectorSampler;
 import dev.diffusion4j.sampling.Sampler;
 import dev.diffusion4j.sampling.SamplerOptions;
 import dev.diffusion4j.sampling.Samplers;
+import dev.diffusion4j.sampling.Sde;
 import dev.diffusion4j.sampling.SigmaSchedule;
 import dev.diffusion4j.sampling.TimestepSpacing;
 import dev.diffusion4j.tensor.Scope;
@@ -69,8 +71,38 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--s-noise", defaultValue = "1", description = "S_noise: scale of the fresh noise of churn and of the ancestral and SDE samplers (default: ${DEFAULT-VALUE}).")
     double sNoise;
 
-    @Option(names = "--order", defaultValue = "0", description = "Order of the lms sampler, 1-4 (default: 4).")
+    @Option(names = "--order", defaultValue = "0", description = "Order of the lms sampler, 1-4 (default: 4), or of dpm_adaptive, 2 or 3 (default: 3).")
     int order;
+
+    @Option(names = "--sde", defaultValue = "vp", description = "Score SDE of sde_euler and pc: vp, ve or subvp (Song et al. 2021; default: ${DEFAULT-VALUE}).")
+    String sde;
+
+    @Option(names = "--predictor", defaultValue = "reverse_diffusion",
+            description = "Predictor of pc: reverse_diffusion, euler_maruyama or none (default: ${DEFAULT-VALUE}).")
+    String predictor;
+
+    @Option(names = "--snr", defaultValue = "0.16", description = "Signal-to-noise ratio of pc's Langevin corrector step rule (default: ${DEFAULT-VALUE}).")
+    double snr;
+
+    @Option(names = "--corrector-steps", defaultValue = "1", description = "Langevin corrector steps per noise level of pc (default: ${DEFAULT-VALUE}).")
+    int correctorSteps;
+
+    @Option(names = "--langevin-eps", description = "epsilon of annealed_langevin: step eps*sigma_i^2/sigma_L^2 at level i "
+            + "(default: 2e-5*(sigma_min/0.01)^2).")
+    Double langevinEps;
+
+    @Option(names = "--level-steps", defaultValue = "0", description = "Langevin steps per noise level of annealed_langevin (default: 100); "
+            + "--steps sets its number of levels (default: 10).")
+    int levelSteps;
+
+    @Option(names = "--no-final-denoise", description = "annealed_langevin: return the last Langevin state instead of its denoised estimate.")
+    boolean noFinalDenoise;
+
+    @Option(names = "--rtol", description = "Relative tolerance of rk45 (default 1e-5) and dpm_adaptive (default 0.05).")
+    Double rtol;
+
+    @Option(names = "--atol", description = "Absolute tolerance of rk45 (default 1e-5) and dpm_adaptive (default 0.0078).")
+    Double atol;
 
     @Option(names = "--variance", defaultValue = "fixed_small", description = "DDPM variance: fixed_small (β̃) or fixed_large (β) (default: ${DEFAULT-VALUE}).")
     String variance;
@@ -117,7 +149,16 @@ final class SampleCommand implements Callable<Integer> {
                 .withRho(rho == null ? Double.NaN : rho)
                 .withChurn(new SamplerOptions.Churn(sChurn, sTmin, sTmax))
                 .withSNoise(sNoise)
-                .withOrder(order);
+                .withOrder(order)
+                .withSde(Sde.parse(sde))
+                .withPredictor(PredictorCorrectorSampler.Predictor.parse(predictor))
+                .withSnr(snr)
+                .withCorrectorSteps(correctorSteps)
+                .withLangevinEpsilon(langevinEps == null ? Double.NaN : langevinEps)
+                .withLevelSteps(levelSteps)
+                .withDenoiseFinal(!noFinalDenoise)
+                .withRtol(rtol == null ? Double.NaN : rtol)
+                .withAtol(atol == null ? Double.NaN : atol);
         Sampler s = Samplers.create(sampler, options);
         DiffusionPipeline pipe = DiffusionPipeline.load(model, !rawWeights, !noClip);
         Generation gen = Generation.run(pipe, s, num, seed, trajectory != null);
