@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
                 DatasetsCommand.class,
                 SamplersCommand.class,
                 BenchCommand.class,
+                BenchSamplersCommand.class,
                 CommandLine.HelpCommand.class
         },
         footer = {"", "Run 'diffuse COMMAND --help' for the options of a command."})

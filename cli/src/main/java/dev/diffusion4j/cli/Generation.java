@@ -175,7 +175,7 @@ final class Generation {
 
     /** Column names for a CSV of samples: the training CSV's header when there was one, else x0, x1, .... */
     static String[] header(DiffusionPipeline pipe) {
-        int d = pipe.spec().dataDim();
+        int d = pipe.dataDim();
         Optional<DataSource> src = trainingData(pipe);
         if (src.isPresent() && src.get() instanceof dev.diffusion4j.data.CsvDataset csv) {
             return csv.columnNames().toArray(new String[0]);

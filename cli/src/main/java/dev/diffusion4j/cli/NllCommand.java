@@ -11,7 +11,6 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -28,8 +27,9 @@ final class NllCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "Run directory or checkpoint directory written by 'diffuse train'.")
-    Path model;
+    @Option(names = "--model", required = true,
+            description = "Run or checkpoint directory written by 'diffuse train', or oracle:NAME|FILE.json for the exact density of a Gaussian mixture.")
+    String model;
 
     @Option(names = "--data", required = true, description = "Built-in data set name or CSV file of points to score.")
     String data;
@@ -64,11 +64,11 @@ final class NllCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Likelihood likelihood = new Likelihood(Likelihood.Trace.parse(trace), rtol, atol);
         // Clipping x̂₀ would make the flow non-differentiable at the range's edges: score the raw model.
-        DiffusionPipeline pipe = DiffusionPipeline.load(model, !rawWeights, false);
+        DiffusionPipeline pipe = DiffusionPipeline.open(model, !rawWeights, false);
         DataSource source = DataSources.open(data);
-        if (source.dim() != pipe.spec().dataDim()) {
+        if (source.dim() != pipe.dataDim()) {
             throw new DiffusionException("data '" + data + "' has " + source.dim() + " dimensions but the model was trained on "
-                    + pipe.spec().dataDim());
+                    + pipe.dataDim());
         }
         try (Scope s = Scope.open()) {
             Generator g = new Generator(seed);
@@ -85,7 +85,8 @@ final class NllCommand implements Callable<Integer> {
             double nll = r.meanNll() + logJacobian;
             int d = source.dim();
             double bpd = nll / (d * Math.log(2));
-            out.printf(Locale.ROOT, "%d points of '%s' under %s (%s trace, rtol %.0e, atol %.0e)%n", num, source.name(), pipe.checkpoint(),
+            out.printf(Locale.ROOT, "%d points of '%s' under %s (%s trace, rtol %.0e, atol %.0e)%n", num, source.name(),
+                    pipe.isOracle() ? pipe.name() : pipe.checkpoint(),
                     trace, rtol, atol);
             out.printf(Locale.ROOT, "  NLL %.4f ± %.4f nats per point = %.4f bits per dimension (%d ODE evaluations, %.1f s)%n",
                     nll, r.standardError(), bpd, r.evaluations(), seconds);

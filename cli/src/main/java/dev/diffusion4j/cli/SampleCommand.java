@@ -32,8 +32,10 @@ final class SampleCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "Run directory or checkpoint directory written by 'diffuse train'.")
-    Path model;
+    @Option(names = "--model", required = true,
+            description = "Run or checkpoint directory written by 'diffuse train', or oracle:NAME|FILE.json: the exact denoiser of a "
+                    + "Gaussian mixture (8gaussians, 25gaussians, or a mixture file), no training needed.")
+    String model;
 
     @Option(names = "--num", defaultValue = "2000", description = "Number of samples (default: ${DEFAULT-VALUE}).")
     int num;
@@ -48,9 +50,9 @@ final class SampleCommand implements Callable<Integer> {
             + "ancestral and SDE samplers (default 1).")
     Double eta;
 
-    @Option(names = "--sigma-schedule", defaultValue = "model",
-            description = "Noise levels: model (the model's training grid, picked by --spacing), karras, exponential, polyexponential "
-                    + "(default: ${DEFAULT-VALUE}).")
+    @Option(names = "--sigma-schedule", defaultValue = "default",
+            description = "Noise levels: default (the sampler's choice; model for all so far), model (the model's training grid, "
+                    + "picked by --spacing), karras, exponential, polyexponential (default: ${DEFAULT-VALUE}).")
     String sigmaSchedule;
 
     @Option(names = "--rho", description = "rho of the karras (default 7) or polyexponential (default 1) schedule.")
@@ -160,7 +162,7 @@ final class SampleCommand implements Callable<Integer> {
                 .withRtol(rtol == null ? Double.NaN : rtol)
                 .withAtol(atol == null ? Double.NaN : atol);
         Sampler s = Samplers.create(sampler, options);
-        DiffusionPipeline pipe = DiffusionPipeline.load(model, !rawWeights, !noClip);
+        DiffusionPipeline pipe = DiffusionPipeline.open(model, !rawWeights, !noClip);
         Generation gen = Generation.run(pipe, s, num, seed, trajectory != null);
         try (Scope scope = Scope.open()) {
             Tensor samples = gen.samples();
@@ -168,7 +170,7 @@ final class SampleCommand implements Callable<Integer> {
             if (ext.equals("csv")) {
                 CsvDataset.write(out, samples, Generation.header(pipe));
             } else {
-                Plots.scatter(samples, Generation.referenceData(pipe, 2000), out, "samples — " + pipe.checkpoint().getParent().getFileName(),
+                Plots.scatter(samples, Generation.referenceData(pipe, 2000), out, "samples — " + pipe.name(),
                         params);
             }
             if (trajectory != null) {

@@ -149,6 +149,31 @@ class CliTest {
     }
 
     @Test
+    void theAnalyticOracleSamplesAndScoresWithoutTraining(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("o.csv");
+        Run s = diffuse("sample", "--model", "oracle:8gaussians", "--sampler", "dpmpp_2m", "--sigma-schedule", "karras", "--steps", "20",
+                "--num", "2000", "--out", csv.toString(), "--json");
+        assertEquals(0, s.code(), s.err());
+        assertEquals(20, s.json().get("model_evaluations").asInt());
+        Run e = diffuse("eval", "--samples", csv.toString(), "--data", "8gaussians", "--json");
+        assertTrue(e.json().get("energy_distance").asDouble() < 3 * e.json().get("energy_distance_floor").asDouble(), e.out());
+        // a two-component mixture file: the exact NLL of its own data is near its entropy, 2·(½·log(2πe·0.25)) ≈ 1.45 nats
+        Path mixture = Files.writeString(dir.resolve("m.json"), "{\"weights\":[0.5,0.5],\"means\":[[-5,0],[5,0]],\"stds\":[0.5,0.5]}");
+        Path points = dir.resolve("m.csv");
+        StringBuilder b = new StringBuilder();
+        java.util.Random r = new java.util.Random(3);
+        for (int i = 0; i < 400; i++) {
+            b.append((i % 2 == 0 ? -5 : 5) + 0.5 * r.nextGaussian()).append(',').append(0.5 * r.nextGaussian()).append('\n');
+        }
+        Files.writeString(points, b.toString());
+        Run n = diffuse("nll", "--model", "oracle:" + mixture, "--data", points.toString(), "--num", "400", "--json");
+        assertEquals(0, n.code(), n.err());
+        double expected = Math.log(2) + Math.log(2 * Math.PI * Math.E * 0.25);
+        assertEquals(expected, n.json().get("nll_nats").asDouble(), 4 * n.json().get("standard_error").asDouble() + 0.02, n.out());
+        assertUserError(diffuse("sample", "--model", "oracle:swissroll", "--out", csv.toString()), "not an exact Gaussian mixture");
+    }
+
+    @Test
     void infoAndListings() {
         Run i = diffuse("info", run.toString(), "--json");
         assertEquals(0, i.code(), i.err());

@@ -4,12 +4,18 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.io.SafetensorsFile;
+import dev.diffusion4j.data.Normalizer;
 import dev.diffusion4j.model.CountingDenoiser;
 import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.model.MixtureDenoiser;
 import dev.diffusion4j.model.MlpNetwork;
 import dev.diffusion4j.model.ModelSpec;
+import dev.diffusion4j.model.Oracles;
+import dev.diffusion4j.process.Prediction;
 import dev.diffusion4j.sampling.Sampler;
 import dev.diffusion4j.sampling.SamplingListener;
+import dev.diffusion4j.schedule.BetaSchedule;
+import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
@@ -18,6 +24,7 @@ import dev.diffusion4j.train.Trainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -40,6 +47,9 @@ public final class DiffusionPipeline {
     private final Map<String, Object> config;
     private final boolean ema;
 
+    private final String name;
+    private final int dataDim;
+
     private DiffusionPipeline(Path checkpoint, Map<String, Object> config, ModelSpec spec, MlpNetwork network, boolean ema, boolean clip) {
         this.checkpoint = checkpoint;
         this.config = config;
@@ -47,6 +57,66 @@ public final class DiffusionPipeline {
         this.network = network;
         this.denoiser = new CountingDenoiser(spec.denoiser(network, clip));
         this.ema = ema;
+        this.name = checkpoint.getParent() != null ? checkpoint.getParent().getFileName().toString() : checkpoint.toString();
+        this.dataDim = spec.dataDim();
+    }
+
+    private DiffusionPipeline(String name, Map<String, Object> config, ModelSpec spec, Denoiser exact, int dataDim) {
+        this.checkpoint = null;
+        this.config = config;
+        this.spec = spec;
+        this.network = null;
+        this.denoiser = new CountingDenoiser(exact);
+        this.ema = false;
+        this.name = name;
+        this.dataDim = dataDim;
+    }
+
+    /**
+     * The analytic oracle as a pipeline: the exact denoiser of a Gaussian mixture ({@code spec} as
+     * in {@link Oracles#open}: a mixture data set name or a JSON file), bound to the linear
+     * 1000-step schedule so that every sampler, DDPM and DDIM included, runs on it. Data units,
+     * no normalisation, no network.
+     */
+    public static DiffusionPipeline oracle(String spec) {
+        NoiseSchedule schedule = NoiseSchedule.of(BetaSchedule.LINEAR, 1000);
+        MixtureDenoiser exact = Oracles.open(spec).withSchedule(schedule);
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("oracle", spec);
+        if (!spec.toLowerCase(java.util.Locale.ROOT).endsWith(".json")) {
+            config.put("data", Map.of("source", spec));
+        }
+        ModelSpec modelSpec = new ModelSpec(null, schedule, Prediction.SAMPLE, Normalizer.identity(exact.dim()), null);
+        return new DiffusionPipeline("oracle:" + spec, config, modelSpec, exact, exact.dim());
+    }
+
+    /**
+     * {@code oracle:SPEC} opens the analytic oracle ({@link #oracle}); anything else is a run or
+     * checkpoint directory ({@link #load(Path, boolean, boolean)}).
+     */
+    public static DiffusionPipeline open(String model, boolean preferEma, boolean clip) {
+        if (model.startsWith(ORACLE_PREFIX)) {
+            return oracle(model.substring(ORACLE_PREFIX.length()));
+        }
+        return load(Path.of(model), preferEma, clip);
+    }
+
+    /** The prefix that selects the analytic oracle in {@link #open}. */
+    public static final String ORACLE_PREFIX = "oracle:";
+
+    /** A short name for titles: the run directory's name, or {@code oracle:SPEC}. */
+    public String name() {
+        return name;
+    }
+
+    /** Dimension of a data point. */
+    public int dataDim() {
+        return dataDim;
+    }
+
+    /** True for the analytic oracle (no network, no checkpoint). */
+    public boolean isOracle() {
+        return network == null;
     }
 
     /**
@@ -106,7 +176,7 @@ public final class DiffusionPipeline {
     }
 
     public long parameterCount() {
-        return network.parameterCount();
+        return network == null ? 0 : network.parameterCount();
     }
 
     /**
@@ -122,7 +192,7 @@ public final class DiffusionPipeline {
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
             for (int done = 0; done < n; done += MAX_BATCH) {
                 int b = Math.min(MAX_BATCH, n - done);
-                Tensor noise = Tensor.randn(g, b, spec.dataDim());
+                Tensor noise = Tensor.randn(g, b, dataDim);
                 parts.add(spec.normalizer().denormalize(sampler.sample(denoiser, noise, g, listener)));
             }
             return s.keep(parts.size() == 1 ? parts.get(0) : Tensor.cat(parts, 0));

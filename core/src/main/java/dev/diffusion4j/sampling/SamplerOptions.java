@@ -18,7 +18,8 @@ import dev.diffusion4j.DiffusionException;
  * @param spacing        how steps are picked among a discrete model's training timesteps (for the
  *                       {@link SigmaSchedule#MODEL model} schedule)
  * @param variance       DDPM's per-step noise variance
- * @param sigmaSchedule  how the σ grid is laid out; for the score-SDE, flow and annealed-Langevin
+ * @param sigmaSchedule  how the σ grid is laid out ({@link SigmaSchedule#DEFAULT} lets each sampler
+ *                       choose); for the score-SDE, flow and annealed-Langevin
  *                       samplers {@code MODEL} means their own grid (uniform in the SDE's time, uniform
  *                       in flow time t, geometric levels)
  * @param rho            the schedule's ρ (karras, polyexponential); NaN means the schedule's default
@@ -49,7 +50,7 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
                              Sde sde, PredictorCorrectorSampler.Predictor predictor, double snr, int correctorSteps,
                              double langevinEpsilon, int levelSteps, boolean denoiseFinal, double rtol, double atol) {
     public static final SamplerOptions DEFAULTS = new SamplerOptions(0, Double.NaN, TimestepSpacing.TRAILING,
-            DdpmSampler.Variance.BETA_TILDE, SigmaSchedule.MODEL, Double.NaN, Churn.NONE, 1.0, 0,
+            DdpmSampler.Variance.BETA_TILDE, SigmaSchedule.DEFAULT, Double.NaN, Churn.NONE, 1.0, 0,
             Sde.VP, PredictorCorrectorSampler.Predictor.REVERSE_DIFFUSION, 0.16, 1,
             Double.NaN, 0, true, Double.NaN, Double.NaN);
 

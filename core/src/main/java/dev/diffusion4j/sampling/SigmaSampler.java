@@ -40,9 +40,14 @@ abstract class SigmaSampler implements Sampler {
         return 0;
     }
 
-    /** The grid for {@code model}: the options' schedule with the options' (or default) step count, ending at 0. */
+    /** The σ grid used when the options leave it to the sampler (see {@link SigmaSchedule#DEFAULT}). */
+    protected SigmaSchedule preferredSchedule() {
+        return SigmaSchedule.MODEL;
+    }
+
+    /** The grid for {@code model}: the options' (or preferred) schedule with the options' (or default) step count, ending at 0. */
     protected double[] sigmas(Denoiser model) {
-        return options.sigmaSchedule().sigmas(model, options.stepsOr(defaultSteps(model)), options);
+        return options.sigmaSchedule().resolve(preferredSchedule()).sigmas(model, options.stepsOr(defaultSteps(model)), options);
     }
 
     @Override

@@ -11,7 +11,15 @@ import java.util.Locale;
  */
 public enum SigmaSchedule {
     /**
-     * The model's own levels (default): for a discrete-time model, N of its training levels picked
+     * The sampler's own choice (the default); every sampler so far picks {@link #MODEL}. Measured
+     * on the exact 8gaussians denoiser bound to the linear schedule (σ from 0.01 to 157), energy
+     * distance over its floor: Heun at 10 steps 2.4 on the model's trailing grid against 10.1 on
+     * Karras's, DPM-Solver++(2M) at 10 steps 1.9 against 19.9. Karras's ρ = 7 spends its few steps
+     * near σ_min and leaves one huge jump from σ_max; it catches up only from about 25 steps.
+     */
+    DEFAULT("default"),
+    /**
+     * The model's own levels: for a discrete-time model, N of its training levels picked
      * by the {@link TimestepSpacing}; for a continuous one, the log-linear grid.
      */
     MODEL("model"),
@@ -42,7 +50,12 @@ public enum SigmaSchedule {
                 return s;
             }
         }
-        throw new DiffusionException("unknown sigma schedule '" + name + "': use model, karras, exponential or polyexponential");
+        throw new DiffusionException("unknown sigma schedule '" + name + "': use default, model, karras, exponential or polyexponential");
+    }
+
+    /** This schedule, or {@code preferred} when this is {@link #DEFAULT}. */
+    public SigmaSchedule resolve(SigmaSchedule preferred) {
+        return this == DEFAULT ? preferred : this;
     }
 
     /**
@@ -56,6 +69,7 @@ public enum SigmaSchedule {
         double lo = model.sigmaMin();
         double hi = model.sigmaMax();
         double[] levels = switch (this) {
+            case DEFAULT -> throw new IllegalStateException("resolve the default sigma schedule against the sampler's preference first");
             case MODEL -> model.trainingSigmas().length > 0 ? trainingLevels(model.trainingSigmas(), steps, options.spacing())
                     : exponential(steps, lo, hi);
             case KARRAS -> karras(steps, lo, hi, options.rhoOr(KARRAS_RHO));
