@@ -42,12 +42,10 @@ public final class AnnealedLangevinSampler extends SigmaSampler {
         return DEFAULT_LEVELS;
     }
 
-    /** Geometric levels from σ_max to σ_min (the MODEL schedule), or the options' schedule; then 0. */
+    /** Geometric levels from σ_max to σ_min, as in NCSN. */
     @Override
-    protected double[] sigmas(Denoiser model) {
-        int levels = options.stepsOr(DEFAULT_LEVELS);
-        SigmaSchedule schedule = options.sigmaSchedule() == SigmaSchedule.MODEL ? SigmaSchedule.EXPONENTIAL : options.sigmaSchedule();
-        return schedule.sigmas(model, levels, options);
+    protected SigmaSchedule preferredSchedule() {
+        return SigmaSchedule.EXPONENTIAL;
     }
 
     @Override

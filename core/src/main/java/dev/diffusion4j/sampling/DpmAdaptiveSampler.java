@@ -19,9 +19,12 @@ import java.util.Locale;
  * if E ≤ 1: accept x_h, λ ← λ + h
  * h ← min(θ·h·E^{−1/k}, λ_end − λ)                                      (θ = 0.9)
  * </pre>
- * The error is measured on the variance-preserving state x/√(1 + σ²), where the paper's tolerances
- * (rtol 0.05, atol 0.0078 for data in [−1, 1]) are meant; h starts at 0.05. {@code order} picks k
- * (3 by default), {@code rtol}/{@code atol} the tolerances. The whole batch shares the step size.
+ * x_prev is the lower-order solution of the last accepted step (x itself at the start). The error is
+ * measured on the variance-preserving states x/√(1 + σ²), where the paper's tolerances (rtol 0.05,
+ * atol 0.0078 for data in [−1, 1]) are meant; h starts at 0.05. {@code order} picks k
+ * (3 by default), {@code rtol}/{@code atol} the tolerances. The whole batch shares the step size and
+ * E is the RMS over the whole batch (the paper's code takes the worst sample's, which lets one
+ * outlier of a large batch set every sample's steps).
  * Returns x̂₀ = D(x; σ_min) at the end. Deterministic.
  */
 public final class DpmAdaptiveSampler implements Sampler {
@@ -39,6 +42,14 @@ public final class DpmAdaptiveSampler implements Sampler {
         this.order = options.orderOr(3);
         if (order != 2 && order != 3) {
             throw new DiffusionException("dpm_adaptive pairs DPM-Solver-1/2 (order 2) or -2/3 (order 3); got order " + order);
+        }
+        if (options.steps() > 0) {
+            throw new DiffusionException("dpm_adaptive chooses its steps by error control and takes no step count (got "
+                    + options.steps() + "); set rtol/atol instead");
+        }
+        if (options.sigmaSchedule() != SigmaSchedule.DEFAULT) {
+            throw new DiffusionException("dpm_adaptive chooses its own noise levels (adaptive steps in log σ) and takes no sigma schedule (got "
+                    + options.sigmaSchedule().configName() + ")");
         }
         this.rtol = options.rtolOr(DEFAULT_RTOL);
         this.atol = options.atolOr(DEFAULT_ATOL);
@@ -63,6 +74,7 @@ public final class DpmAdaptiveSampler implements Sampler {
         };
         try (Scope outer = Scope.open(); NoGrad ng = NoGrad.open()) {
             Tensor x = noise.mul(model.initNoiseScale());
+            Tensor previousLow = x;                        // x_prev, on the VE scale at the current σ
             Tensor denoised = null;                        // D(x; σ) at the current state, kept across rejected attempts
             while (lambda < lambdaEnd) {
                 if (listener.isCancelled()) {
@@ -97,13 +109,17 @@ public final class DpmAdaptiveSampler implements Sampler {
                                 DpmSolver.stageSigma(sigma, sigmaNext, DpmSolver.R2));
                         high = DpmSolver.third(x, eps0, eps2, sigma, sigmaNext);
                     }
-                    error = errorNorm(low, x, high, sigma, sigmaNext);
+                    error = errorNorm(low, previousLow, high, sigma, sigmaNext);
                     if (!Double.isFinite(error)) {
                         throw new DiffusionException("dpm_adaptive: the solution became non-finite at σ = " + sigma
                                 + "; the model returned NaN or Inf");
                     }
                     if (error <= 1) {
                         Tensor previous = x;
+                        if (previousLow != x) {
+                            previousLow.close();
+                        }
+                        previousLow = attempt.keep(low);
                         x = attempt.keep(high);
                         lambda = lambdaNext;
                         accepted++;
@@ -114,10 +130,7 @@ public final class DpmAdaptiveSampler implements Sampler {
                         previous.close();
                     }
                 }
-                h = Math.min(SAFETY * h * Math.pow(Math.max(error, 1e-10), -1.0 / order), Math.max(lambdaEnd - lambda, 0));
-                if (lambda < lambdaEnd && !(h > 0)) {
-                    h = lambdaEnd - lambda;
-                }
+                h = Math.min(SAFETY * h * Math.pow(Math.max(error, 1e-10), -1.0 / order), lambdaEnd - lambda);
             }
             if (listener.isCancelled()) {
                 throw new SamplingCancelledException(accepted, accepted + 1);
@@ -128,7 +141,11 @@ public final class DpmAdaptiveSampler implements Sampler {
         }
     }
 
-    /** E = RMS((x_h − x_l)/δ), δ = max(atol, rtol·max(|x_l|, |x_prev|)), on the variance-preserving states. */
+    /**
+     * E = RMS((x_h − x_l)/δ), δ = max(atol, rtol·max(|x_l|, |x_prev|)), on the variance-preserving
+     * states; {@code previous} is x_prev on the VE scale of the level it was computed for, which is
+     * the current step's start.
+     */
     private double errorNorm(Tensor low, Tensor previous, Tensor high, double sigma, double sigmaNext) {
         try (Scope s = Scope.open()) {
             double vpNext = 1 / Math.sqrt(1 + sigmaNext * sigmaNext);

@@ -33,13 +33,11 @@ abstract class FlowSampler extends SigmaSampler {
         return defaultSteps(stages());
     }
 
+    /** By default uniform in t, the usual grid of flow-matching samplers; an explicit σ schedule is mapped to t. */
     @Override
     protected double[] sigmas(Denoiser model) {
-        int steps = options.stepsOr(defaultSteps(model));
-        if (options.sigmaSchedule() != SigmaSchedule.MODEL) {
-            return options.sigmaSchedule().sigmas(model, steps, options);
-        }
-        return uniformTime(model.sigmaMin(), model.sigmaMax(), steps);
+        return options.sigmaSchedule() == SigmaSchedule.DEFAULT
+                ? uniformTime(model.sigmaMin(), model.sigmaMax(), options.stepsOr(defaultSteps(model))) : super.sigmas(model);
     }
 
     /** {@code levels} levels evenly spaced in t = σ/(1 + σ) from σ_max to σ_min, then 0. */

@@ -14,10 +14,9 @@ import java.util.Locale;
  * repeat M times:  y ← y + ε·∇log p(y) + √(2ε)·z       (ε from the signal-to-noise ratio r)
  * </pre>
  * Predictors ({@link Predictor}): the reverse-diffusion predictor (default; eq. 46, which for VP is
- * eq. 47 and for VE Alg. 2's predictor), Euler–Maruyama ({@link SdeEulerSampler}), or none
- * (corrector-only sampling). The grid is uniform in the SDE's time, as for {@link SdeEulerSampler}.
- * 1 + M evaluations per step (M without a predictor). Final step: to σ = 0 the predictor returns
- * x̂₀ = D(x; σ_{N−1}), with no correction after it.
+ * eq. 47 and for VE Alg. 2's predictor) or Euler–Maruyama ({@link SdeEulerSampler}). The grid is
+ * uniform in the SDE's time, as for {@link SdeEulerSampler}. 1 + M evaluations per step. Final step:
+ * to σ = 0 the predictor returns x̂₀ = D(x; σ_{N−1}), with no correction after it.
  */
 public final class PredictorCorrectorSampler extends SigmaSampler {
     /** Default steps: with one corrector step, 1 + 2·(N − 1) = 399 evaluations. */
@@ -33,9 +32,7 @@ public final class PredictorCorrectorSampler extends SigmaSampler {
          */
         REVERSE_DIFFUSION("reverse_diffusion"),
         /** Euler–Maruyama on the reverse SDE (η and S_noise as for sde_euler). */
-        EULER_MARUYAMA("euler_maruyama"),
-        /** No predictor: the state is carried to the next level unchanged (corrector-only sampling). */
-        NONE("none");
+        EULER_MARUYAMA("euler_maruyama");
 
         private final String configName;
 
@@ -54,7 +51,7 @@ public final class PredictorCorrectorSampler extends SigmaSampler {
                     return p;
                 }
             }
-            throw new DiffusionException("unknown predictor '" + name + "': use reverse_diffusion, euler_maruyama or none");
+            throw new DiffusionException("unknown predictor '" + name + "': use reverse_diffusion or euler_maruyama");
         }
     }
 
@@ -72,9 +69,11 @@ public final class PredictorCorrectorSampler extends SigmaSampler {
         return DEFAULT_STEPS;
     }
 
+    /** By default uniform in the SDE's time, as in Song et al.'s samplers; an explicit σ schedule is mapped to t. */
     @Override
     protected double[] sigmas(Denoiser model) {
-        return Sde.sigmas(options, model, options.stepsOr(DEFAULT_STEPS));
+        return options.sigmaSchedule() == SigmaSchedule.DEFAULT ? options.sde().over(model).grid(options.stepsOr(DEFAULT_STEPS))
+                : super.sigmas(model);
     }
 
     @Override
@@ -88,10 +87,11 @@ public final class PredictorCorrectorSampler extends SigmaSampler {
         Tensor predicted = switch (options.predictor()) {
             case REVERSE_DIFFUSION -> reverseDiffusion(s, sde, y, denoised, options.sNoise());
             case EULER_MARUYAMA -> SdeEulerSampler.eulerMaruyama(s, sde, y, denoised, options.etaOr(1), options.sNoise());
-            case NONE -> y;
         };
-        // Alg. 5's α_i = 1 − β_i: the signal the forward process keeps over this step (1 for VE).
-        double keep = Math.pow(sde.scale(s.sigma()) / sde.scale(s.sigmaNext()), 2);
+        // Alg. 5's α_i = 1 − β_i: the signal the forward process keeps on its step into the corrector's level
+        // from the grid's next lower one, or from clean data below the grid's last level (1 for VE).
+        double below = s.index() + 2 <= s.steps() ? s.sigma(2) : 0;
+        double keep = Math.pow(sde.scale(s.sigmaNext()) / sde.scale(below), 2);
         Tensor corrected = LangevinCorrector.correct(s, sde, predicted, s.sigmaNext(), keep, options.snr(), options.correctorSteps());
         return corrected.div(sde.scale(s.sigmaNext()));
     }
@@ -101,7 +101,7 @@ public final class PredictorCorrectorSampler extends SigmaSampler {
         double alpha = sde.scale(s.sigma());
         double alphaNext = sde.scale(s.sigmaNext());
         double a = alpha / alphaNext;
-        double g2 = Math.pow(alpha * s.sigma(), 2) - Math.pow(a * alphaNext * s.sigmaNext(), 2);
+        double g2 = alpha * alpha * (s.sigma() * s.sigma() - s.sigmaNext() * s.sigmaNext());   // (α_iσ_i)² − a²(α_{i+1}σ_{i+1})²
         Tensor score = sde.score(y, denoised, s.sigma());
         return y.mul(2 - a).add(score.mul(g2)).add(s.noise().mul(Math.sqrt(g2) * sNoise));
     }

@@ -10,7 +10,8 @@ import dev.diffusion4j.DiffusionException;
  *                       Two-stage samplers (heun, dpm2, dpm2_ancestral, dpmpp_2s_ancestral,
  *                       flow_midpoint, flow_heun) make two denoiser evaluations per step except the
  *                       last, flow_rk4 four; for annealed_langevin it is the number of noise levels L,
- *                       for dpm_fast the budget of denoiser evaluations
+ *                       for dpm_fast the budget of denoiser evaluations; dpm_adaptive (error-controlled)
+ *                       takes none
  * @param eta            stochasticity η ∈ [0, 1]: DDIM's η, the ancestral samplers' share of fresh
  *                       noise, the SDE samplers' η (for sde_euler and pc's Euler–Maruyama predictor η
  *                       scales the diffusion of the reverse SDE, η = 0 being the probability-flow ODE);
@@ -18,10 +19,11 @@ import dev.diffusion4j.DiffusionException;
  * @param spacing        how steps are picked among a discrete model's training timesteps (for the
  *                       {@link SigmaSchedule#MODEL model} schedule)
  * @param variance       DDPM's per-step noise variance
- * @param sigmaSchedule  how the σ grid is laid out ({@link SigmaSchedule#DEFAULT} lets each sampler
- *                       choose); for the score-SDE, flow and annealed-Langevin
- *                       samplers {@code MODEL} means their own grid (uniform in the SDE's time, uniform
- *                       in flow time t, geometric levels)
+ * @param sigmaSchedule  how the σ grid is laid out; {@link SigmaSchedule#DEFAULT} lets each sampler
+ *                       choose: the model's grid for most, uniform in the SDE's time for sde_euler and
+ *                       pc, uniform in flow time t for the flow samplers, geometric (exponential) for
+ *                       annealed_langevin and dpm_fast. Any other schedule is honoured, except by
+ *                       dpm_adaptive (and rk45), which choose their own levels; dpm_adaptive rejects one
  * @param rho            the schedule's ρ (karras, polyexponential); NaN means the schedule's default
  * @param churn          Karras et al.'s stochastic churn (euler, heun, dpm2)
  * @param sNoise         multiplier of the fresh noise drawn by churn, by the ancestral samplers and by
@@ -30,7 +32,7 @@ import dev.diffusion4j.DiffusionException;
  *                       higher solution (2 or 3); 0 means the sampler's default (4 for lms, 3 for
  *                       dpm_adaptive)
  * @param sde            which score SDE of Song et al. 2021 the sde_euler and pc samplers integrate
- * @param predictor      the predictor of the pc sampler
+ * @param predictor      the predictor of the pc sampler (reverse diffusion by default)
  * @param snr            signal-to-noise ratio r of the Langevin corrector's step rule (Song et al.
  *                       2021, Alg. 4 and 5), 0.16 by default
  * @param correctorSteps Langevin corrector steps M per noise level of the pc sampler, 1 by default
@@ -97,7 +99,7 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
             throw new DiffusionException("s-noise must be a finite number ≥ 0, got " + sNoise);
         }
         if (order < 0 || order > MAX_LMS_ORDER) {
-            throw new DiffusionException("lms order must be between 1 and " + MAX_LMS_ORDER + ", got " + order);
+            throw new DiffusionException("order must be 1-" + MAX_LMS_ORDER + " for lms or 2-3 for dpm_adaptive, got " + order);
         }
         if (sde == null || predictor == null) {
             throw new DiffusionException("sampler options need an SDE and a predictor (use SamplerOptions.DEFAULTS.with...)");
@@ -112,7 +114,7 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
             throw new DiffusionException("the Langevin step size epsilon must be a positive number, got " + langevinEpsilon);
         }
         if (levelSteps < 0) {
-            throw new DiffusionException("Langevin steps per level must be positive, got " + levelSteps);
+            throw new DiffusionException("Langevin steps per level must be positive (0: the default), got " + levelSteps);
         }
         if (!Double.isNaN(rtol) && !(rtol > 0 && rtol < 1)) {
             throw new DiffusionException("rtol must be between 0 and 1 (exclusive), got " + rtol);

@@ -141,13 +141,4 @@ public enum Sde {
             return Math.log1p(x + x * x / (1 + Math.sqrt(1 + x * x)));
         }
     }
-
-    /** The σ grid of an SDE sampler: its own uniform grid in SDE time for the MODEL schedule, else the options' schedule. */
-    static double[] sigmas(SamplerOptions options, Denoiser model, int steps) {
-        if (steps < 1) {
-            throw new DiffusionException("number of sampling steps must be at least 1, got " + steps);
-        }
-        return options.sigmaSchedule() == SigmaSchedule.MODEL ? options.sde().over(model).grid(steps)
-                : options.sigmaSchedule().sigmas(model, steps, options);
-    }
 }

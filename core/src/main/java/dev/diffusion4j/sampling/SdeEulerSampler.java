@@ -36,9 +36,11 @@ public final class SdeEulerSampler extends SigmaSampler {
         return DEFAULT_STEPS;
     }
 
+    /** By default uniform in the SDE's time, as in Song et al.'s samplers; an explicit σ schedule is mapped to t. */
     @Override
     protected double[] sigmas(Denoiser model) {
-        return Sde.sigmas(options, model, options.stepsOr(DEFAULT_STEPS));
+        return options.sigmaSchedule() == SigmaSchedule.DEFAULT ? options.sde().over(model).grid(options.stepsOr(DEFAULT_STEPS))
+                : super.sigmas(model);
     }
 
     @Override
