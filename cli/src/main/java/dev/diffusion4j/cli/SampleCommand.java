@@ -43,7 +43,8 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--sampler", defaultValue = "ddpm", description = "Sampler (see 'diffuse samplers'; default: ${DEFAULT-VALUE}).")
     String sampler;
 
-    @Option(names = "--steps", defaultValue = "0", description = "Sampling steps (default: the sampler's own; ddpm uses every training step).")
+    @Option(names = "--steps", defaultValue = "0", description = "Sampling steps (default: the sampler's own; ddpm uses every training step; "
+            + "annealed_langevin: noise levels; dpm_fast: model evaluations; dpm_adaptive takes none).")
     int steps;
 
     @Option(names = "--eta", description = "Stochasticity in [0, 1]: DDIM's eta (default 0), the share of fresh noise of the "
@@ -51,8 +52,9 @@ final class SampleCommand implements Callable<Integer> {
     Double eta;
 
     @Option(names = "--sigma-schedule", defaultValue = "default",
-            description = "Noise levels: default (the sampler's choice; model for all so far), model (the model's training grid, "
-                    + "picked by --spacing), karras, exponential, polyexponential (default: ${DEFAULT-VALUE}).")
+            description = "Noise levels: default (the sampler's choice: the model's grid for most; uniform in SDE time for sde_euler "
+                    + "and pc, in flow time for flow_*, geometric for annealed_langevin and dpm_fast), model (the model's training grid, "
+                    + "picked by --spacing), karras, exponential, polyexponential (default: ${DEFAULT-VALUE}; dpm_adaptive takes none).")
     String sigmaSchedule;
 
     @Option(names = "--rho", description = "rho of the karras (default 7) or polyexponential (default 1) schedule.")
@@ -80,7 +82,7 @@ final class SampleCommand implements Callable<Integer> {
     String sde;
 
     @Option(names = "--predictor", defaultValue = "reverse_diffusion",
-            description = "Predictor of pc: reverse_diffusion, euler_maruyama or none (default: ${DEFAULT-VALUE}).")
+            description = "Predictor of pc: reverse_diffusion or euler_maruyama (default: ${DEFAULT-VALUE}).")
     String predictor;
 
     @Option(names = "--snr", defaultValue = "0.16", description = "Signal-to-noise ratio of pc's Langevin corrector step rule (default: ${DEFAULT-VALUE}).")

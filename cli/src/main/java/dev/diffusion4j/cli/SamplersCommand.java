@@ -24,7 +24,8 @@ final class SamplersCommand implements Runnable {
             out.printf(row, e.name(), e.order(), e.description());
         }
         out.printf("%nOrder: convergence order of the deterministic form; 'stochastic': draws fresh noise every step (--eta 0 removes it from the ancestral and SDE samplers).%n"
-                + "Noise levels: --sigma-schedule default|model|karras|exponential|polyexponential (default: the model's own grid; karras needs about 25 steps or more when σ_max is large).%n"
+                + "Noise levels: --sigma-schedule default|model|karras|exponential|polyexponential (default: the sampler's choice, the model's own grid "
+                + "for most; karras needs about 25 steps or more when σ_max is large).%n"
                 + "Score SDEs (sde_euler, pc): --sde vp|ve|subvp; pc: --predictor, --snr, --corrector-steps; "
                 + "annealed_langevin: --steps (levels), --level-steps, --langevin-eps; adaptive: --rtol, --atol.%n");
         out.flush();
