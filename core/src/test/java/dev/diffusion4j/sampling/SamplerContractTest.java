@@ -1,0 +1,79 @@
+package dev.diffusion4j.sampling;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.diffusion4j.schedule.BetaSchedule;
+import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.tensor.Generator;
+import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every registered sampler promises, whatever its algorithm: the same noise and seed give
+ * bit-identical samples; a sampler registered with order "stochastic" depends on the seed and every
+ * other one does not; the listener sees each step in order, ending at σ = 0 (rk45 at σ_min);
+ * cancellation stops it before the next step.
+ */
+class SamplerContractTest {
+    private static final NoiseSchedule LINEAR = NoiseSchedule.of(BetaSchedule.LINEAR, 1000);
+
+    /** A few steps, or the sampler's own choice where it takes no step count. */
+    private static SamplerOptions small(String name) {
+        return name.equals("dpm_adaptive") || name.equals("rk45") ? SamplerOptions.DEFAULTS
+                : SamplerOptions.DEFAULTS.withSteps(6).withLevelSteps(5);
+    }
+
+    @Test
+    void everySamplerIsSeededReportsItsStepsAndCanBeCancelled() {
+        for (Samplers.Entry e : Samplers.entries()) {
+            String name = e.name();
+            Sampler sampler = Samplers.create(name, small(name));
+            GaussianDenoiser d = new GaussianDenoiser(0.5, 0.8, LINEAR);
+            try (Scope s = Scope.open()) {
+                Tensor noise = Tensor.randn(new Generator(1), 32, 2);
+                List<Integer> indices = new ArrayList<>();
+                List<Double> sigmas = new ArrayList<>();
+                int[] lastTotal = {0};
+                Tensor a = sampler.sample(d, noise, new Generator(9), new SamplingListener() {
+                    @Override
+                    public void onStep(SamplingStep step) {
+                        indices.add(step.index());
+                        sigmas.add(step.sigma());
+                        lastTotal[0] = step.total();
+                        assertEquals(step.x().shape()[0], 32);
+                        assertNotNull(step.denoised(), name + " reports its denoised estimate");
+                    }
+                });
+                assertTrue(indices.size() >= 2, name + " reports its steps");
+                for (int i = 0; i < indices.size(); i++) {
+                    assertEquals(i, indices.get(i), name + " step indices count from 0");
+                }
+                assertEquals(indices.size(), lastTotal[0], name + ": the last step's total is the number of steps");
+                // rk45 reports its ODE steps only, the last at σ_min, then returns x̂₀ there
+                assertEquals(name.equals("rk45") ? d.sigmaMin() : 0.0, sigmas.get(sigmas.size() - 1), 1e-9, name + "'s last level");
+                Tensor b = sampler.sample(d, noise, new Generator(9));
+                Tensor c = sampler.sample(d, noise, new Generator(10));
+                assertTrue(a.equal(b), name + " must give bit-identical samples for the same seed");
+                assertEquals(e.order().equals("stochastic"), !a.equal(c), name + " (order " + e.order() + ") and the seed");
+
+                int[] seen = {0};
+                assertThrows(SamplingCancelledException.class, () -> sampler.sample(d, noise, new Generator(9),
+                        new SamplingListener() {
+                            @Override
+                            public void onStep(SamplingStep step) {
+                                seen[0]++;
+                            }
+
+                            @Override
+                            public boolean isCancelled() {
+                                return seen[0] >= 1;
+                            }
+                        }), name + " honours cancellation");
+                assertEquals(1, seen[0], name + " stops before its second step");
+            }
+        }
+    }
+}
