@@ -99,7 +99,7 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
             throw new DiffusionException("s-noise must be a finite number ≥ 0, got " + sNoise);
         }
         if (order < 0 || order > MAX_LMS_ORDER) {
-            throw new DiffusionException("order must be 1-" + MAX_LMS_ORDER + " for lms or 2-3 for dpm_adaptive, got " + order);
+            throw new DiffusionException("lms order must be between 1 and " + MAX_LMS_ORDER + " (dpm_adaptive order: 2 or 3), got " + order);
         }
         if (sde == null || predictor == null) {
             throw new DiffusionException("sampler options need an SDE and a predictor (use SamplerOptions.DEFAULTS.with...)");
