@@ -6,7 +6,8 @@ import dev.diffusion4j.tensor.Tensor;
 /**
  * Annealed Langevin dynamics (Song &amp; Ermon 2019, "Generative Modeling by Estimating Gradients of
  * the Data Distribution", Alg. 1), the NCSN sampler: T steps of Langevin dynamics at each of L
- * geometric noise levels σ_1 &gt; … &gt; σ_L (the model's σ_max … σ_min), with the score
+ * geometric noise levels σ_1 &gt; … &gt; σ_L (the model's σ_max … σ_min; an explicit σ schedule
+ * replaces them), with the score
  * s(x, σ) = (D(x; σ) − x)/σ² and a step that shrinks with the level:
  * <pre>
  * α_i = ε·σ_i²/σ_L²
