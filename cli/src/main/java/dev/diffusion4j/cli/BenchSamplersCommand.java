@@ -14,7 +14,6 @@ import dev.diffusion4j.model.MlpConfig;
 import dev.diffusion4j.model.MlpNetwork;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.process.Prediction;
-import dev.diffusion4j.sampling.ProbabilityFlowSampler;
 import dev.diffusion4j.sampling.Sampler;
 import dev.diffusion4j.sampling.SamplerOptions;
 import dev.diffusion4j.sampling.Samplers;
@@ -75,6 +74,9 @@ final class BenchSamplersCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a one-line JSON summary last.")
     boolean json;
 
+    /** Samplers whose step count follows from error control: rows of their own, by tolerance. */
+    private static final List<String> ADAPTIVE = List.of("rk45", "dpm_adaptive");
+
     /** A sampler's row: the energy-distance ratio per budget (NaN where the budget is too small) and the NFE actually used. */
     record Row(String sampler, double[] ratio, int[] used) {
     }
@@ -100,8 +102,8 @@ final class BenchSamplersCommand implements Callable<Integer> {
         }
         out.println();
         for (String name : Samplers.names()) {
-            if (name.equals("rk45")) {
-                continue;   // adaptive: its NFE follows from the tolerance, reported below
+            if (ADAPTIVE.contains(name)) {
+                continue;   // its NFE follows from the tolerance, reported below
             }
             double[] ratios = new double[budgets.length];
             int[] used = new int[budgets.length];
@@ -130,14 +132,16 @@ final class BenchSamplersCommand implements Callable<Integer> {
             out.flush();
         }
         List<String> adaptive = new ArrayList<>();
-        for (double tol : new double[] {1e-2, 1e-3, 1e-5}) {
-            try (Scope s = Scope.open()) {
-                counted.reset();
-                Tensor x = sample(new ProbabilityFlowSampler(tol, tol), counted, num);
-                double r = SampleQuality.evaluate(x, truth, 3, seed).energyRatio();
-                String line = String.format(Locale.ROOT, "rk45 at rtol = atol = %.0e: %d evaluations, ratio %.2f", tol, counted.count(), r);
-                adaptive.add(line);
-                out.println("  " + line);
+        for (String name : ADAPTIVE) {
+            for (double tol : new double[] {1e-2, 1e-3, 1e-5}) {
+                try (Scope s = Scope.open()) {
+                    counted.reset();
+                    Tensor x = sample(Samplers.create(name, SamplerOptions.DEFAULTS.withRtol(tol).withAtol(tol)), counted, num);
+                    double r = SampleQuality.evaluate(x, truth, 3, seed).energyRatio();
+                    String line = String.format(Locale.ROOT, "%s at rtol = atol = %.0e: %d evaluations, ratio %.2f", name, tol, counted.count(), r);
+                    adaptive.add(line);
+                    out.println("  " + line);
+                }
             }
         }
         double overhead = loopOverhead(out);
@@ -252,7 +256,7 @@ final class BenchSamplersCommand implements Callable<Integer> {
             }
             b.append('\n');
         }
-        b.append("\nAdaptive probability-flow ODE:\n\n");
+        b.append("\nAdaptive solvers of the probability-flow ODE:\n\n");
         for (String a : adaptive) {
             b.append("- ").append(a).append('\n');
         }

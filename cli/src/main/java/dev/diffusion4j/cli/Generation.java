@@ -143,6 +143,34 @@ final class Generation {
         if (!options.variant().isEmpty()) {
             m.put("variant", options.variant());
         }
+        SamplerOptions d = SamplerOptions.DEFAULTS;
+        if (samplerName.equals("sde_euler") || samplerName.equals("pc") || options.sde() != d.sde()) {
+            m.put("sde", options.sde().configName());
+        }
+        if (options.predictor() != d.predictor()) {
+            m.put("predictor", options.predictor().configName());
+        }
+        if (options.snr() != d.snr()) {
+            m.put("snr", Double.toString(options.snr()));
+        }
+        if (options.correctorSteps() != d.correctorSteps()) {
+            m.put("corrector_steps", Integer.toString(options.correctorSteps()));
+        }
+        if (!Double.isNaN(options.langevinEpsilon())) {
+            m.put("langevin_eps", Double.toString(options.langevinEpsilon()));
+        }
+        if (options.levelSteps() > 0) {
+            m.put("level_steps", Integer.toString(options.levelSteps()));
+        }
+        if (!options.denoiseFinal()) {
+            m.put("final_denoise", "false");
+        }
+        if (!Double.isNaN(options.rtol())) {
+            m.put("rtol", Double.toString(options.rtol()));
+        }
+        if (!Double.isNaN(options.atol())) {
+            m.put("atol", Double.toString(options.atol()));
+        }
         m.put("seed", Long.toString(seed));
         m.put("model_evaluations", Long.toString(evaluations));
         return m;

@@ -4,9 +4,11 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.sampling.DdpmSampler;
+import dev.diffusion4j.sampling.PredictorCorrectorSampler;
 import dev.diffusion4j.sampling.Sampler;
 import dev.diffusion4j.sampling.SamplerOptions;
 import dev.diffusion4j.sampling.Samplers;
+import dev.diffusion4j.sampling.Sde;
 import dev.diffusion4j.sampling.SigmaSchedule;
 import dev.diffusion4j.sampling.TimestepSpacing;
 import dev.diffusion4j.tensor.Scope;
@@ -41,7 +43,8 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--sampler", defaultValue = "ddpm", description = "Sampler (see 'diffuse samplers'; default: ${DEFAULT-VALUE}).")
     String sampler;
 
-    @Option(names = "--steps", defaultValue = "0", description = "Sampling steps (default: the sampler's own; ddpm uses every training step).")
+    @Option(names = "--steps", defaultValue = "0", description = "Sampling steps (default: the sampler's own; ddpm uses every training step; "
+            + "annealed_langevin: noise levels; dpm_fast: model evaluations; dpm_adaptive takes none).")
     int steps;
 
     @Option(names = "--eta", description = "Stochasticity in [0, 1]: DDIM's eta (default 0), the share of fresh noise of the "
@@ -49,8 +52,9 @@ final class SampleCommand implements Callable<Integer> {
     Double eta;
 
     @Option(names = "--sigma-schedule", defaultValue = "default",
-            description = "Noise levels: default (the sampler's choice; model for all so far), model (the model's training grid, "
-                    + "picked by --spacing), karras, exponential, polyexponential (default: ${DEFAULT-VALUE}).")
+            description = "Noise levels: default (the sampler's choice: the model's grid for most; uniform in SDE time for sde_euler "
+                    + "and pc, in flow time for flow_*, geometric for annealed_langevin and dpm_fast), model (the model's training grid, "
+                    + "picked by --spacing), karras, exponential, polyexponential (default: ${DEFAULT-VALUE}; dpm_adaptive takes none).")
     String sigmaSchedule;
 
     @Option(names = "--rho", description = "rho of the karras (default 7) or polyexponential (default 1) schedule.")
@@ -72,11 +76,41 @@ final class SampleCommand implements Callable<Integer> {
     double sNoise;
 
     @Option(names = "--order", defaultValue = "0", description = "Order of lms (1-4, default 4), deis, dpm_solver, dpm_solver_singlestep "
-            + "(1-3, default 3) and unipc (1-3, default 2).")
+            + "(1-3, default 3), unipc (1-3, default 2) and dpm_adaptive (2 or 3, default 3).")
     int order;
 
     @Option(names = "--variant", defaultValue = "", description = "unipc's B(h): bh1 (h) or bh2 (e^h - 1, the default).")
     String variant;
+
+    @Option(names = "--sde", defaultValue = "vp", description = "Score SDE of sde_euler and pc: vp, ve or subvp (Song et al. 2021; default: ${DEFAULT-VALUE}).")
+    String sde;
+
+    @Option(names = "--predictor", defaultValue = "reverse_diffusion",
+            description = "Predictor of pc: reverse_diffusion or euler_maruyama (default: ${DEFAULT-VALUE}).")
+    String predictor;
+
+    @Option(names = "--snr", defaultValue = "0.16", description = "Signal-to-noise ratio of pc's Langevin corrector step rule (default: ${DEFAULT-VALUE}).")
+    double snr;
+
+    @Option(names = "--corrector-steps", defaultValue = "1", description = "Langevin corrector steps per noise level of pc (default: ${DEFAULT-VALUE}).")
+    int correctorSteps;
+
+    @Option(names = "--langevin-eps", description = "epsilon of annealed_langevin: step eps*sigma_i^2/sigma_L^2 at level i "
+            + "(default: 2e-5*(sigma_min/0.01)^2).")
+    Double langevinEps;
+
+    @Option(names = "--level-steps", defaultValue = "0", description = "Langevin steps per noise level of annealed_langevin (default: 100); "
+            + "--steps sets its number of levels (default: 10).")
+    int levelSteps;
+
+    @Option(names = "--no-final-denoise", description = "annealed_langevin: return the last Langevin state instead of its denoised estimate.")
+    boolean noFinalDenoise;
+
+    @Option(names = "--rtol", description = "Relative tolerance of rk45 (default 1e-5) and dpm_adaptive (default 0.05).")
+    Double rtol;
+
+    @Option(names = "--atol", description = "Absolute tolerance of rk45 (default 1e-5) and dpm_adaptive (default 0.0078).")
+    Double atol;
 
     @Option(names = "--variance", defaultValue = "fixed_small", description = "DDPM variance: fixed_small (β̃) or fixed_large (β) (default: ${DEFAULT-VALUE}).")
     String variance;
@@ -124,7 +158,16 @@ final class SampleCommand implements Callable<Integer> {
                 .withChurn(new SamplerOptions.Churn(sChurn, sTmin, sTmax))
                 .withSNoise(sNoise)
                 .withOrder(order)
-                .withVariant(variant);
+                .withVariant(variant)
+                .withSde(Sde.parse(sde))
+                .withPredictor(PredictorCorrectorSampler.Predictor.parse(predictor))
+                .withSnr(snr)
+                .withCorrectorSteps(correctorSteps)
+                .withLangevinEpsilon(langevinEps == null ? Double.NaN : langevinEps)
+                .withLevelSteps(levelSteps)
+                .withDenoiseFinal(!noFinalDenoise)
+                .withRtol(rtol == null ? Double.NaN : rtol)
+                .withAtol(atol == null ? Double.NaN : atol);
         Sampler s = Samplers.create(sampler, options);
         DiffusionPipeline pipe = DiffusionPipeline.open(model, !rawWeights, !noClip);
         Generation gen = Generation.run(pipe, s, num, seed, trajectory != null);

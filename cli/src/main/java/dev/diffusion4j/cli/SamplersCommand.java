@@ -25,7 +25,10 @@ final class SamplersCommand implements Runnable {
         }
         out.printf("%nOrder: convergence order of the deterministic form; 'stochastic': draws fresh noise every step (--eta 0 removes it from the ancestral and SDE samplers).%n"
                 + "--order K: order of lms, deis, dpm_solver, dpm_solver_singlestep and unipc (the column shows the default's); --variant bh1|bh2: unipc's B(h).%n"
-                + "Noise levels: --sigma-schedule default|model|karras|exponential|polyexponential (default: the model's own grid; karras needs about 25 steps or more when σ_max is large).%n");
+                + "Noise levels: --sigma-schedule default|model|karras|exponential|polyexponential (default: the sampler's choice, the model's own grid "
+                + "for most; karras needs about 25 steps or more when σ_max is large).%n"
+                + "Score SDEs (sde_euler, pc): --sde vp|ve|subvp; pc: --predictor, --snr, --corrector-steps; "
+                + "annealed_langevin: --steps (levels), --level-steps, --langevin-eps; adaptive: --rtol, --atol.%n");
         out.flush();
     }
 }

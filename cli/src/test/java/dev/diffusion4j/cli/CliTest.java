@@ -17,6 +17,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -232,6 +233,55 @@ class CliTest {
                 "deis supports orders 1 to 3, got 4");
         assertUserError(diffuse("sample", "--model", run.toString(), "--sampler", "unipc", "--variant", "bh3", "--out", dir.resolve("u.csv").toString()),
                 "unknown unipc variant 'bh3': use bh1 or bh2");
+    }
+
+    /**
+     * The score-SDE, Langevin, flow and DPM-Solver samplers and their flags on the oracle; the
+     * evaluation count shows the flags took effect.
+     */
+    @Test
+    void scoreSdeFlowAndAdaptiveSamplers(@TempDir Path dir) {
+        String out = dir.resolve("s.csv").toString();
+        Map<String, Integer> evaluations = new LinkedHashMap<>();
+        evaluations.put("pc --sde ve --snr 0.2 --corrector-steps 2 --steps 10", 10 + 9 * 2);
+        evaluations.put("pc --predictor euler_maruyama --sde subvp --steps 10", 10 + 9);
+        evaluations.put("sde_euler --sde ve --eta 0.5 --steps 12", 12);
+        evaluations.put("annealed_langevin --steps 3 --level-steps 4 --langevin-eps 1e-6", 3 * 4 + 1);
+        evaluations.put("annealed_langevin --steps 3 --level-steps 4 --no-final-denoise", 3 * 4);
+        evaluations.put("flow_heun --steps 5", 4 * 2 + 1);
+        evaluations.put("flow_rk4 --sigma-schedule karras --steps 3", 2 * 4 + 1);
+        evaluations.put("dpm_fast --steps 10", 10 + 1);
+        for (var e : evaluations.entrySet()) {
+            List<String> args = new ArrayList<>(List.of("sample", "--model", "oracle:8gaussians", "--num", "50", "--out", out, "--json", "--sampler"));
+            args.addAll(List.of(e.getKey().split(" ")));
+            Run r = diffuse(args.toArray(new String[0]));
+            assertEquals(0, r.code(), e.getKey() + ": " + r.err());
+            assertEquals(e.getValue(), r.json().get("model_evaluations").asInt(), e.getKey());
+        }
+        Run loose = diffuse("sample", "--model", "oracle:8gaussians", "--num", "50", "--out", out, "--json", "--sampler", "dpm_adaptive");
+        Run tight = diffuse("sample", "--model", "oracle:8gaussians", "--num", "50", "--out", out, "--json", "--sampler", "dpm_adaptive",
+                "--rtol", "1e-3", "--atol", "1e-4");
+        assertEquals(0, tight.code(), tight.err());
+        assertTrue(tight.json().get("model_evaluations").asInt() > loose.json().get("model_evaluations").asInt(), "tighter tolerances, more work");
+        Run help = diffuse("sample", "--help");
+        for (String flag : new String[] {"--sde", "--predictor", "--snr", "--corrector-steps", "--level-steps", "--langevin-eps", "--rtol", "--atol"}) {
+            assertTrue(help.out().contains(flag), flag + " in --help");
+        }
+        Run list = diffuse("samplers");
+        for (String name : new String[] {"sde_euler", "pc", "annealed_langevin", "flow_euler", "flow_midpoint", "flow_heun", "flow_rk4", "dpm_fast",
+                "dpm_adaptive"}) {
+            assertTrue(list.out().lines().anyMatch(l -> l.strip().startsWith(name + " ")), name + " listed in:\n" + list.out());
+        }
+        String[] base = {"sample", "--model", "oracle:8gaussians", "--num", "10", "--out", out};
+        assertUserError(diffuse(concat(base, "--sampler", "pc", "--sde", "vx")), "unknown SDE 'vx'");
+        assertUserError(diffuse(concat(base, "--sampler", "pc", "--predictor", "ancestral")), "unknown predictor 'ancestral'");
+        assertUserError(diffuse(concat(base, "--sampler", "pc", "--snr", "-1")), "snr");
+        assertUserError(diffuse(concat(base, "--sampler", "pc", "--corrector-steps", "-1")), "corrector steps");
+        assertUserError(diffuse(concat(base, "--sampler", "annealed_langevin", "--langevin-eps", "0")), "epsilon");
+        assertUserError(diffuse(concat(base, "--sampler", "annealed_langevin", "--level-steps", "-2")), "Langevin steps per level");
+        assertUserError(diffuse(concat(base, "--sampler", "dpm_adaptive", "--rtol", "2")), "rtol");
+        assertUserError(diffuse(concat(base, "--sampler", "dpm_adaptive", "--steps", "10")), "rtol/atol");
+        assertUserError(diffuse(concat(base, "--sampler", "dpm_adaptive", "--order", "4")), "order 4");
     }
 
     /** Each user error: exit code 2 and exactly one line on stderr starting with "error:". */

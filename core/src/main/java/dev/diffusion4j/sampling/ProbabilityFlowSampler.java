@@ -26,8 +26,9 @@ public final class ProbabilityFlowSampler implements Sampler {
         this.solver = new DormandPrince(rtol, atol, MAX_EVALUATIONS);
     }
 
+    /** With the options' rtol and atol, 1e-5 each by default. */
     public ProbabilityFlowSampler(SamplerOptions options) {
-        this(DEFAULT_RTOL, DEFAULT_ATOL);
+        this(options.rtolOr(DEFAULT_RTOL), options.atolOr(DEFAULT_ATOL));
     }
 
     @Override

@@ -5,31 +5,60 @@ import java.util.Locale;
 
 /**
  * Settings shared by samplers; each sampler reads the ones that apply to it and ignores the rest.
+ * Start from {@link #DEFAULTS} and change fields with the {@code with...} methods.
  *
- * @param steps         number of steps, i.e. intervals of the σ grid (0: the sampler's default).
- *                      Two-stage samplers (heun, dpm2, dpm2_ancestral, dpmpp_2s_ancestral) make two
- *                      denoiser evaluations per step except the last
- * @param eta           stochasticity η ∈ [0, 1]: DDIM's η, the ancestral samplers' share of fresh
- *                      noise, the SDE samplers' η; NaN means the sampler's default (0 for ddim, 1 for
- *                      the ancestral and SDE samplers)
- * @param spacing       how steps are picked among a discrete model's training timesteps (for the
- *                      {@link SigmaSchedule#MODEL model} schedule)
- * @param variance      DDPM's per-step noise variance
- * @param sigmaSchedule how the σ grid is laid out; {@link SigmaSchedule#DEFAULT} lets each sampler choose
- * @param rho           the schedule's ρ (karras, polyexponential); NaN means the schedule's default
- * @param churn         Karras et al.'s stochastic churn (euler, heun, dpm2)
- * @param sNoise        multiplier of the fresh noise drawn by churn and by the ancestral and SDE
- *                      samplers (Karras's S_noise), 1 by default
- * @param order         order of the multistep and exponential-integrator samplers: lms 1–4 (default
- *                      4); deis, dpm_solver, dpm_solver_singlestep 1–3 (default 3); unipc 1–3
- *                      (default 2); 0 means the sampler's default
- * @param variant       a sampler's named variant, "" for its default: unipc's B(h), {@code bh1}
- *                      (B(h) = h) or {@code bh2} (B(h) = e^h − 1, the default)
+ * @param steps          number of steps, i.e. intervals of the σ grid (0: the sampler's default).
+ *                       Two-stage samplers (heun, dpm2, dpm2_ancestral, dpmpp_2s_ancestral,
+ *                       flow_midpoint, flow_heun) make two denoiser evaluations per step except the
+ *                       last, flow_rk4 four; for annealed_langevin it is the number of noise levels L,
+ *                       for dpm_fast the budget of denoiser evaluations; dpm_adaptive (error-controlled)
+ *                       takes none
+ * @param eta            stochasticity η ∈ [0, 1]: DDIM's η, the ancestral samplers' share of fresh
+ *                       noise, the SDE samplers' η (for sde_euler and pc's Euler–Maruyama predictor η
+ *                       scales the diffusion of the reverse SDE, η = 0 being the probability-flow ODE);
+ *                       NaN means the sampler's default (0 for ddim, 1 for the ancestral and SDE samplers)
+ * @param spacing        how steps are picked among a discrete model's training timesteps (for the
+ *                       {@link SigmaSchedule#MODEL model} schedule)
+ * @param variance       DDPM's per-step noise variance
+ * @param sigmaSchedule  how the σ grid is laid out; {@link SigmaSchedule#DEFAULT} lets each sampler
+ *                       choose: the model's grid for most, uniform in the SDE's time for sde_euler and
+ *                       pc, uniform in flow time t for the flow samplers, geometric (exponential) for
+ *                       annealed_langevin and dpm_fast. Any other schedule is honoured, except by
+ *                       dpm_adaptive (and rk45), which choose their own levels; dpm_adaptive rejects one
+ * @param rho            the schedule's ρ (karras, polyexponential); NaN means the schedule's default
+ * @param churn          Karras et al.'s stochastic churn (euler, heun, dpm2)
+ * @param sNoise         multiplier of the fresh noise drawn by churn, by the ancestral samplers and by
+ *                       the SDE predictors (Karras's S_noise), 1 by default
+ * @param order          order of the multistep and exponential-integrator samplers: lms 1–4 (default
+ *                       4); deis, dpm_solver, dpm_solver_singlestep 1–3 (default 3); unipc 1–3
+ *                       (default 2); dpm_adaptive's higher solution 2 or 3 (default 3); 0 means the
+ *                       sampler's default
+ * @param variant        a sampler's named variant, "" for its default: unipc's B(h), {@code bh1}
+ *                       (B(h) = h) or {@code bh2} (B(h) = e^h − 1, the default)
+ * @param sde            which score SDE of Song et al. 2021 the sde_euler and pc samplers integrate
+ * @param predictor      the predictor of the pc sampler (reverse diffusion by default)
+ * @param snr            signal-to-noise ratio r of the Langevin corrector's step rule (Song et al.
+ *                       2021, Alg. 4 and 5), 0.16 by default
+ * @param correctorSteps Langevin corrector steps M per noise level of the pc sampler, 1 by default
+ *                       (0 leaves only the predictor)
+ * @param langevinEpsilon annealed Langevin's ε (Song &amp; Ermon 2019, Alg. 1): the step at level i is
+ *                       α_i = ε·σ_i²/σ_L²; NaN means NCSN's 2·10⁻⁵ rescaled to the model's σ_L,
+ *                       2·10⁻⁵·(σ_L/0.01)²
+ * @param levelSteps     annealed Langevin's T, the Langevin steps per noise level (0: 100)
+ * @param denoiseFinal   whether annealed Langevin ends with the denoising step x̂₀ = D(x; σ_L)
+ *                       (true by default) or returns the last Langevin state at σ_L
+ * @param rtol           relative tolerance of the adaptive samplers (rk45, dpm_adaptive); NaN means
+ *                       the sampler's default
+ * @param atol           absolute tolerance of the adaptive samplers; NaN means the sampler's default
  */
 public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, DdpmSampler.Variance variance,
-                             SigmaSchedule sigmaSchedule, double rho, Churn churn, double sNoise, int order, String variant) {
+                             SigmaSchedule sigmaSchedule, double rho, Churn churn, double sNoise, int order, String variant,
+                             Sde sde, PredictorCorrectorSampler.Predictor predictor, double snr, int correctorSteps,
+                             double langevinEpsilon, int levelSteps, boolean denoiseFinal, double rtol, double atol) {
     public static final SamplerOptions DEFAULTS = new SamplerOptions(0, Double.NaN, TimestepSpacing.TRAILING,
-            DdpmSampler.Variance.BETA_TILDE, SigmaSchedule.DEFAULT, Double.NaN, Churn.NONE, 1.0, 0, "");
+            DdpmSampler.Variance.BETA_TILDE, SigmaSchedule.DEFAULT, Double.NaN, Churn.NONE, 1.0, 0, "",
+            Sde.VP, PredictorCorrectorSampler.Predictor.REVERSE_DIFFUSION, 0.16, 1,
+            Double.NaN, 0, true, Double.NaN, Double.NaN);
 
     /** Highest order any sampler supports (lms); the others check their own limit. */
     public static final int MAX_LMS_ORDER = 4;
@@ -75,49 +104,163 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
         }
         if (order < 0 || order > MAX_LMS_ORDER) {
             throw new DiffusionException("sampler order must be between 1 and " + MAX_LMS_ORDER
-                    + " (lms 1-4; deis, dpm_solver, dpm_solver_singlestep and unipc 1-3), got " + order);
+                    + " (lms 1-4; deis, dpm_solver, dpm_solver_singlestep and unipc 1-3; dpm_adaptive 2-3), got " + order);
         }
         variant = variant == null ? "" : variant.trim().toLowerCase(Locale.ROOT);
+        if (sde == null || predictor == null) {
+            throw new DiffusionException("sampler options need an SDE and a predictor (use SamplerOptions.DEFAULTS.with...)");
+        }
+        if (!(snr > 0) || Double.isInfinite(snr)) {
+            throw new DiffusionException("snr must be a positive number (Song et al. use 0.16), got " + snr);
+        }
+        if (correctorSteps < 0) {
+            throw new DiffusionException("corrector steps must be 0 or more, got " + correctorSteps);
+        }
+        if (!Double.isNaN(langevinEpsilon) && !(langevinEpsilon > 0 && langevinEpsilon < Double.POSITIVE_INFINITY)) {
+            throw new DiffusionException("the Langevin step size epsilon must be a positive number, got " + langevinEpsilon);
+        }
+        if (levelSteps < 0) {
+            throw new DiffusionException("Langevin steps per level must be positive (0: the default), got " + levelSteps);
+        }
+        if (!Double.isNaN(rtol) && !(rtol > 0 && rtol < 1)) {
+            throw new DiffusionException("rtol must be between 0 and 1 (exclusive), got " + rtol);
+        }
+        if (!Double.isNaN(atol) && !(atol > 0 && atol < Double.POSITIVE_INFINITY)) {
+            throw new DiffusionException("atol must be a positive number, got " + atol);
+        }
     }
 
-    public SamplerOptions withSteps(int s) {
-        return new SamplerOptions(s, eta, spacing, variance, sigmaSchedule, rho, churn, sNoise, order, variant);
+    public SamplerOptions withSteps(int v) {
+        return edit(b -> b.steps = v);
     }
 
-    public SamplerOptions withEta(double e) {
-        return new SamplerOptions(steps, e, spacing, variance, sigmaSchedule, rho, churn, sNoise, order, variant);
+    public SamplerOptions withEta(double v) {
+        return edit(b -> b.eta = v);
     }
 
-    public SamplerOptions withSpacing(TimestepSpacing sp) {
-        return new SamplerOptions(steps, eta, sp, variance, sigmaSchedule, rho, churn, sNoise, order, variant);
+    public SamplerOptions withSpacing(TimestepSpacing v) {
+        return edit(b -> b.spacing = v);
     }
 
     public SamplerOptions withVariance(DdpmSampler.Variance v) {
-        return new SamplerOptions(steps, eta, spacing, v, sigmaSchedule, rho, churn, sNoise, order, variant);
+        return edit(b -> b.variance = v);
     }
 
-    public SamplerOptions withSigmaSchedule(SigmaSchedule s) {
-        return new SamplerOptions(steps, eta, spacing, variance, s, rho, churn, sNoise, order, variant);
+    public SamplerOptions withSigmaSchedule(SigmaSchedule v) {
+        return edit(b -> b.sigmaSchedule = v);
     }
 
-    public SamplerOptions withRho(double r) {
-        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, r, churn, sNoise, order, variant);
+    public SamplerOptions withRho(double v) {
+        return edit(b -> b.rho = v);
     }
 
-    public SamplerOptions withChurn(Churn c) {
-        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, rho, c, sNoise, order, variant);
+    public SamplerOptions withChurn(Churn v) {
+        return edit(b -> b.churn = v);
     }
 
-    public SamplerOptions withSNoise(double s) {
-        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, rho, churn, s, order, variant);
+    public SamplerOptions withSNoise(double v) {
+        return edit(b -> b.sNoise = v);
     }
 
-    public SamplerOptions withOrder(int o) {
-        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, rho, churn, sNoise, o, variant);
+    public SamplerOptions withOrder(int v) {
+        return edit(b -> b.order = v);
     }
 
     public SamplerOptions withVariant(String v) {
-        return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, rho, churn, sNoise, order, v);
+        return edit(b -> b.variant = v);
+    }
+
+    public SamplerOptions withSde(Sde v) {
+        return edit(b -> b.sde = v);
+    }
+
+    public SamplerOptions withPredictor(PredictorCorrectorSampler.Predictor v) {
+        return edit(b -> b.predictor = v);
+    }
+
+    public SamplerOptions withSnr(double v) {
+        return edit(b -> b.snr = v);
+    }
+
+    public SamplerOptions withCorrectorSteps(int v) {
+        return edit(b -> b.correctorSteps = v);
+    }
+
+    public SamplerOptions withLangevinEpsilon(double v) {
+        return edit(b -> b.langevinEpsilon = v);
+    }
+
+    public SamplerOptions withLevelSteps(int v) {
+        return edit(b -> b.levelSteps = v);
+    }
+
+    public SamplerOptions withDenoiseFinal(boolean v) {
+        return edit(b -> b.denoiseFinal = v);
+    }
+
+    public SamplerOptions withRtol(double v) {
+        return edit(b -> b.rtol = v);
+    }
+
+    public SamplerOptions withAtol(double v) {
+        return edit(b -> b.atol = v);
+    }
+
+    /** A copy with the fields {@code change} sets; validated like any new instance. */
+    private SamplerOptions edit(java.util.function.Consumer<Fields> change) {
+        Fields f = new Fields(this);
+        change.accept(f);
+        return f.build();
+    }
+
+    /** The record's components as mutable fields, for the {@code with...} methods. */
+    private static final class Fields {
+        int steps;
+        double eta;
+        TimestepSpacing spacing;
+        DdpmSampler.Variance variance;
+        SigmaSchedule sigmaSchedule;
+        double rho;
+        Churn churn;
+        double sNoise;
+        int order;
+        String variant;
+        Sde sde;
+        PredictorCorrectorSampler.Predictor predictor;
+        double snr;
+        int correctorSteps;
+        double langevinEpsilon;
+        int levelSteps;
+        boolean denoiseFinal;
+        double rtol;
+        double atol;
+
+        Fields(SamplerOptions o) {
+            steps = o.steps;
+            eta = o.eta;
+            spacing = o.spacing;
+            variance = o.variance;
+            sigmaSchedule = o.sigmaSchedule;
+            rho = o.rho;
+            churn = o.churn;
+            sNoise = o.sNoise;
+            order = o.order;
+            variant = o.variant;
+            sde = o.sde;
+            predictor = o.predictor;
+            snr = o.snr;
+            correctorSteps = o.correctorSteps;
+            langevinEpsilon = o.langevinEpsilon;
+            levelSteps = o.levelSteps;
+            denoiseFinal = o.denoiseFinal;
+            rtol = o.rtol;
+            atol = o.atol;
+        }
+
+        SamplerOptions build() {
+            return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, rho, churn, sNoise, order, variant,
+                    sde, predictor, snr, correctorSteps, langevinEpsilon, levelSteps, denoiseFinal, rtol, atol);
+        }
     }
 
     /** The planned step count, or {@code fallback} if none was given. */
@@ -135,7 +278,7 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
         return Double.isNaN(rho) ? fallback : rho;
     }
 
-    /** The order, or {@code fallback} if none was given. */
+    /** The order (lms, dpm_adaptive), or the sampler's {@code fallback} if none was given. */
     int orderOr(int fallback) {
         return order > 0 ? order : fallback;
     }
@@ -155,5 +298,20 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
     /** The variant, or the sampler's {@code fallback} if none was given. */
     String variantOr(String fallback) {
         return variant.isEmpty() ? fallback : variant;
+    }
+
+    /** T, annealed Langevin's steps per level, or {@code fallback} if none was given. */
+    int levelStepsOr(int fallback) {
+        return levelSteps > 0 ? levelSteps : fallback;
+    }
+
+    /** rtol, or the sampler's {@code fallback} if none was given. */
+    double rtolOr(double fallback) {
+        return Double.isNaN(rtol) ? fallback : rtol;
+    }
+
+    /** atol, or the sampler's {@code fallback} if none was given. */
+    double atolOr(double fallback) {
+        return Double.isNaN(atol) ? fallback : atol;
     }
 }

@@ -168,6 +168,17 @@ abstract class SigmaSampler implements Sampler {
             return sigmas[index + offset];
         }
 
+        /** The smallest positive level of the grid (σ_{N−1} when the grid ends at 0, else σ_N). */
+        double lowestSigma() {
+            double last = sigmas[sigmas.length - 1];
+            return last > 0 ? last : sigmas[sigmas.length - 2];
+        }
+
+        /** Whether the grid's last level is 0 (the last step then returns x̂₀). */
+        boolean endsAtZero() {
+            return sigmas[sigmas.length - 1] == 0;
+        }
+
         /** i, counting from 0. */
         int index() {
             return index;
@@ -193,6 +204,29 @@ abstract class SigmaSampler implements Sampler {
                 reported = d;
             }
             return d;
+        }
+
+        /**
+         * Applies {@code update} {@code times} times, starting from {@code y}: the inner loop of a
+         * Langevin method. Each application runs in its own native scope and the state it supersedes is
+         * freed at once (so is {@code y} itself, unless it is the step's x), so memory does not grow
+         * with the count. The step's first evaluation (the one
+         * the listener sees) must come before, in the step's own scope.
+         */
+        Tensor repeat(Tensor y, int times, java.util.function.UnaryOperator<Tensor> update) {
+            if (times > 0 && reported == null) {
+                throw new IllegalStateException("evaluate the step's first denoised estimate before repeat()");
+            }
+            for (int k = 0; k < times; k++) {
+                Tensor previous = y;
+                try (Scope inner = Scope.open()) {
+                    y = inner.keep(update.apply(previous));
+                }
+                if (previous != x && previous != y && previous != denoised) {
+                    previous.close();
+                }
+            }
+            return y;
         }
 
         /** Fresh standard normal noise shaped like x (and of its dtype), drawn from the run's generator. */
