@@ -70,7 +70,7 @@ public final class DpmAdaptiveSampler implements Sampler {
         int[] evaluations = {0};
         DpmSolver.Eps eps = (y, sigma) -> {
             evaluations[0]++;
-            return DpmSolver.eps(y, model.denoise(y, Tensor.full(y.dtype(), sigma, 1)), sigma);
+            return SigmaSampler.derivative(y, model.denoise(y, Tensor.full(y.dtype(), sigma, 1)), sigma);
         };
         try (Scope outer = Scope.open(); NoGrad ng = NoGrad.open()) {
             Tensor x = noise.mul(model.initNoiseScale());
@@ -93,7 +93,7 @@ public final class DpmAdaptiveSampler implements Sampler {
                 }
                 double error;
                 try (Scope attempt = Scope.open()) {
-                    Tensor eps0 = DpmSolver.eps(x, denoised, sigma);
+                    Tensor eps0 = SigmaSampler.derivative(x, denoised, sigma);
                     Tensor low;
                     Tensor high;
                     if (order == 2) {

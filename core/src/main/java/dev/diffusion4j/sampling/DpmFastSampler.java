@@ -63,7 +63,7 @@ public final class DpmFastSampler extends SigmaSampler {
         }
         int solverSteps = s.steps() - (s.endsAtZero() ? 1 : 0);
         int order = order(s.index(), solverSteps, budget() % 3);
-        DpmSolver.Eps eps = (y, sigma) -> DpmSolver.eps(y, s.denoise(y, sigma), sigma);
-        return DpmSolver.step(order, eps, s.x(), DpmSolver.eps(s.x(), s.denoised(), s.sigma()), s.sigma(), s.sigmaNext());
+        DpmSolver.Eps eps = (y, sigma) -> SigmaSampler.derivative(y, s.denoise(y, sigma), sigma);
+        return DpmSolver.step(order, eps, s.x(), SigmaSampler.derivative(s.x(), s.denoised(), s.sigma()), s.sigma(), s.sigmaNext());
     }
 }

@@ -15,7 +15,8 @@ import dev.diffusion4j.tensor.Tensor;
  *                          u₂ = x − σ_{s₂}(e^{r₂h} − 1)·ε₀ − σ_{s₂}·(r₂/r₁)·((e^{r₂h} − 1)/(r₂h) − 1)·D₁,   r₂ = 2/3
  *                          x' = x − σ'(e^h − 1)·ε₀ − σ'/r₂·((e^h − 1)/h − 1)·(ε(u₂; σ_{s₂}) − ε₀)
  * </pre>
- * DPM-Solver-k has global order k in λ.
+ * DPM-Solver-k has global order k in λ. ((e^z − 1)/z − 1 is evaluated as z·φ₂(z) to keep small
+ * steps exact.)
  */
 final class DpmSolver {
     /** The noise prediction ε(x; σ) = (x − D(x; σ))/σ of the model being sampled. */
@@ -31,11 +32,6 @@ final class DpmSolver {
     static final double R2 = 2.0 / 3;
 
     private DpmSolver() {
-    }
-
-    /** ε from a denoised estimate: (x − x̂₀)/σ. */
-    static Tensor eps(Tensor x, Tensor denoised, double sigma) {
-        return x.sub(denoised).div(sigma);
     }
 
     /** One step of DPM-Solver-{@code order} (1, 2 or 3) from σ to σ' given ε₀ = ε(x; σ). */
@@ -77,12 +73,12 @@ final class DpmSolver {
     static Tensor secondStage(Tensor x, Tensor eps0, Tensor eps1, double sigma, double sigmaNext) {
         double h = Math.log(sigma / sigmaNext);
         double s2 = stageSigma(sigma, sigmaNext, R2);
-        return first(x, eps0, sigma, s2).sub(eps1.sub(eps0).mul(s2 * (R2 / R1) * (Math.expm1(R2 * h) / (R2 * h) - 1)));
+        return first(x, eps0, sigma, s2).sub(eps1.sub(eps0).mul(s2 * (R2 / R1) * R2 * h * Phi.phi(2, R2 * h)));
     }
 
     /** DPM-Solver-3's final update, given ε₂ at the second stage (r₂ = 2/3). */
     static Tensor third(Tensor x, Tensor eps0, Tensor eps2, double sigma, double sigmaNext) {
         double h = Math.log(sigma / sigmaNext);
-        return first(x, eps0, sigma, sigmaNext).sub(eps2.sub(eps0).mul(sigmaNext / R2 * (Math.expm1(h) / h - 1)));
+        return first(x, eps0, sigma, sigmaNext).sub(eps2.sub(eps0).mul(sigmaNext / R2 * h * Phi.phi(2, h)));
     }
 }

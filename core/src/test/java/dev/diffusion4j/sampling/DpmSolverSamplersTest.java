@@ -45,8 +45,8 @@ class DpmSolverSamplersTest {
 
             @Override
             protected Tensor step(Step s) {
-                DpmSolver.Eps eps = (y, sigma) -> DpmSolver.eps(y, s.denoise(y, sigma), sigma);
-                return DpmSolver.step(order, eps, s.x(), DpmSolver.eps(s.x(), s.denoised(), s.sigma()), s.sigma(), s.sigmaNext());
+                DpmSolver.Eps eps = (y, sigma) -> SigmaSampler.derivative(y, s.denoise(y, sigma), sigma);
+                return DpmSolver.step(order, eps, s.x(), SigmaSampler.derivative(s.x(), s.denoised(), s.sigma()), s.sigma(), s.sigmaNext());
             }
         };
     }
