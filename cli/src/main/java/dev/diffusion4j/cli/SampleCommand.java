@@ -103,7 +103,8 @@ final class SampleCommand implements Callable<Integer> {
             + "--steps sets its number of levels (default: 10).")
     int levelSteps;
 
-    @Option(names = "--no-final-denoise", description = "annealed_langevin: return the last Langevin state instead of its denoised estimate.")
+    @Option(names = "--no-final-denoise", description = "End on the state at the lowest positive noise level instead of the denoised estimate "
+            + "(drops the grid's final step to sigma = 0; annealed_langevin keeps its last level's Langevin steps).")
     boolean noFinalDenoise;
 
     @Option(names = "--rtol", description = "Relative tolerance of rk45 (default 1e-5) and dpm_adaptive (default 0.05).")

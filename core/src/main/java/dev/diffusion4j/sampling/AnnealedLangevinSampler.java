@@ -49,6 +49,12 @@ public final class AnnealedLangevinSampler extends SigmaSampler {
         return SigmaSchedule.EXPONENTIAL;
     }
 
+    /** The last level's Langevin steps run on the step to 0, which then skips only the denoise. */
+    @Override
+    protected double[] withoutFinalDenoise(double[] grid) {
+        return grid;
+    }
+
     @Override
     protected Tensor step(Step s) {
         double sigma = s.sigma();

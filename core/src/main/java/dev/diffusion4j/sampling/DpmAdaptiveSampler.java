@@ -37,6 +37,7 @@ public final class DpmAdaptiveSampler implements Sampler {
     private final int order;
     private final double rtol;
     private final double atol;
+    private final boolean denoiseFinal;
 
     public DpmAdaptiveSampler(SamplerOptions options) {
         this.order = options.orderOr(3);
@@ -53,6 +54,7 @@ public final class DpmAdaptiveSampler implements Sampler {
         }
         this.rtol = options.rtolOr(DEFAULT_RTOL);
         this.atol = options.atolOr(DEFAULT_ATOL);
+        this.denoiseFinal = options.denoiseFinal();
     }
 
     @Override
@@ -131,6 +133,9 @@ public final class DpmAdaptiveSampler implements Sampler {
                     }
                 }
                 h = Math.min(SAFETY * h * Math.pow(Math.max(error, 1e-10), -1.0 / order), lambdaEnd - lambda);
+            }
+            if (!denoiseFinal) {
+                return outer.keep(x);
             }
             if (listener.isCancelled()) {
                 throw new SamplingCancelledException(accepted, accepted + 1);

@@ -1,5 +1,6 @@
 package dev.diffusion4j.sampling;
 
+import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
@@ -12,7 +13,7 @@ import dev.diffusion4j.tensor.Tensor;
  * with σ(t) = t); with s = log σ as the independent variable it reads
  * <pre>  dx/ds = x − D(x; e^s)</pre>
  * which spreads the work evenly over the decades of σ. The solve runs from σ_max to σ_min and
- * returns the final denoised estimate D(x; σ_min). Deterministic: the noise is the only input.
+ * returns the final denoised estimate D(x; σ_min) (or, without the final denoise, x(σ_min)). Deterministic: the noise is the only input.
  */
 public final class ProbabilityFlowSampler implements Sampler {
     /** Default tolerances: tight enough that sampling error is far below the model's. */
@@ -21,14 +22,27 @@ public final class ProbabilityFlowSampler implements Sampler {
     private static final int MAX_EVALUATIONS = 100_000;
 
     private final DormandPrince solver;
+    private final boolean denoiseFinal;
 
     public ProbabilityFlowSampler(double rtol, double atol) {
-        this.solver = new DormandPrince(rtol, atol, MAX_EVALUATIONS);
+        this(SamplerOptions.DEFAULTS.withRtol(rtol).withAtol(atol));
     }
 
-    /** With the options' rtol and atol, 1e-5 each by default. */
+    /**
+     * With the options' rtol and atol (1e-5 each by default) and final-denoise switch; the steps and
+     * the σ grid come from error control, so a step count or σ schedule is an error.
+     */
     public ProbabilityFlowSampler(SamplerOptions options) {
-        this(options.rtolOr(DEFAULT_RTOL), options.atolOr(DEFAULT_ATOL));
+        if (options.steps() > 0) {
+            throw new DiffusionException("rk45 chooses its steps by error control and takes no step count (got " + options.steps()
+                    + "); set rtol/atol instead");
+        }
+        if (options.sigmaSchedule() != SigmaSchedule.DEFAULT) {
+            throw new DiffusionException("rk45 chooses its own noise levels (adaptive steps in log σ) and takes no sigma schedule (got "
+                    + options.sigmaSchedule().configName() + ")");
+        }
+        this.solver = new DormandPrince(options.rtolOr(DEFAULT_RTOL), options.atolOr(DEFAULT_ATOL), MAX_EVALUATIONS);
+        this.denoiseFinal = options.denoiseFinal();
     }
 
     @Override
@@ -57,7 +71,7 @@ public final class ProbabilityFlowSampler implements Sampler {
                     listener.onStep(new SamplingStep(step - 1, step + remaining(s, sMin, nextH), Math.exp(s), y, y.sub(dy)));
                 }
             });
-            Tensor out = model.denoise(r.y(), Tensor.full(model.sigmaMin(), 1));
+            Tensor out = denoiseFinal ? model.denoise(r.y(), Tensor.full(model.sigmaMin(), 1)) : r.y();
             return scope.keep(out);
         }
     }

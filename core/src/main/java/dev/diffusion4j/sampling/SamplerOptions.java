@@ -45,8 +45,10 @@ import java.util.Locale;
  *                       α_i = ε·σ_i²/σ_L²; NaN means NCSN's 2·10⁻⁵ rescaled to the model's σ_L,
  *                       2·10⁻⁵·(σ_L/0.01)²
  * @param levelSteps     annealed Langevin's T, the Langevin steps per noise level (0: 100)
- * @param denoiseFinal   whether annealed Langevin ends with the denoising step x̂₀ = D(x; σ_L)
- *                       (true by default) or returns the last Langevin state at σ_L
+ * @param denoiseFinal   whether sampling ends with the denoised estimate x̂₀ = D(x; σ_min) — the
+ *                       final step to σ = 0 of the σ grid, annealed Langevin's denoising step, rk45's
+ *                       last evaluation — (true by default) or with the state at the lowest positive
+ *                       noise level
  * @param rtol           relative tolerance of the adaptive samplers (rk45, dpm_adaptive); NaN means
  *                       the sampler's default
  * @param atol           absolute tolerance of the adaptive samplers; NaN means the sampler's default

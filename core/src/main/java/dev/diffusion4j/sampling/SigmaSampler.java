@@ -52,7 +52,16 @@ abstract class SigmaSampler implements Sampler {
 
     @Override
     public final Tensor sample(Denoiser model, Tensor noise, Generator g, SamplingListener listener) {
-        return sample(model, noise, sigmas(model), g, listener);
+        double[] grid = sigmas(model);
+        return sample(model, noise, options.denoiseFinal() ? grid : withoutFinalDenoise(grid), g, listener);
+    }
+
+    /**
+     * The grid without its final step to σ = 0, which for most samplers is the step that returns
+     * x̂₀: sampling then ends on the state at the lowest positive level, noise included.
+     */
+    protected double[] withoutFinalDenoise(double[] grid) {
+        return grid[grid.length - 1] == 0 && grid.length > 2 ? Arrays.copyOf(grid, grid.length - 1) : grid;
     }
 
     /**

@@ -78,4 +78,32 @@ class SamplerContractTest {
             }
         }
     }
+
+    /**
+     * Without the final denoise every sampler ends on the noisy state at its lowest positive level
+     * (annealed Langevin: after its last level's Langevin steps), not on the denoised estimate.
+     */
+    @Test
+    void everySamplerCanSkipTheFinalDenoise() {
+        for (Samplers.Entry e : Samplers.entries()) {
+            String name = e.name();
+            GaussianDenoiser d = new GaussianDenoiser(0.5, 0.8, LINEAR);
+            try (Scope s = Scope.open()) {
+                Tensor noise = Tensor.randn(new Generator(1), 32, 2);
+                double[] last = {-1};
+                Tensor denoised = Samplers.create(name, small(name)).sample(d, noise, new Generator(9));
+                Tensor noisy = Samplers.create(name, small(name).withDenoiseFinal(false)).sample(d, noise, new Generator(9), new SamplingListener() {
+                    @Override
+                    public void onStep(SamplingStep step) {
+                        last[0] = step.sigma();
+                    }
+                });
+                assertFalse(noisy.equal(denoised), name + " must end on the noisy state without the final denoise");
+                assertTrue(Double.isFinite(noisy.sum().item()), name);
+                if (!name.equals("annealed_langevin")) {
+                    assertTrue(last[0] > 0, name + " must stop at a positive noise level, got " + last[0]);
+                }
+            }
+        }
+    }
 }
