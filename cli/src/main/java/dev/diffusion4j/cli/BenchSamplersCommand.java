@@ -23,6 +23,7 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.viz.ImageGrid;
 import dev.diffusion4j.viz.LineChart;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -59,6 +60,10 @@ final class BenchSamplersCommand implements Callable<Integer> {
     @Option(names = "--num", defaultValue = "2000", description = "Samples per cell (default: ${DEFAULT-VALUE}).")
     int num;
 
+    @Option(names = "--draws", defaultValue = "3",
+            description = "Independent noise draws averaged per cell: one draw's ratio scatters by ±50% even for exact samples (default: ${DEFAULT-VALUE}).")
+    int draws;
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the noise and the reference draws (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -77,6 +82,20 @@ final class BenchSamplersCommand implements Callable<Integer> {
     /** Samplers whose step count follows from error control: rows of their own, by tolerance. */
     private static final List<String> ADAPTIVE = List.of("rk45", "dpm_adaptive");
 
+    /** Panels of the plot, by family; a sampler in none of them goes to a last panel. */
+    private static final Map<String, List<String>> FAMILIES = new LinkedHashMap<>();
+
+    static {
+        FAMILIES.put("DDPM, DDIM and the Karras/EDM family", List.of("ddpm", "ddim", "euler", "euler_ancestral", "heun", "dpm2", "dpm2_ancestral"));
+        FAMILIES.put("Multistep and DPM-Solver++", List.of("lms", "dpmpp_2m", "dpmpp_2s_ancestral", "dpmpp_2m_sde", "dpmpp_3m_sde"));
+        FAMILIES.put("Exponential integrators on ε", List.of("pndm", "plms", "deis", "dpm_solver", "dpm_solver_singlestep", "unipc", "dpm_fast"));
+        FAMILIES.put("Score SDEs, Langevin and flow ODEs", List.of("sde_euler", "pc", "annealed_langevin", "flow_euler", "flow_midpoint",
+                "flow_heun", "flow_rk4"));
+    }
+
+    /** Ratios above this are drawn at the top of the plot's y range. */
+    private static final double PLOT_CEILING = 100;
+
     /** A sampler's row: the energy-distance ratio per budget (NaN where the budget is too small) and the NFE actually used. */
     record Row(String sampler, double[] ratio, int[] used) {
     }
@@ -85,6 +104,9 @@ final class BenchSamplersCommand implements Callable<Integer> {
     public Integer call() {
         if (num < 10) {
             throw new DiffusionException("--num must be at least 10, got " + num);
+        }
+        if (draws < 1) {
+            throw new DiffusionException("--draws must be at least 1, got " + draws);
         }
         int[] budgets = Arrays.stream(nfe).sorted().toArray();
         if (budgets.length == 0 || budgets[0] < 1) {
@@ -114,11 +136,9 @@ final class BenchSamplersCommand implements Callable<Integer> {
                     ratios[i] = Double.NaN;
                     continue;
                 }
-                try (Scope s = Scope.open()) {
-                    counted.reset();
-                    Tensor x = sample(Samplers.create(name, SamplerOptions.DEFAULTS.withSteps(steps)), counted, num);
-                    used[i] = (int) counted.count();
-                    ratios[i] = SampleQuality.evaluate(x, truth, 3, seed).energyRatio();
+                try {
+                    ratios[i] = meanRatio(Samplers.create(name, SamplerOptions.DEFAULTS.withSteps(steps)), counted, truth);
+                    used[i] = (int) (counted.count() / draws);
                 } catch (DiffusionException e) {
                     ratios[i] = Double.NaN;   // e.g. more steps than a discrete grid has
                 }
@@ -134,14 +154,11 @@ final class BenchSamplersCommand implements Callable<Integer> {
         List<String> adaptive = new ArrayList<>();
         for (String name : ADAPTIVE) {
             for (double tol : new double[] {1e-2, 1e-3, 1e-5}) {
-                try (Scope s = Scope.open()) {
-                    counted.reset();
-                    Tensor x = sample(Samplers.create(name, SamplerOptions.DEFAULTS.withRtol(tol).withAtol(tol)), counted, num);
-                    double r = SampleQuality.evaluate(x, truth, 3, seed).energyRatio();
-                    String line = String.format(Locale.ROOT, "%s at rtol = atol = %.0e: %d evaluations, ratio %.2f", name, tol, counted.count(), r);
-                    adaptive.add(line);
-                    out.println("  " + line);
-                }
+                double r = meanRatio(Samplers.create(name, SamplerOptions.DEFAULTS.withRtol(tol).withAtol(tol)), counted, truth);
+                String line = String.format(Locale.ROOT, "%s at rtol = atol = %.0e: %d evaluations, ratio %.2f", name, tol,
+                        counted.count() / draws, r);
+                adaptive.add(line);
+                out.println("  " + line);
             }
         }
         double overhead = loopOverhead(out);
@@ -168,8 +185,25 @@ final class BenchSamplersCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The energy-distance ratio averaged over {@link #draws} noise draws; {@code counted} ends holding all their evaluations. */
+    private double meanRatio(Sampler sampler, CountingDenoiser counted, DataSource truth) {
+        counted.reset();
+        double sum = 0;
+        for (int k = 0; k < draws; k++) {
+            try (Scope s = Scope.open()) {
+                Tensor x = sample(sampler, counted, num, seed + 1000L * k);
+                sum += SampleQuality.evaluate(x, truth, 3, seed + 1000L * k).energyRatio();
+            }
+        }
+        return sum / draws;
+    }
+
     private Tensor sample(Sampler sampler, Denoiser model, int n) {
-        Generator g = new Generator(seed);
+        return sample(sampler, model, n, seed);
+    }
+
+    private Tensor sample(Sampler sampler, Denoiser model, int n, long noiseSeed) {
+        Generator g = new Generator(noiseSeed);
         Tensor noise = Tensor.randn(g, n, pipeDim());
         return sampler.sample(model, noise, g);
     }
@@ -241,7 +275,8 @@ final class BenchSamplersCommand implements Callable<Integer> {
         b.append(String.format(Locale.ROOT, "Squared energy distance of %d samples to the true distribution of `%s`, divided by the expected "
                 + "distance between two independent true samples of the same size (1.00 = as good as exact sampling), on the analytic "
                 + "oracle (the exact denoiser, bound to the linear 1000-step schedule), each sampler with its default settings and "
-                + "the largest step count whose evaluations fit the budget. — marks budgets too small for one step.%n%n", num, oracle));
+                + "the largest step count whose evaluations fit the budget; mean over %d independent noise draws (a single draw of exact "
+                + "samples scatters between about 0.5 and 2). — marks budgets too small for one step.%n%n", num, oracle, draws));
         b.append("Reproduce: `./diffuse bench-samplers --table docs/samplers.md --plot docs/samplers.png`\n\n");
         b.append("| sampler |");
         for (int n : budgets) {
@@ -265,23 +300,43 @@ final class BenchSamplersCommand implements Callable<Integer> {
         return b.toString();
     }
 
+    /** One panel per sampler family, on shared axes, so that no panel has more lines than colours can tell apart. */
     private void writePlot(int[] budgets, List<Row> rows) {
-        LineChart.Builder chart = LineChart.builder().size(1000, 620).title("Sampler quality against cost on oracle:" + oracle)
-                .subtitle("energy distance / exact-sampling floor; lower is better, 1 = exact")
-                .axisLabels("log10 NFE", "energy distance / floor").logY(true);
+        Map<String, List<Row>> panels = new LinkedHashMap<>();
+        for (String family : FAMILIES.keySet()) {
+            panels.put(family, new ArrayList<>());
+        }
         for (Row r : rows) {
-            List<Double> xs = new ArrayList<>();
-            List<Double> ys = new ArrayList<>();
-            for (int i = 0; i < budgets.length; i++) {
-                if (!Double.isNaN(r.ratio()[i])) {
-                    xs.add(Math.log10(budgets[i]));
-                    ys.add(r.ratio()[i]);
+            String family = FAMILIES.entrySet().stream().filter(e -> e.getValue().contains(r.sampler())).map(Map.Entry::getKey)
+                    .findFirst().orElse("Other samplers");
+            panels.computeIfAbsent(family, f -> new ArrayList<>()).add(r);
+        }
+        double xMin = Math.log10(budgets[0]) - 0.05;
+        double xMax = Math.log10(budgets[budgets.length - 1]) + 0.05;
+        ImageGrid.Builder grid = ImageGrid.builder().columns(2).title(String.format(Locale.ROOT,
+                "Sampler quality vs cost on oracle:%s: energy distance / floor (1 = exact, mean of %d draws)",
+                oracle, draws));
+        for (Map.Entry<String, List<Row>> panel : panels.entrySet()) {
+            if (panel.getValue().isEmpty()) {
+                continue;
+            }
+            LineChart.Builder chart = LineChart.builder().size(640, 420).title(panel.getKey())
+                    .axisLabels("log10 NFE", "energy distance / floor").logY(true).xRange(xMin, xMax).yRange(0.5, PLOT_CEILING);
+            for (Row r : panel.getValue()) {
+                List<Double> xs = new ArrayList<>();
+                List<Double> ys = new ArrayList<>();
+                for (int i = 0; i < budgets.length; i++) {
+                    if (!Double.isNaN(r.ratio()[i])) {
+                        xs.add(Math.log10(budgets[i]));
+                        ys.add(Math.min(r.ratio()[i], PLOT_CEILING));
+                    }
+                }
+                if (!xs.isEmpty()) {
+                    chart.series(r.sampler(), xs.stream().mapToDouble(Double::doubleValue).toArray(), ys.stream().mapToDouble(Double::doubleValue).toArray());
                 }
             }
-            if (!xs.isEmpty()) {
-                chart.series(r.sampler(), xs.stream().mapToDouble(Double::doubleValue).toArray(), ys.stream().mapToDouble(Double::doubleValue).toArray());
-            }
+            grid.add(chart.render());
         }
-        PngWriter.write(plot, chart.render(), Map.of("oracle", oracle, "samples", Integer.toString(num)));
+        PngWriter.write(plot, grid.render(), Map.of("oracle", oracle, "samples", Integer.toString(num), "draws", Integer.toString(draws)));
     }
 }
