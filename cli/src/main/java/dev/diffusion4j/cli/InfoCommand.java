@@ -44,6 +44,10 @@ final class InfoCommand implements Callable<Integer> {
         out.println("checkpoint:  " + ckpt);
         out.println("model:       " + cfg.get("model"));
         out.println("scheduler:   " + cfg.get("scheduler"));
+        String varianceType = pipe.isOracle() ? "fixed" : pipe.spec().network().varianceType().configName();
+        out.println("variance:    " + (varianceType.equals("fixed")
+                ? "fixed (sample with --variance fixed_small or fixed_large)"
+                : varianceType + " (learned by the network; sample and score with --variance learned_range)"));
         Object data = cfg.get("data");
         if (data instanceof Map<?, ?> d) {
             out.println("data:        " + d.get("source") + " (" + d.get("dim") + " dims)");
@@ -74,6 +78,7 @@ final class InfoCommand implements Callable<Integer> {
             m.put("step", step);
             m.put("elapsed_seconds", elapsed);
             m.put("last_loss", lastLoss);
+            m.put("variance_type", varianceType);
             m.put("config", cfg);
             JsonLine.print(out, m);
         }

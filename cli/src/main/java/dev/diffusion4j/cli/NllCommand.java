@@ -46,7 +46,8 @@ final class NllCommand implements Callable<Integer> {
     String method;
 
     @Option(names = "--variance", defaultValue = "fixed_small",
-            description = "vlb: the reverse steps' fixed variance, fixed_small (posterior variance) or fixed_large (beta) (default: ${DEFAULT-VALUE}).")
+            description = "vlb: the reverse steps' variance, fixed_small (posterior variance), fixed_large (beta) or learned_range "
+                    + "(the model's own, for models trained with --variance learned_range) (default: ${DEFAULT-VALUE}).")
     String variance;
 
     @Option(names = "--decoder", defaultValue = "gaussian",

@@ -113,7 +113,8 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--atol", description = "Absolute tolerance of rk45 (default 1e-5) and dpm_adaptive (default 0.0078).")
     Double atol;
 
-    @Option(names = "--variance", defaultValue = "fixed_small", description = "DDPM variance: fixed_small (β̃) or fixed_large (β) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--variance", defaultValue = "fixed_small", description = "DDPM variance: fixed_small (β̃), fixed_large (β) or learned_range (the model's own, for models trained "
+            + "with --variance learned_range; interpolates the β and β̃ of each step of the, possibly respaced, grid) (default: ${DEFAULT-VALUE}).")
     String variance;
 
     @Option(names = "--seed", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")

@@ -3,6 +3,7 @@ package dev.diffusion4j.cli;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.model.MlpConfig;
+import dev.diffusion4j.model.VarianceType;
 import dev.diffusion4j.nn.Activation;
 import dev.diffusion4j.objective.LossType;
 import dev.diffusion4j.objective.Weighting;
@@ -86,6 +87,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--fourier-scale", defaultValue = "1.0", description = "Std of the Fourier frequencies, in cycles per normalised unit (default: ${DEFAULT-VALUE}).")
     double fourierScale;
 
+    @Option(names = "--variance", defaultValue = "fixed",
+            description = "Reverse-step variance: fixed (the sampler picks fixed_small or fixed_large) or learned_range "
+                    + "(the network also learns it, trained with the hybrid loss L_simple + 0.001 L_vlb of Nichol & Dhariwal 2021; "
+                    + "sample and score with --variance learned_range) (default: ${DEFAULT-VALUE}).")
+    String variance;
+
     @Option(names = "--warmup", description = "Learning-rate warm-up steps (default 200).")
     Integer warmup;
 
@@ -120,6 +127,9 @@ final class TrainCommand implements Callable<Integer> {
         if (data != null) {
             throw new DiffusionException("--resume continues the run's own data set; drop --data");
         }
+        if (!variance.equalsIgnoreCase("fixed")) {
+            throw new DiffusionException("--resume keeps the run's own variance head; drop --variance");
+        }
         return Trainer.resume(out, steps == null ? 0 : steps);
     }
 
@@ -153,7 +163,7 @@ final class TrainCommand implements Callable<Integer> {
         BetaSchedule kind = BetaSchedule.parse(schedule);
         NoiseSchedule noise = new NoiseSchedule(kind, timesteps, kind.defaultBetaStart(), kind.defaultBetaEnd(), zeroSnr);
         int dim = DataSources.open(source).dim();
-        MlpConfig arch = new MlpConfig(dim, hidden, blocks, 64, Activation.SILU, fourier, fourierScale);
+        MlpConfig arch = new MlpConfig(dim, hidden, blocks, 64, Activation.SILU, fourier, fourierScale, VarianceType.parse(variance));
         return Trainer.create(out, cfg, arch, noise);
     }
 }

@@ -2,6 +2,7 @@ package dev.diffusion4j.eval;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.model.LearnedVariance;
 import dev.diffusion4j.sampling.DdpmSampler;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
@@ -30,6 +31,10 @@ import java.util.function.IntConsumer;
  * and variance β₁ or, for β̃ (which is 0 at t = 1), β̃₂ as in improved DDPM's clipped log-variance.
  * It is either a Gaussian density, for continuous data, or Ho et al.'s discretised Gaussian (eq. 13)
  * over 256 levels of data in [−1, 1], for 8-bit images.
+ *
+ * <p>With {@link DdpmSampler.Variance#LEARNED_RANGE} the variance is the model's own, per coordinate:
+ * log v_t = u·log β_t + (1 − u)·log β̃_t (Nichol &amp; Dhariwal 2021, eq. 15), with β̃₂ in place of β̃₁ for
+ * the decoder, and u from the same evaluation as x̂₀; the terms above then hold coordinate-wise.
  */
 public final class Vlb {
     /** How p(x₀ | x₁) scores the data. */
@@ -102,6 +107,7 @@ public final class Vlb {
             alphaBar[t] = 1 / (1 + sigmas[t - 1] * sigmas[t - 1]);
         }
         double[] terms = new double[T];
+        LearnedVariance learned = variance == DdpmSampler.Variance.LEARNED_RANGE ? DdpmSampler.Variance.require(model) : null;
         try (Scope scope = Scope.open(); NoGrad ng = NoGrad.open()) {
             Tensor x = x0.to(DType.FLOAT64);
             // L_T: KL(N(√ᾱ_T x₀, 1 − ᾱ_T) ‖ N(0, 1)) per coordinate
@@ -116,9 +122,19 @@ public final class Vlb {
                     double sigma = sigmas[t - 1];
                     // x_t/√ᾱ_t = x₀ + σ_t·ε: the denoiser's own coordinates
                     Tensor xt = x.add(Tensor.randn(g, n, d).to(DType.FLOAT64).mul(sigma));
-                    Tensor denoised = model.denoise(xt.to(x0.dtype()), Tensor.full(sigma, 1)).to(DType.FLOAT64);
-                    Tensor term = t == 1 ? decoderNll(x, denoised, decoderVariance(alphaBar))
-                            : klTerm(x, denoised, ab, abPrev, beta);
+                    Tensor level = Tensor.full(sigma, 1);
+                    Tensor term;
+                    if (learned != null) {
+                        LearnedVariance.Estimate e = learned.estimate(xt.to(x0.dtype()), level);
+                        Tensor denoised = e.denoised().to(DType.FLOAT64);
+                        Tensor u = e.fraction().to(DType.FLOAT64);
+                        term = t == 1 ? decoderNll(x, denoised, LearnedVariance.logVariance(u, Math.log(beta), Math.log(clippedBetaTilde(alphaBar))))
+                                : learnedKlTerm(x, denoised, u, ab, abPrev, beta);
+                    } else {
+                        Tensor denoised = model.denoise(xt.to(x0.dtype()), level).to(DType.FLOAT64);
+                        term = t == 1 ? decoderNll(x, denoised, Tensor.full(DType.FLOAT64, Math.log(decoderVariance(alphaBar)), 1))
+                                : klTerm(x, denoised, ab, abPrev, beta);
+                    }
                     terms[t - 1] = term.mean().item();
                     total = step.keep(total.add(term));
                 }
@@ -143,22 +159,36 @@ public final class Vlb {
         return x0.sub(denoised).square().mul(c * c / v).add(constant).mul(0.5).sum(1, false);
     }
 
+    /**
+     * L_{t−1} for t ≥ 2 with the learned log variance log v = u·log β + (1 − u)·log β̃, per point:
+     * ½ Σ_dims [log v − log β̃ + β̃/v − 1 + c²(x₀ − x̂₀)²/v].
+     */
+    private static Tensor learnedKlTerm(Tensor x0, Tensor denoised, Tensor u, double ab, double abPrev, double beta) {
+        double betaTilde = beta * (1 - abPrev) / (1 - ab);
+        double c = Math.sqrt(abPrev) * beta / (1 - ab);
+        Tensor logV = LearnedVariance.logVariance(u, Math.log(beta), Math.log(betaTilde));
+        Tensor invV = logV.neg().exp();
+        return logV.sub(Math.log(betaTilde)).add(invV.mul(betaTilde)).sub(1.0)
+                .add(x0.sub(denoised).square().mul(invV).mul(c * c)).mul(0.5).sum(1, false);
+    }
+
     /** v₁: β₁, or β̃₂ in place of β̃₁ = 0. */
     private double decoderVariance(double[] alphaBar) {
-        double beta1 = 1 - alphaBar[1];
-        if (variance == DdpmSampler.Variance.BETA) {
-            return beta1;
-        }
+        return variance == DdpmSampler.Variance.BETA ? 1 - alphaBar[1] : clippedBetaTilde(alphaBar);
+    }
+
+    /** β̃₂, which stands in for β̃₁ = 0 (improved DDPM's clipped log variance). */
+    private static double clippedBetaTilde(double[] alphaBar) {
         double beta2 = 1 - alphaBar[2] / alphaBar[1];
         return beta2 * (1 - alphaBar[1]) / (1 - alphaBar[2]);
     }
 
-    /** L₀ = −log p(x₀ | x₁) per point, with mean x̂₀ and variance {@code v}. */
-    private Tensor decoderNll(Tensor x0, Tensor mean, double v) {
+    /** L₀ = −log p(x₀ | x₁) per point, with mean x̂₀ and log variance {@code logV} (per coordinate or one value). */
+    private Tensor decoderNll(Tensor x0, Tensor mean, Tensor logV) {
         if (decoder == Decoder.GAUSSIAN) {
-            return x0.sub(mean).square().div(2 * v).add(0.5 * Math.log(2 * Math.PI * v)).sum(1, false);
+            return x0.sub(mean).square().mul(logV.neg().exp()).add(logV).add(Math.log(2 * Math.PI)).mul(0.5).sum(1, false);
         }
-        return discretizedLogProbability(x0, mean, Math.sqrt(v)).neg().sum(1, false);
+        return discretizedLogProbability(x0, mean, logV.mul(0.5).exp()).neg().sum(1, false);
     }
 
     /**
@@ -166,6 +196,11 @@ public final class Vlb {
      * the bin is [x − 1/255, x + 1/255], widened to −∞ at x = −1 and to +∞ at x = 1.
      */
     static Tensor discretizedLogProbability(Tensor x, Tensor mean, double s) {
+        return discretizedLogProbability(x, mean, Tensor.full(DType.FLOAT64, s, 1));
+    }
+
+    /** As {@link #discretizedLogProbability(Tensor, Tensor, double)} with a scale per coordinate (broadcast against x). */
+    static Tensor discretizedLogProbability(Tensor x, Tensor mean, Tensor s) {
         if (x.amin().item() < -1 - 1e-6 || x.amax().item() > 1 + 1e-6) {
             throw new DiffusionException("the discretized decoder needs data scaled to [-1, 1]; got values from "
                     + x.amin().item() + " to " + x.amax().item());

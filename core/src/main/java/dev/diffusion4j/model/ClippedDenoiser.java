@@ -15,4 +15,10 @@ public final class ClippedDenoiser extends ForwardingDenoiser {
     public Tensor denoise(Tensor x, Tensor sigma) {
         return range.clip(inner.denoise(x, sigma));
     }
+
+    @Override
+    protected LearnedVariance.Estimate estimate(LearnedVariance wrapped, Tensor x, Tensor sigma) {
+        LearnedVariance.Estimate e = wrapped.estimate(x, sigma);
+        return new LearnedVariance.Estimate(range.clip(e.denoised()), e.fraction());
+    }
 }

@@ -3,7 +3,10 @@ package dev.diffusion4j.model;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** Counts network evaluations (NFE) of a wrapped {@link Denoiser}: one per {@link #denoise} call. */
+/**
+ * Counts network evaluations (NFE) of a wrapped {@link Denoiser}: one per {@link #denoise} call and
+ * one per evaluation of its {@link LearnedVariance}.
+ */
 public final class CountingDenoiser extends ForwardingDenoiser {
     private final AtomicLong calls = new AtomicLong();
 
@@ -24,5 +27,11 @@ public final class CountingDenoiser extends ForwardingDenoiser {
     public Tensor denoise(Tensor x, Tensor sigma) {
         calls.incrementAndGet();
         return inner.denoise(x, sigma);
+    }
+
+    @Override
+    protected LearnedVariance.Estimate estimate(LearnedVariance wrapped, Tensor x, Tensor sigma) {
+        calls.incrementAndGet();
+        return wrapped.estimate(x, sigma);
     }
 }

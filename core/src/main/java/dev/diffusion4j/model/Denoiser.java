@@ -1,6 +1,7 @@
 package dev.diffusion4j.model;
 
 import dev.diffusion4j.tensor.Tensor;
+import java.util.Optional;
 
 /**
  * What every sampler sees: D(x; σ) ≈ E[x₀ | x] for x = x₀ + σ·n, n ~ N(0, I) (the
@@ -38,5 +39,13 @@ public interface Denoiser {
      */
     default double initNoiseScale(double sigma) {
         return Math.sqrt(1 + sigma * sigma);
+    }
+
+    /**
+     * The model's learned reverse-step variance, if its network has one (Nichol &amp; Dhariwal 2021);
+     * empty for models with a fixed variance. Wrappers forward it.
+     */
+    default Optional<LearnedVariance> learnedVariance() {
+        return Optional.empty();
     }
 }

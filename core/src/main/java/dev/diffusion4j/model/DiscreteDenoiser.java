@@ -3,12 +3,15 @@ package dev.diffusion4j.model;
 import dev.diffusion4j.process.Prediction;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Tensor;
+import java.util.Optional;
 
 /**
  * Wraps a network trained on the discrete VP process of a {@link NoiseSchedule} as a
  * {@link Denoiser}: x enters the network as the VP sample x/√(1+σ²) at the fractional timestep
  * t(σ) (log-σ interpolation of the training grid), and its output is converted from its
- * {@link Prediction} parameterisation to x̂₀.
+ * {@link Prediction} parameterisation to x̂₀. A network that {@link NoisePredictor#learnsVariance()
+ * learns its variance} makes this a {@link LearnedVariance} too, with u = (v + 1)/2 from the same
+ * evaluation.
  */
 public final class DiscreteDenoiser implements Denoiser {
     private final NoisePredictor network;
@@ -37,6 +40,18 @@ public final class DiscreteDenoiser implements Denoiser {
         Tensor xt = x.mul(alphaBar.sqrt().broadcastTo(x));
         Tensor out = network.predict(xt, schedule.sigmaToT(sigma));
         return prediction.toX0(out, xt, alphaBar);
+    }
+
+    @Override
+    public Optional<LearnedVariance> learnedVariance() {
+        return network.learnsVariance() ? Optional.of(this::estimate) : Optional.empty();
+    }
+
+    private LearnedVariance.Estimate estimate(Tensor x, Tensor sigma) {
+        Tensor alphaBar = sigma.square().add(1.0).reciprocal();
+        Tensor xt = x.mul(alphaBar.sqrt().broadcastTo(x));
+        NoisePredictor.Output out = network.predictWithVariance(xt, schedule.sigmaToT(sigma));
+        return new LearnedVariance.Estimate(prediction.toX0(out.prediction(), xt, alphaBar), LearnedVariance.fraction(out.varianceValues()));
     }
 
     @Override

@@ -1,10 +1,13 @@
 package dev.diffusion4j.model;
 
 import dev.diffusion4j.tensor.Tensor;
+import java.util.Optional;
 
 /**
  * Base for denoisers that wrap another one and change only {@link #denoise} (clipping, counting,
- * later guidance): the noise-level range and prior scale are the wrapped model's.
+ * later guidance): the noise-level range and prior scale are the wrapped model's, and so is its
+ * {@link LearnedVariance}, whose evaluations pass through {@link #estimate} (a subclass that changes
+ * x̂₀ or counts evaluations overrides that too).
  */
 public abstract class ForwardingDenoiser implements Denoiser {
     protected final Denoiser inner;
@@ -36,5 +39,15 @@ public abstract class ForwardingDenoiser implements Denoiser {
     @Override
     public double initNoiseScale(double sigma) {
         return inner.initNoiseScale(sigma);
+    }
+
+    @Override
+    public final Optional<LearnedVariance> learnedVariance() {
+        return inner.learnedVariance().map(lv -> (x, sigma) -> estimate(lv, x, sigma));
+    }
+
+    /** One evaluation of the wrapped model's learned variance; by default unchanged. */
+    protected LearnedVariance.Estimate estimate(LearnedVariance wrapped, Tensor x, Tensor sigma) {
+        return wrapped.estimate(x, sigma);
     }
 }

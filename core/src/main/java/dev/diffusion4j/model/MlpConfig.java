@@ -7,13 +7,24 @@ import java.util.Map;
 
 /**
  * Shape of an {@link MlpNetwork}: data dimension, width, number of residual blocks, timestep
- * embedding size and activation. Serialised into a checkpoint's config.json.
+ * embedding size, activation, input Fourier features and whether it learns its reverse-step
+ * variance ({@code variance_type}; a missing key, as in checkpoints written before it existed,
+ * means {@link VarianceType#FIXED}). Serialised into a checkpoint's config.json.
  */
 public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbeddingDim, Activation activation,
-                        int fourierFeatures, double fourierScale) {
+                        int fourierFeatures, double fourierScale, VarianceType varianceType) {
     public static final String TYPE = "mlp";
 
+    /** A network with a fixed variance. */
+    public MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbeddingDim, Activation activation,
+                     int fourierFeatures, double fourierScale) {
+        this(dataDim, hiddenDim, numBlocks, timeEmbeddingDim, activation, fourierFeatures, fourierScale, VarianceType.FIXED);
+    }
+
     public MlpConfig {
+        if (varianceType == null) {
+            varianceType = VarianceType.FIXED;
+        }
         if (dataDim < 1) {
             throw new DiffusionException("data dimension must be at least 1, got " + dataDim);
         }
@@ -33,6 +44,16 @@ public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbed
         return new MlpConfig(dataDim, 128, 4, 64, Activation.SILU, 32, 1.0);
     }
 
+    /** This architecture with the given variance head. */
+    public MlpConfig withVarianceType(VarianceType v) {
+        return new MlpConfig(dataDim, hiddenDim, numBlocks, timeEmbeddingDim, activation, fourierFeatures, fourierScale, v);
+    }
+
+    /** Output channels: the prediction, plus as many variance values for a learned variance. */
+    public int outputDim() {
+        return varianceType == VarianceType.LEARNED_RANGE ? 2 * dataDim : dataDim;
+    }
+
     public Map<String, Object> toConfig() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model_type", TYPE);
@@ -43,6 +64,7 @@ public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbed
         m.put("act_fn", activation.configName());
         m.put("fourier_features", fourierFeatures);
         m.put("fourier_scale", fourierScale);
+        m.put("variance_type", varianceType.configName());
         return m;
     }
 
@@ -55,7 +77,8 @@ public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbed
                     ((Number) m.get("time_embedding_dim")).intValue(),
                     Activation.parse((String) m.get("act_fn")),
                     ((Number) m.getOrDefault("fourier_features", 0)).intValue(),
-                    ((Number) m.getOrDefault("fourier_scale", 1.0)).doubleValue());
+                    ((Number) m.getOrDefault("fourier_scale", 1.0)).doubleValue(),
+                    VarianceType.parse((String) m.getOrDefault("variance_type", VarianceType.FIXED.configName())));
         } catch (NullPointerException | ClassCastException e) {
             throw new DiffusionException("model config is missing or has a malformed MLP field (need data_dim, hidden_dim, num_blocks, time_embedding_dim, act_fn): " + m);
         }

@@ -22,6 +22,9 @@ import dev.diffusion4j.tensor.Tensor;
  * out = output_proj(act(norm_out(h)))
  * </pre>
  *
+ * With {@link VarianceType#LEARNED_RANGE} the output has 2·dataDim channels, the prediction first and
+ * the raw variance values v of {@link LearnedVariance} after it (diffusers' channel order).
+ *
  * Pre-norm residual blocks keep the signal scale stable with depth; each block's fc2 starts at
  * zero so the network starts as a shallow one and grows its depth during training.
  */
@@ -72,7 +75,7 @@ public final class MlpNetwork extends Module implements NoisePredictor {
             blocks.add(new Block(hid, g));
         }
         this.normOut = child("norm_out", new LayerNorm(hid));
-        this.outputProj = child("output_proj", new Linear(hid, config.dataDim(), g));
+        this.outputProj = child("output_proj", new Linear(hid, config.outputDim(), g));
     }
 
     public MlpConfig config() {
@@ -82,6 +85,27 @@ public final class MlpNetwork extends Module implements NoisePredictor {
     /** x: [B, dataDim] (noisy sample at the network's input scale), t: [B] timesteps → [B, dataDim]. */
     @Override
     public Tensor predict(Tensor x, Tensor t) {
+        Tensor out = forward(x, t);
+        return config.varianceType() == VarianceType.LEARNED_RANGE ? out.narrow(1, 0, config.dataDim()) : out;
+    }
+
+    @Override
+    public boolean learnsVariance() {
+        return config.varianceType() == VarianceType.LEARNED_RANGE;
+    }
+
+    @Override
+    public Output predictWithVariance(Tensor x, Tensor t) {
+        Tensor out = forward(x, t);
+        if (!learnsVariance()) {
+            return new Output(out, null);
+        }
+        int d = config.dataDim();
+        return new Output(out.narrow(1, 0, d), out.narrow(1, d, d));
+    }
+
+    /** The raw output [B, outputDim]. */
+    private Tensor forward(Tensor x, Tensor t) {
         Activation act = config.activation();
         Tensor e = timeEmbedding.forward(sinusoid.forward(t));
         Tensor embAct = act.apply(e);

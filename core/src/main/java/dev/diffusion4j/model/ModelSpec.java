@@ -16,6 +16,11 @@ import java.util.Map;
  */
 public record ModelSpec(MlpConfig network, NoiseSchedule schedule, Prediction prediction, Normalizer normalizer,
                         SampleRange sampleRange) {
+    /**
+     * Newest config.json {@code format_version} this code reads. 1: the first layout; 2: the model
+     * section gained {@code variance_type} (absent in version 1, meaning a fixed variance).
+     */
+    public static final int CONFIG_VERSION = 2;
 
     public int dataDim() {
         return network.dataDim();
@@ -54,6 +59,11 @@ public record ModelSpec(MlpConfig network, NoiseSchedule schedule, Prediction pr
 
     @SuppressWarnings("unchecked")
     public static ModelSpec fromConfig(Map<String, Object> config) {
+        Object version = config.get("format_version");
+        if (version instanceof Number v && v.intValue() > CONFIG_VERSION) {
+            throw new DiffusionException("config.json has format_version " + v + " but this diffusion4j reads up to "
+                    + CONFIG_VERSION + "; upgrade diffusion4j");
+        }
         Map<String, Object> model = section(config, "model");
         Map<String, Object> scheduler = section(config, "scheduler");
         Map<String, Object> data = section(config, "data");

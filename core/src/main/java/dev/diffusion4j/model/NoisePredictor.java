@@ -5,9 +5,24 @@ import dev.diffusion4j.tensor.Tensor;
 /**
  * A trainable network as the training objective sees it: (x_t at the network's input scale,
  * timestep t as float [B]) → a prediction shaped like x_t, in the parameterisation it is trained
- * for (ε, x₀ or v).
+ * for (ε, x₀ or v). A network with a {@link VarianceType#LEARNED_RANGE learned variance} also
+ * outputs the raw variance values v of {@link LearnedVariance}, from the same evaluation.
  */
 @FunctionalInterface
 public interface NoisePredictor {
     Tensor predict(Tensor xt, Tensor t);
+
+    /** The prediction and, for a network that learns its variance, the raw values v (else null). */
+    record Output(Tensor prediction, Tensor varianceValues) {
+    }
+
+    /** Whether {@link #predictWithVariance} returns variance values. */
+    default boolean learnsVariance() {
+        return false;
+    }
+
+    /** One evaluation: the prediction and, when {@link #learnsVariance()}, the variance values shaped like it. */
+    default Output predictWithVariance(Tensor xt, Tensor t) {
+        return new Output(predict(xt, t), null);
+    }
 }

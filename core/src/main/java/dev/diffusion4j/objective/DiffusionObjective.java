@@ -16,8 +16,18 @@ import java.util.Objects;
  * and regress the network output on the target of its parameterisation,
  * L = mean_b w(t_b)·mean_i ρ(f(x_t, t)_{b,i} − target_{b,i}) (Ho et al. 2020, Algorithm 1), with
  * ρ a {@link LossType} and w a {@link Weighting} such as Min-SNR-γ (Hang et al. 2023).
+ *
+ * <p>A network that {@link NoisePredictor#learnsVariance() learns its variance} is trained on the
+ * hybrid loss of Nichol &amp; Dhariwal 2021 (sec. 3.1), L_simple + λ·L_vlb with λ = 0.001, where
+ * L_vlb = Σ_t L_t is estimated as T·L_t at the drawn t: L_t is the KL of eq. 5 between q(x_{t−1}|x_t, x₀)
+ * and p(x_{t−1}|x_t) = N(μ_θ, Σ_θ), or at t = 0 the Gaussian decoder's −log p(x₀|x₁), in bits per
+ * dimension as in their code. The mean μ_θ enters L_vlb with its gradient stopped, so the variance
+ * values learn from L_vlb alone and the prediction from L_simple alone.
  */
 public final class DiffusionObjective {
+    /** λ, the weight of L_vlb in the hybrid loss (Nichol &amp; Dhariwal 2021, sec. 3.1). */
+    public static final double HYBRID_VLB_WEIGHT = 0.001;
+
     /** Default Huber threshold δ. */
     public static final double DEFAULT_HUBER_DELTA = 1.0;
 
@@ -118,7 +128,8 @@ public final class DiffusionObjective {
                     + Arrays.toString(tIndex.shape()));
         }
         Tensor xt = diffusion.qSample(x0, tIndex, noise);
-        Tensor output = network.predict(xt, tIndex.to(DType.FLOAT32));
+        NoisePredictor.Output out = network.predictWithVariance(xt, tIndex.to(DType.FLOAT32));
+        Tensor output = out.prediction();
         if (!Arrays.equals(output.shape(), x0.shape())) {
             throw new DiffusionException("network output of shape " + Arrays.toString(output.shape()) + " does not match the data shape "
                     + Arrays.toString(x0.shape()) + ": the network must return a tensor shaped like x_t");
@@ -132,7 +143,55 @@ public final class DiffusionObjective {
         if (weighting != Weighting.NONE) {
             perSample = perSample.mul(NoiseSchedule.gather(weights, tIndex, work));
         }
-        return perSample.mean();
+        Tensor simple = perSample.mean();
+        if (out.varianceValues() == null) {
+            return simple;
+        }
+        if (!Arrays.equals(out.varianceValues().shape(), x0.shape())) {
+            throw new DiffusionException("network variance output of shape " + Arrays.toString(out.varianceValues().shape())
+                    + " does not match the data shape " + Arrays.toString(x0.shape()));
+        }
+        Tensor xtWork = cast(xt, work);
+        Tensor x0Hat = prediction.toX0(cast(output, work).detach(), xtWork, schedule.alphaBar(tIndex, DType.FLOAT64));
+        Tensor vlb = vlbTerm(cast(x0, work), x0Hat, cast(out.varianceValues(), work), tIndex);
+        return simple.add(vlb.mean().mul(HYBRID_VLB_WEIGHT * schedule.numTimesteps()));
+    }
+
+    /**
+     * L_t per sample in bits per dimension (the mean over coordinates), for a learned variance: with
+     * log Σ = u·log β_t + (1 − u)·log β̃_t, u = (v + 1)/2, and μ̃ − μ_θ = c_t·(x₀ − x̂₀), c_t the x₀
+     * coefficient of the posterior mean,
+     * <pre>
+     * t ≥ 1:  ½ [log Σ − log β̃_t + β̃_t/Σ − 1 + c_t²(x₀ − x̂₀)²/Σ]        KL(q(x_{t−1}|x_t, x₀) ‖ p(x_{t−1}|x_t))
+     * t = 0:  ½ [log 2π + log Σ + (x₀ − x̂₀)²/Σ]                          −log p(x₀|x₁), a Gaussian density
+     * </pre>
+     * (timesteps counted from 0 as in training; the paper's L_{t−1} and L₀). Gradients flow into
+     * {@code x0Hat} and {@code varianceValues} as given: pass a detached x̂₀ for the hybrid loss.
+     */
+    public Tensor vlbTerm(Tensor x0, Tensor x0Hat, Tensor varianceValues, Tensor tIndex) {
+        Tensor logVar = diffusion.learnedLogVariance(varianceValues.add(1.0).mul(0.5), tIndex);
+        Tensor logBetaTilde = perSample(diffusion.posteriorLogVarianceClipped(), tIndex, x0, logVar.dtype());
+        Tensor c = perSample(diffusion.posteriorMeanCoefX0(), tIndex, x0, logVar.dtype());
+        Tensor invVar = logVar.neg().exp();
+        Tensor err2 = x0.sub(x0Hat).mul(c).square().mul(invVar);
+        Tensor kl = logVar.sub(logBetaTilde).add(logBetaTilde.sub(logVar).exp()).sub(1.0).add(err2).mul(0.5);
+        Tensor nll = logVar.add(Math.log(2 * Math.PI)).add(err2).mul(0.5);
+        Tensor first = tIndex.lt(1).reshape(perSampleShape(x0));
+        Tensor term = Tensor.where(first, nll, kl);
+        Tensor perSample = term.dim() == 1 ? term : term.flatten(1, -1).mean(1, false);
+        return perSample.div(Math.log(2));
+    }
+
+    /** table[t] per sample, shaped [B, 1, ..., 1] to broadcast against {@code like}. */
+    private static Tensor perSample(double[] table, Tensor tIndex, Tensor like, DType dtype) {
+        return NoiseSchedule.gather(table, tIndex, dtype).reshape(perSampleShape(like));
+    }
+
+    private static long[] perSampleShape(Tensor like) {
+        long[] shape = new long[like.dim()];
+        Arrays.fill(shape, 1);
+        shape[0] = like.size(0);
+        return shape;
     }
 
     private static Tensor cast(Tensor x, DType d) {

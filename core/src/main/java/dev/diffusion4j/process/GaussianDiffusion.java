@@ -22,6 +22,7 @@ public final class GaussianDiffusion {
     private final double[] posteriorMeanCoefXt;
     private final double[] posteriorVariance;
     private final double[] posteriorLogVarianceClipped;
+    private final double[] logBeta;
 
     public GaussianDiffusion(NoiseSchedule schedule) {
         this.schedule = Objects.requireNonNull(schedule, "schedule");
@@ -35,6 +36,7 @@ public final class GaussianDiffusion {
         this.posteriorMeanCoefXt = new double[T];
         this.posteriorVariance = new double[T];
         this.posteriorLogVarianceClipped = new double[T];
+        this.logBeta = new double[T];
         for (int t = 0; t < T; t++) {
             double abPrev = t == 0 ? 1.0 : ab[t - 1];
             double oneMinusAb = 1.0 - ab[t];
@@ -46,6 +48,7 @@ public final class GaussianDiffusion {
         // β̃_0 = 0, so its log is replaced by log β̃_1 (the improved-DDPM convention, Nichol & Dhariwal 2021)
         for (int t = 0; t < T; t++) {
             posteriorLogVarianceClipped[t] = Math.log(posteriorVariance[t == 0 ? 1 : t]);
+            logBeta[t] = Math.log(beta[t]);
         }
     }
 
@@ -77,6 +80,16 @@ public final class GaussianDiffusion {
     /** log β̃_t per sample as float32 [B], with log β̃_1 at t = 0 (see {@link #posteriorLogVarianceClipped()}). */
     public Tensor posteriorLogVarianceClipped(Tensor tIndex) {
         return NoiseSchedule.gather(posteriorLogVarianceClipped, tIndex, DType.FLOAT32);
+    }
+
+    /**
+     * The learned log variance of p(x_{t−1}|x_t), log Σ = u·log β_t + (1 − u)·log β̃_t with u the
+     * network's fraction (shaped [B, ...]) and log β̃ {@link #posteriorLogVarianceClipped() clipped}
+     * at t = 0 (Nichol &amp; Dhariwal 2021, eq. 15); in u's dtype.
+     */
+    public Tensor learnedLogVariance(Tensor fraction, Tensor tIndex) {
+        Tensor logBetaTilde = perSample(posteriorLogVarianceClipped, tIndex, fraction);
+        return fraction.mul(perSample(logBeta, tIndex, fraction).sub(logBetaTilde)).add(logBetaTilde);
     }
 
     /** Coefficient of x₀ in μ̃_t (a copy). */

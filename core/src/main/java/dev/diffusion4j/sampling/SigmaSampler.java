@@ -2,6 +2,7 @@ package dev.diffusion4j.sampling;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.model.LearnedVariance;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
@@ -204,6 +205,19 @@ abstract class SigmaSampler implements Sampler {
                 denoised = denoise(x, sigma());
             }
             return denoised;
+        }
+
+        /**
+         * x̂₀ = D(x; σ_i) and the learned variance fraction u from the model's {@link LearnedVariance},
+         * one evaluation that also serves as the step's {@link #denoised()}.
+         */
+        LearnedVariance.Estimate estimate(LearnedVariance lv) {
+            LearnedVariance.Estimate e = lv.estimate(x, Tensor.full(x.dtype(), sigma(), 1));
+            denoised = e.denoised();
+            if (reported == null) {
+                reported = denoised;
+            }
+            return e;
         }
 
         /** D(y; σ) for any state and level; the first evaluation of a step is what the listener sees. */

@@ -36,8 +36,8 @@ import java.util.Optional;
  * all restored, so an interrupted and resumed run ends with the same weights as an uninterrupted one).
  */
 public final class Trainer {
-    /** Version of the checkpoint layout written into config.json. */
-    public static final int FORMAT_VERSION = 1;
+    /** Version of the checkpoint layout written into config.json (see {@link ModelSpec#CONFIG_VERSION}). */
+    public static final int FORMAT_VERSION = ModelSpec.CONFIG_VERSION;
     public static final String CONFIG_FILE = "config.json";
     public static final String MODEL_FILE = "model.safetensors";
     public static final String EMA_FILE = "ema.safetensors";

@@ -80,7 +80,7 @@ class VlbTest {
             Tensor x = gauss.sample(new Generator(3), n).to(DType.FLOAT64);
             double[] x0 = x.reshape(n).toDoubleArray();
             double trueNll = gauss.logDensity(x, 0.0).neg().mean().item();
-            for (Variance v : Variance.values()) {
+            for (Variance v : new Variance[] {Variance.BETA_TILDE, Variance.BETA}) {
                 double[] expected = new double[n];
                 for (int i = 0; i < n; i++) {
                     double dev = x0[i] - mu;

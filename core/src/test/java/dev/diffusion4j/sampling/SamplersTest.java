@@ -57,7 +57,7 @@ class SamplersTest {
         double mu = 0.5;
         double sd = 0.8;
         int n = 20_000;
-        for (DdpmSampler.Variance v : DdpmSampler.Variance.values()) {
+        for (DdpmSampler.Variance v : new DdpmSampler.Variance[] {DdpmSampler.Variance.BETA_TILDE, DdpmSampler.Variance.BETA}) {
             try (Scope s = Scope.open()) {
                 Tensor out = Samplers.create("ddpm", SamplerOptions.DEFAULTS.withVariance(v))
                         .sample(new GaussianDenoiser(mu, sd, LINEAR), Tensor.randn(new Generator(3), n, 1), new Generator(4));

@@ -45,7 +45,7 @@ class TrainerTest {
         }
         CheckpointStore.verify(ckpt);
         Map<String, Object> cfg = Trainer.readConfig(ckpt);
-        assertEquals(1, cfg.get("format_version"));
+        assertEquals(Trainer.FORMAT_VERSION, cfg.get("format_version"));
         assertEquals("8gaussians", ((Map<?, ?>) cfg.get("data")).get("source"));
         assertEquals(2, CheckpointStore.list(dir).size(), "keeps the newest two");
     }
