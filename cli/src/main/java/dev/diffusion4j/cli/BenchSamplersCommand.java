@@ -276,7 +276,10 @@ final class BenchSamplersCommand implements Callable<Integer> {
                 + "distance between two independent true samples of the same size (1.00 = as good as exact sampling), on the analytic "
                 + "oracle (the exact denoiser, bound to the linear 1000-step schedule), each sampler with its default settings and "
                 + "the largest step count whose evaluations fit the budget; mean over %d independent noise draws (a single draw of exact "
-                + "samples scatters between about 0.5 and 2). — marks budgets too small for one step.%n%n", num, oracle, draws));
+                + "samples scatters between about 0.5 and 2). — marks budgets too small for one step. Deterministic samplers converge to "
+                + "the value of the exact probability-flow map of the same noise (rk45 at tight tolerance, below); the stochastic ones draw "
+                + "the same noise for the same seed, so their cells rise and fall together, and differences under about 0.5 are noise.%n%n",
+                num, oracle, draws));
         b.append("Reproduce: `./diffuse bench-samplers --table docs/samplers.md --plot docs/samplers.png`\n\n");
         b.append("| sampler |");
         for (int n : budgets) {
