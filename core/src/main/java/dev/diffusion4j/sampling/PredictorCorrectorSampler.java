@@ -18,7 +18,7 @@ import java.util.Locale;
  * uniform in the SDE's time, as for {@link SdeEulerSampler}. 1 + M evaluations per step. Final step:
  * to σ = 0 the predictor returns x̂₀ = D(x; σ_{N−1}), with no correction after it.
  */
-public final class PredictorCorrectorSampler extends SigmaSampler {
+public final class PredictorCorrectorSampler extends ScoreSdeSampler {
     /** Default steps: with one corrector step, 1 + 2·(N − 1) = 399 evaluations. */
     static final int DEFAULT_STEPS = 200;
 
@@ -69,12 +69,6 @@ public final class PredictorCorrectorSampler extends SigmaSampler {
         return DEFAULT_STEPS;
     }
 
-    /** By default uniform in the SDE's time, as in Song et al.'s samplers; an explicit σ schedule is mapped to t. */
-    @Override
-    protected double[] sigmas(Denoiser model) {
-        return options.sigmaSchedule() == SigmaSchedule.DEFAULT ? options.sde().over(model).grid(options.stepsOr(DEFAULT_STEPS))
-                : super.sigmas(model);
-    }
 
     @Override
     protected Tensor step(Step s) {

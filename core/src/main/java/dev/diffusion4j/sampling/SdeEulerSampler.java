@@ -18,7 +18,7 @@ import dev.diffusion4j.tensor.Tensor;
  * The grid is uniform in the SDE's own time (or the options' σ schedule, mapped to t). Weak order 1;
  * first order at η = 0. One evaluation per step. Final step: to σ = 0 it returns x̂₀ = D(x; σ_{N−1}).
  */
-public final class SdeEulerSampler extends SigmaSampler {
+public final class SdeEulerSampler extends ScoreSdeSampler {
     /** Default steps: Euler–Maruyama is only first order, so it needs many. */
     static final int DEFAULT_STEPS = 500;
 
@@ -36,12 +36,6 @@ public final class SdeEulerSampler extends SigmaSampler {
         return DEFAULT_STEPS;
     }
 
-    /** By default uniform in the SDE's time, as in Song et al.'s samplers; an explicit σ schedule is mapped to t. */
-    @Override
-    protected double[] sigmas(Denoiser model) {
-        return options.sigmaSchedule() == SigmaSchedule.DEFAULT ? options.sde().over(model).grid(options.stepsOr(DEFAULT_STEPS))
-                : super.sigmas(model);
-    }
 
     @Override
     protected Tensor step(Step s) {
