@@ -8,6 +8,7 @@ import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
@@ -605,6 +606,83 @@ public final class Tensor implements AutoCloseable {
         return wrap(torch.cdist(n(), o.n()));
     }
 
+    // ------------------------------------------------------------------ convolution, pooling, attention
+
+    /**
+     * 2-D convolution of [N, C, H, W] with weight [out, C/groups, kh, kw] (PyTorch's
+     * {@code F.conv2d}); {@code bias} may be null.
+     */
+    public Tensor conv2d(Tensor weight, Tensor bias, long stride, long padding, long groups) {
+        return wrap(torch.conv2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
+                new long[] {padding, padding}, new long[] {1, 1}, groups));
+    }
+
+    /**
+     * Transposed 2-D convolution with weight [in, out/groups, kh, kw] (PyTorch's
+     * {@code F.conv_transpose2d}); {@code bias} may be null.
+     */
+    public Tensor convTranspose2d(Tensor weight, Tensor bias, long stride, long padding, long outputPadding) {
+        return wrap(torch.conv_transpose2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
+                new long[] {padding, padding}, new long[] {outputPadding, outputPadding}, 1, 1, 1));
+    }
+
+    /** Nearest-neighbour upsampling of [N, C, H, W] by an integer factor. */
+    public Tensor upsampleNearest(long factor) {
+        long[] s = shape();
+        return wrap(torch.upsample_nearest2d(n(), new long[] {s[2] * factor, s[3] * factor}, new DoubleOptional(), new DoubleOptional()));
+    }
+
+    /** Average pooling of [N, C, H, W] with a square window and stride. */
+    public Tensor avgPool2d(long kernel, long stride) {
+        return wrap(torch.avg_pool2d(n(), new long[] {kernel, kernel}, new long[] {stride, stride}, new long[] {0, 0},
+                false, true, new LongOptional()));
+    }
+
+    /** Max pooling of [N, C, H, W] with a square window and stride. */
+    public Tensor maxPool2d(long kernel, long stride) {
+        return wrap(torch.max_pool2d(n(), new long[] {kernel, kernel}, new long[] {stride, stride}, new long[] {0, 0},
+                new long[] {1, 1}, false));
+    }
+
+    /** Mean over each channel's spatial extent: [N, C, H, W] → [N, C, 1, 1]. */
+    public Tensor adaptiveAvgPool2d(long size) {
+        return wrap(torch.adaptive_avg_pool2d(n(), size, size));
+    }
+
+    /**
+     * Fused softmax(QKᵀ/√d)·V over the last two dimensions of q, k, v [..., L, d] (PyTorch's
+     * {@code F.scaled_dot_product_attention}, which picks the flash/memory-efficient CPU kernel).
+     */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v) {
+        return wrap(torch.scaled_dot_product_attention(q.n(), k.n(), v.n()));
+    }
+
+    /** Zeroes each element with probability p and rescales the rest by 1/(1−p) when {@code train}. */
+    public Tensor dropout(double p, boolean train) {
+        return wrap(torch.dropout(n(), p, train));
+    }
+
+    /** Rows of {@code weight} [num, dim] picked by the integer indices in {@code this}. */
+    public Tensor embedding(Tensor weight) {
+        return wrap(torch.embedding(weight.n(), n()));
+    }
+
+    /** Pads the last two dimensions with zeros: left, right, top, bottom. */
+    public Tensor pad2d(long left, long right, long top, long bottom) {
+        return wrap(torch.constant_pad_nd(n(), new long[] {left, right, top, bottom}));
+    }
+
+    /** The k largest values along {@code dim} (descending). */
+    public Tensor topk(long k, long dim) {
+        return wrap(torch.topk(n(), k, dim, true, true).get0());
+    }
+
+    /** Eigenvalues (ascending) and eigenvectors (columns) of a symmetric matrix. */
+    public Tensor[] eigh() {
+        var r = torch.linalg_eigh(n());
+        return new Tensor[] {wrap(r.get0()), wrap(r.get1())};
+    }
+
     // ------------------------------------------------------------------ normalisation
 
     /** Layer normalisation over the trailing dimensions {@code normalizedShape}. */
@@ -625,6 +703,11 @@ public final class Tensor implements AutoCloseable {
 
     public Tensor mseLoss(Tensor target) {
         return wrap(torch.mse_loss(n(), target.n()));
+    }
+
+    /** Mean cross-entropy of logits [N, K] against integer class labels [N]. */
+    public Tensor crossEntropy(Tensor labels) {
+        return wrap(torch.cross_entropy_loss(n(), labels.n()));
     }
 
     // ------------------------------------------------------------------ shape
