@@ -7,7 +7,7 @@ import java.util.Optional;
 /**
  * Where training data comes from: a distribution to draw minibatches from. Toy distributions draw
  * fresh points on every call; finite data sets (a CSV file) draw rows uniformly with replacement.
- * Returned tensors are float32 [batch, dim] and belong to the caller's current {@code Scope}.
+ * Returned tensors are float32 [batch, ...itemShape] and belong to the caller's current {@code Scope}.
  */
 public interface DataSource {
 
@@ -17,9 +17,14 @@ public interface DataSource {
     /** Number of values per data point. */
     int dim();
 
-    /** A random minibatch [batch, dim]; the same generator state gives the same batch. */
+    /** Shape of one data point: [dim] for vectors, [C, H, W] for images (whose {@link #dim()} is C·H·W). */
+    default long[] itemShape() {
+        return new long[] {dim()};
+    }
+
+    /** A random minibatch [batch, ...itemShape]; the same generator state gives the same batch. */
     Tensor sample(Generator g, int batch);
 
-    /** For a finite data set, every point as [rows, dim] (a fresh copy); empty for a distribution. */
+    /** For a finite data set, every point as [rows, ...itemShape] (a fresh copy); empty for a distribution. */
     Optional<Tensor> all();
 }

@@ -2,6 +2,7 @@ package dev.diffusion4j.model;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.nn.Activation;
+import dev.diffusion4j.tensor.Generator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -12,7 +13,7 @@ import java.util.Map;
  * means {@link VarianceType#FIXED}). Serialised into a checkpoint's config.json.
  */
 public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbeddingDim, Activation activation,
-                        int fourierFeatures, double fourierScale, VarianceType varianceType) {
+                        int fourierFeatures, double fourierScale, VarianceType varianceType) implements NetworkConfig {
     public static final String TYPE = "mlp";
 
     /** A network with a fixed variance. */
@@ -54,6 +55,22 @@ public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbed
         return varianceType == VarianceType.LEARNED_RANGE ? 2 * dataDim : dataDim;
     }
 
+    @Override
+    public String modelType() {
+        return TYPE;
+    }
+
+    @Override
+    public long[] sampleShape() {
+        return new long[] {dataDim};
+    }
+
+    @Override
+    public MlpNetwork build(Generator g) {
+        return new MlpNetwork(this, g);
+    }
+
+    @Override
     public Map<String, Object> toConfig() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model_type", TYPE);

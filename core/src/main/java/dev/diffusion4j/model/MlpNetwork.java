@@ -28,7 +28,7 @@ import dev.diffusion4j.tensor.Tensor;
  * Pre-norm residual blocks keep the signal scale stable with depth; each block's fc2 starts at
  * zero so the network starts as a shallow one and grows its depth during training.
  */
-public final class MlpNetwork extends Module implements NoisePredictor {
+public final class MlpNetwork extends DenoisingNetwork {
     private final MlpConfig config;
     private final SinusoidalEmbedding sinusoid;
     private final TimestepEmbedding timeEmbedding;
@@ -78,6 +78,7 @@ public final class MlpNetwork extends Module implements NoisePredictor {
         this.outputProj = child("output_proj", new Linear(hid, config.outputDim(), g));
     }
 
+    @Override
     public MlpConfig config() {
         return config;
     }
@@ -87,11 +88,6 @@ public final class MlpNetwork extends Module implements NoisePredictor {
     public Tensor predict(Tensor x, Tensor t) {
         Tensor out = forward(x, t);
         return config.varianceType() == VarianceType.LEARNED_RANGE ? out.narrow(1, 0, config.dataDim()) : out;
-    }
-
-    @Override
-    public boolean learnsVariance() {
-        return config.varianceType() == VarianceType.LEARNED_RANGE;
     }
 
     @Override

@@ -1,0 +1,44 @@
+package dev.diffusion4j.model;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.tensor.Generator;
+import java.util.Map;
+
+/**
+ * The architecture of a denoising network, as stored in the {@code model} section of a
+ * checkpoint's config.json; {@code model_type} says which kind it is.
+ */
+public interface NetworkConfig {
+    /** The config.json {@code model_type}. */
+    String modelType();
+
+    /** Shape of one data item the network takes and returns: [dim] for vectors, [C, H, W] for images. */
+    long[] sampleShape();
+
+    /** Whether the network also outputs its reverse-step variance. */
+    VarianceType varianceType();
+
+    /** A freshly initialised network of this architecture. */
+    DenoisingNetwork build(Generator g);
+
+    /** The config.json {@code model} section, including {@code model_type}. */
+    Map<String, Object> toConfig();
+
+    /** Number of values in one data item. */
+    default long sampleNumel() {
+        long n = 1;
+        for (long s : sampleShape()) {
+            n *= s;
+        }
+        return n;
+    }
+
+    /** Reads a {@code model} section, dispatching on its {@code model_type}. */
+    static NetworkConfig fromConfig(Map<String, Object> model) {
+        Object type = model.get("model_type");
+        if (MlpConfig.TYPE.equals(type)) {
+            return MlpConfig.fromConfig(model);
+        }
+        throw new DiffusionException("unknown model_type '" + type + "' in config.json (this version knows: " + MlpConfig.TYPE + ")");
+    }
+}
