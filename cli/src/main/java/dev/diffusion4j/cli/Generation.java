@@ -38,8 +38,17 @@ final class Generation {
     private final long seed;
     private final List<Frame> reverseFrames;
 
-    /** A recorded state in data coordinates with its caption. */
-    record Frame(float[] xy, String caption) {
+    /** Image samples shown in a denoising animation. */
+    static final int FRAME_IMAGES = 8;
+
+    /**
+     * A recorded state with its caption: 2D points in data coordinates, or for image models the
+     * noisy images x_t over their denoised estimates x̂₀ (in [−1, 1], the first {@link #FRAME_IMAGES}).
+     */
+    record Frame(float[] xy, Tensor images, Tensor denoised, String caption) {
+        Frame(float[] xy, String caption) {
+            this(xy, null, null, caption);
+        }
     }
 
     private Generation(Tensor samples, double seconds, long evaluations, long seed, List<Frame> reverseFrames) {
@@ -52,7 +61,6 @@ final class Generation {
 
     static Generation run(DiffusionPipeline pipe, Sampler sampler, int n, long seed, boolean recordFrames) {
         List<Frame> frames = new ArrayList<>();
-        Normalizer norm = pipe.spec().normalizer();
         NoiseSchedule schedule = pipe.spec().schedule();
         SamplingListener listener = new SamplingListener() {
             private ProgressBar progress;
@@ -66,8 +74,14 @@ final class Generation {
                 if (recordFrames && keepFrame(step.index(), step.total())) {
                     try (Scope s = Scope.open()) {
                         Tensor x = step.xVariancePreserving();
-                        Tensor head = x.narrow(0, 0, Math.min(FRAME_POINTS, x.size(0)));
-                        frames.add(new Frame(Plots.firstTwo(norm.denormalize(head)), caption(schedule, step.sigma())));
+                        if (pipe.spec().isImage()) {
+                            long k = Math.min(FRAME_IMAGES, x.size(0));
+                            frames.add(new Frame(null, Scope.escape(x.narrow(0, 0, k).clone()),
+                                    Scope.escape(step.denoised().narrow(0, 0, k).clone()), caption(schedule, step.sigma())));
+                        } else {
+                            Tensor head = x.narrow(0, 0, Math.min(FRAME_POINTS, x.size(0)));
+                            frames.add(new Frame(Plots.firstTwo(pipe.spec().denormalize(head)), caption(schedule, step.sigma())));
+                        }
                     }
                 }
                 if (step.index() + 1 == step.total()) {
@@ -216,6 +230,10 @@ final class Generation {
 
     /** Writes the animation: optionally the forward noising of real data, then the recorded reverse process. */
     void writeAnimation(DiffusionPipeline pipe, Path gif, boolean withForward) {
+        if (pipe.spec().isImage()) {
+            ImageOutputs.denoisingAnimation(reverseFrames, gif);
+            return;
+        }
         List<Frame> all = new ArrayList<>();
         Tensor reference = referenceData(pipe, FRAME_POINTS);
         if (withForward && reference != null) {

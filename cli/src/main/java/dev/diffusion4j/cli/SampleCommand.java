@@ -26,7 +26,9 @@ import picocli.CommandLine.Option;
 /** Generates samples from a trained model into a CSV file or a scatter plot, optionally with an animation. */
 @Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Generate samples from a trained model.",
-                "--out FILE.csv writes the points; --out FILE.png draws them over the training data. "
+                "2D/vector models: --out FILE.csv writes the points; --out FILE.png draws them over the training data. "
+                        + "Image models: --out FILE.png writes a grid of the samples (generation parameters in its PNG text), "
+                        + "--images DIR one PNG per sample. "
                         + "--trajectory FILE.gif animates the reverse process (with --forward: noising first, then denoising)."})
 final class SampleCommand implements Callable<Integer> {
     @CommandLine.Spec
@@ -120,8 +122,14 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--out", required = true, description = "Output FILE.csv (points) or FILE.png (scatter plot).")
+    @Option(names = "--out", required = true, description = "Output FILE.csv (points) or FILE.png (scatter plot; for image models a grid).")
     Path out;
+
+    @Option(names = "--images", description = "Image models: also write every sample as DIR/sample-NNNNN.png.")
+    Path imagesDir;
+
+    @Option(names = "--grid-cols", defaultValue = "0", description = "Image models: columns of the grid (default: square).")
+    int gridCols;
 
     @Option(names = "--trajectory", description = "Also write an animated GIF of the process.")
     Path trajectory;
@@ -172,11 +180,24 @@ final class SampleCommand implements Callable<Integer> {
                 .withAtol(atol == null ? Double.NaN : atol);
         Sampler s = Samplers.create(sampler, options);
         DiffusionPipeline pipe = DiffusionPipeline.open(model, !rawWeights, !noClip);
+        boolean image = pipe.spec().isImage();
+        if (image && !ext.equals("png")) {
+            throw new DiffusionException(pipe.name() + " is an image model: --out must be a .png grid (and --images DIR for single files)");
+        }
+        if (!image && imagesDir != null) {
+            throw new DiffusionException("--images is for image models; " + pipe.name() + " generates vectors (use --out FILE.csv)");
+        }
         Generation gen = Generation.run(pipe, s, num, seed, trajectory != null);
         try (Scope scope = Scope.open()) {
             Tensor samples = gen.samples();
             Map<String, String> params = gen.parameters(sampler, options);
-            if (ext.equals("csv")) {
+            params.put("model", pipe.name());
+            if (image) {
+                ImageOutputs.grid(samples, gridCols, out, params);
+                if (imagesDir != null) {
+                    ImageOutputs.individual(samples, imagesDir, params);
+                }
+            } else if (ext.equals("csv")) {
                 CsvDataset.write(out, samples, Generation.header(pipe));
             } else {
                 Plots.scatter(samples, Generation.referenceData(pipe, 2000), out, "samples — " + pipe.name(),

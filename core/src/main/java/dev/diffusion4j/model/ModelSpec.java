@@ -5,30 +5,56 @@ import dev.diffusion4j.data.Normalizer;
 import dev.diffusion4j.process.Prediction;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Generator;
+import dev.diffusion4j.tensor.Tensor;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * Everything needed to rebuild a trained model for sampling: the network architecture, the noise
- * schedule it was trained on, what it predicts, the data normalisation to undo, and the range of
- * the normalised training data (for clipping x̂₀; may be null). Stored as the {@code model},
- * {@code scheduler} and {@code data} sections of a checkpoint's config.json.
+ * schedule it was trained on, what it predicts, the data normalisation to undo (null when the data
+ * arrive at the network's scale, as images in [−1, 1] do), and the range of the normalised training
+ * data (for clipping x̂₀; may be null). Stored as the {@code model}, {@code scheduler} and
+ * {@code data} sections of a checkpoint's config.json.
  */
-public record ModelSpec(MlpConfig network, NoiseSchedule schedule, Prediction prediction, Normalizer normalizer,
+public record ModelSpec(NetworkConfig network, NoiseSchedule schedule, Prediction prediction, Normalizer normalizer,
                         SampleRange sampleRange) {
     /**
      * Newest config.json {@code format_version} this code reads. 1: the first layout; 2: the model
-     * section gained {@code variance_type} (absent in version 1, meaning a fixed variance).
+     * section gained {@code variance_type} (absent in version 1, meaning a fixed variance); 3: image
+     * models ({@code model_type} unet_2d, a {@code data.shape} and no normalizer).
      */
-    public static final int CONFIG_VERSION = 2;
+    public static final int CONFIG_VERSION = 3;
 
+    /** Shape of one data item: [dim] for vectors, [C, H, W] for images. */
+    public long[] sampleShape() {
+        return network != null ? network.sampleShape() : new long[] {normalizer.dim()};
+    }
+
+    /** Number of values in one data item. */
     public int dataDim() {
-        return network.dataDim();
+        return (int) Arrays.stream(sampleShape()).reduce(1, (a, b) -> a * b);
+    }
+
+    /** True for models of [C, H, W] images. */
+    public boolean isImage() {
+        return sampleShape().length == 3;
+    }
+
+    /** Data → the network's scale (identity without a normalizer). */
+    public Tensor normalize(Tensor x) {
+        return normalizer == null ? x : normalizer.normalize(x);
+    }
+
+    /** The network's scale → data units (identity without a normalizer). */
+    public Tensor denormalize(Tensor z) {
+        return normalizer == null ? z : normalizer.denormalize(z);
     }
 
     /** A freshly initialised network of this architecture. */
-    public MlpNetwork buildNetwork(Generator g) {
-        return new MlpNetwork(network, g);
+    public DenoisingNetwork buildNetwork(Generator g) {
+        return network.build(g);
     }
 
     /**
@@ -40,13 +66,19 @@ public record ModelSpec(MlpConfig network, NoiseSchedule schedule, Prediction pr
         return clip && sampleRange != null ? new ClippedDenoiser(d, sampleRange) : d;
     }
 
-    /** Config sections: {"model": ..., "scheduler": ..., "data": {"normalizer": ...}}. */
+    /** Config sections: {"model": ..., "scheduler": ..., "data": {"shape" | "dim", "normalizer", ...}}. */
     public Map<String, Object> toConfig() {
         Map<String, Object> scheduler = new LinkedHashMap<>(schedule.toConfig());
         scheduler.put("prediction_type", prediction.configName());
         Map<String, Object> data = new LinkedHashMap<>();
-        data.put("dim", dataDim());
-        data.put("normalizer", normalizer.toMap());
+        if (isImage()) {
+            data.put("shape", Arrays.stream(sampleShape()).boxed().toList());
+        } else {
+            data.put("dim", dataDim());
+        }
+        if (normalizer != null) {
+            data.put("normalizer", normalizer.toMap());
+        }
         if (sampleRange != null) {
             data.put("sample_range", sampleRange.toMap());
         }
@@ -67,28 +99,32 @@ public record ModelSpec(MlpConfig network, NoiseSchedule schedule, Prediction pr
         Map<String, Object> model = section(config, "model");
         Map<String, Object> scheduler = section(config, "scheduler");
         Map<String, Object> data = section(config, "data");
-        Object type = model.get("model_type");
-        if (!MlpConfig.TYPE.equals(type)) {
-            throw new DiffusionException("unknown model_type '" + type + "' in config.json (this version knows: " + MlpConfig.TYPE + ")");
-        }
-        MlpConfig net = MlpConfig.fromConfig(model);
+        NetworkConfig net = NetworkConfig.fromConfig(model);
         Object pred = scheduler.get("prediction_type");
         if (!(pred instanceof String)) {
             throw new DiffusionException("config.json scheduler section lacks prediction_type");
         }
+        boolean image = net.sampleShape().length == 3;
+        if (image && data.get("shape") instanceof List<?> shape
+                && !Arrays.equals(shape.stream().mapToLong(o -> ((Number) o).longValue()).toArray(), net.sampleShape())) {
+            throw new DiffusionException("config.json is inconsistent: data shape " + shape + " but the model takes "
+                    + Arrays.toString(net.sampleShape()));
+        }
         Object norm = data.get("normalizer");
-        if (!(norm instanceof Map)) {
+        Normalizer normalizer = null;
+        if (norm instanceof Map) {
+            normalizer = Normalizer.fromMap((Map<String, ?>) norm);
+            if (normalizer.dim() != net.sampleNumel()) {
+                throw new DiffusionException("config.json is inconsistent: normalizer has " + normalizer.dim()
+                        + " dimensions but the model has " + net.sampleNumel());
+            }
+        } else if (!image) {
             throw new DiffusionException("config.json data section lacks the normalizer");
         }
-        Normalizer normalizer = Normalizer.fromMap((Map<String, ?>) norm);
-        if (normalizer.dim() != net.dataDim()) {
-            throw new DiffusionException("config.json is inconsistent: normalizer has " + normalizer.dim()
-                    + " dimensions but the model has " + net.dataDim());
-        }
         SampleRange range = data.get("sample_range") instanceof Map<?, ?> r ? SampleRange.fromMap(r) : null;
-        if (range != null && range.dim() != net.dataDim()) {
+        if (range != null && !range.isUniform() && range.dim() != net.sampleNumel()) {
             throw new DiffusionException("config.json is inconsistent: sample range has " + range.dim()
-                    + " dimensions but the model has " + net.dataDim());
+                    + " dimensions but the model has " + net.sampleNumel());
         }
         return new ModelSpec(net, NoiseSchedule.fromConfig(scheduler), Prediction.parse((String) pred), normalizer, range);
     }

@@ -43,12 +43,26 @@ public record SampleRange(double[] min, double[] max) {
         return new SampleRange(lo, hi);
     }
 
+    /** One interval for every value, as for images in [−1, 1]. */
+    public static SampleRange uniform(double lo, double hi) {
+        return new SampleRange(new double[] {lo}, new double[] {hi});
+    }
+
+    /** Number of per-dimension intervals; 1 for a {@link #uniform} range, which applies to any shape. */
     public int dim() {
         return min.length;
     }
 
-    /** Clamps x [B, d] into the box. */
+    /** True for a range that applies one interval to every value. */
+    public boolean isUniform() {
+        return min.length == 1;
+    }
+
+    /** Clamps x [B, d] (or any shape, for a uniform range) into the box. */
     public Tensor clip(Tensor x) {
+        if (isUniform()) {
+            return x.clamp(min[0], max[0]);
+        }
         Tensor lo = Tensor.of(min, 1, min.length).to(x.dtype());
         Tensor hi = Tensor.of(max, 1, max.length).to(x.dtype());
         return x.clamp(lo, hi);

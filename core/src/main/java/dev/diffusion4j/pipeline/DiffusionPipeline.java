@@ -8,7 +8,7 @@ import dev.diffusion4j.data.Normalizer;
 import dev.diffusion4j.model.CountingDenoiser;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.MixtureDenoiser;
-import dev.diffusion4j.model.MlpNetwork;
+import dev.diffusion4j.model.DenoisingNetwork;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.Oracles;
 import dev.diffusion4j.process.Prediction;
@@ -37,20 +37,21 @@ import java.util.Map;
  * }</pre>
  */
 public final class DiffusionPipeline {
-    /** Largest batch run through the network at once; bigger requests are split. */
+    /** Largest batch of vectors run through the network at once; bigger requests are split. */
     public static final int MAX_BATCH = 16_384;
+    /** Image batches are capped at this many values (a U-Net's activations are ~100× its input). */
+    public static final int MAX_IMAGE_BATCH_VALUES = 200_000;
 
     private final Path checkpoint;
     private final ModelSpec spec;
-    private final MlpNetwork network;
+    private final DenoisingNetwork network;
     private final CountingDenoiser denoiser;
     private final Map<String, Object> config;
     private final boolean ema;
 
     private final String name;
-    private final int dataDim;
 
-    private DiffusionPipeline(Path checkpoint, Map<String, Object> config, ModelSpec spec, MlpNetwork network, boolean ema, boolean clip) {
+    private DiffusionPipeline(Path checkpoint, Map<String, Object> config, ModelSpec spec, DenoisingNetwork network, boolean ema, boolean clip) {
         this.checkpoint = checkpoint;
         this.config = config;
         this.spec = spec;
@@ -58,10 +59,9 @@ public final class DiffusionPipeline {
         this.denoiser = new CountingDenoiser(spec.denoiser(network, clip));
         this.ema = ema;
         this.name = checkpoint.getParent() != null ? checkpoint.getParent().getFileName().toString() : checkpoint.toString();
-        this.dataDim = spec.dataDim();
     }
 
-    private DiffusionPipeline(String name, Map<String, Object> config, ModelSpec spec, Denoiser exact, int dataDim) {
+    private DiffusionPipeline(String name, Map<String, Object> config, ModelSpec spec, Denoiser exact) {
         this.checkpoint = null;
         this.config = config;
         this.spec = spec;
@@ -69,7 +69,6 @@ public final class DiffusionPipeline {
         this.denoiser = new CountingDenoiser(exact);
         this.ema = false;
         this.name = name;
-        this.dataDim = dataDim;
     }
 
     /**
@@ -87,7 +86,7 @@ public final class DiffusionPipeline {
             config.put("data", Map.of("source", spec));
         }
         ModelSpec modelSpec = new ModelSpec(null, schedule, Prediction.SAMPLE, Normalizer.identity(exact.dim()), null);
-        return new DiffusionPipeline("oracle:" + spec, config, modelSpec, exact, exact.dim());
+        return new DiffusionPipeline("oracle:" + spec, config, modelSpec, exact);
     }
 
     /**
@@ -109,9 +108,14 @@ public final class DiffusionPipeline {
         return name;
     }
 
-    /** Dimension of a data point. */
+    /** Number of values in a data point. */
     public int dataDim() {
-        return dataDim;
+        return spec.dataDim();
+    }
+
+    /** Shape of a data point: [dim] for vectors, [C, H, W] for images. */
+    public long[] sampleShape() {
+        return spec.sampleShape();
     }
 
     /** True for the analytic oracle (no network, no checkpoint). */
@@ -136,7 +140,7 @@ public final class DiffusionPipeline {
         CheckpointStore.verify(ckpt);
         Map<String, Object> config = Trainer.readConfig(ckpt);
         ModelSpec spec = ModelSpec.fromConfig(config);
-        MlpNetwork net = spec.buildNetwork(new Generator(0));
+        DenoisingNetwork net = spec.buildNetwork(new Generator(0));
         Path weights = ckpt.resolve(Trainer.EMA_FILE);
         boolean useEma = preferEma && Files.exists(weights);
         if (!useEma) {
@@ -190,13 +194,27 @@ public final class DiffusionPipeline {
         Generator g = new Generator(seed);
         List<Tensor> parts = new ArrayList<>();
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
-            for (int done = 0; done < n; done += MAX_BATCH) {
-                int b = Math.min(MAX_BATCH, n - done);
-                Tensor noise = Tensor.randn(g, b, dataDim);
-                parts.add(spec.normalizer().denormalize(sampler.sample(denoiser, noise, g, listener)));
+            int maxBatch = maxBatch();
+            for (int done = 0; done < n; done += maxBatch) {
+                int b = Math.min(maxBatch, n - done);
+                Tensor noise = Tensor.randn(g, batchShape(b));
+                parts.add(spec.denormalize(sampler.sample(denoiser, noise, g, listener)));
             }
             return s.keep(parts.size() == 1 ? parts.get(0) : Tensor.cat(parts, 0));
         }
+    }
+
+    /** Samples drawn per batch: bounded memory whatever {@code n} is. */
+    public int maxBatch() {
+        return spec.isImage() ? Math.max(1, MAX_IMAGE_BATCH_VALUES / spec.dataDim()) : MAX_BATCH;
+    }
+
+    private long[] batchShape(int b) {
+        long[] item = spec.sampleShape();
+        long[] shape = new long[item.length + 1];
+        shape[0] = b;
+        System.arraycopy(item, 0, shape, 1, item.length);
+        return shape;
     }
 
     public Tensor sample(int n, Sampler sampler, long seed) {

@@ -23,6 +23,11 @@ import java.util.Map;
  * @param emaDecay         EMA decay; 0 disables the EMA (samples then use the raw weights)
  * @param checkpointEvery  steps between checkpoints (the last step always writes one)
  * @param keepCheckpoints  newest checkpoints kept in the run directory
+ * @param imageSize        image data: side length images are resized and cropped to; 0 keeps the data's own size
+ * @param channels         image data: 1 (grayscale) or 3 (RGB); 0 keeps the data's own
+ * @param flip             image data: random horizontal flips; null means the data set's default
+ * @param precision        arithmetic of the forward and backward passes
+ * @param sampleEvery      image models: steps between sample grids written to the run directory; 0 disables
  */
 public record TrainConfig(
         String data,
@@ -41,7 +46,20 @@ public record TrainConfig(
         Weighting weighting,
         double snrGamma,
         int checkpointEvery,
-        int keepCheckpoints) {
+        int keepCheckpoints,
+        int imageSize,
+        int channels,
+        Boolean flip,
+        Precision precision,
+        int sampleEvery) {
+
+    /** Settings for vector data: no image options, float32, no sample grids. */
+    public TrainConfig(String data, long seed, int steps, int batchSize, int gradAccumulation, double lr, int warmupSteps,
+                       double minLrRatio, double weightDecay, double gradClip, double emaDecay, Prediction prediction,
+                       LossType loss, Weighting weighting, double snrGamma, int checkpointEvery, int keepCheckpoints) {
+        this(data, seed, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip, emaDecay,
+                prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, 0, 0, null, Precision.FP32, 0);
+    }
 
     public TrainConfig {
         require(data != null && !data.isBlank(), "a data set is required (a built-in name or a CSV file)");
@@ -57,6 +75,10 @@ public record TrainConfig(
         require(snrGamma > 0, "min-SNR gamma must be positive, got " + snrGamma);
         require(checkpointEvery >= 1, "checkpoint interval must be at least 1 step, got " + checkpointEvery);
         require(keepCheckpoints >= 1, "keep at least 1 checkpoint, got " + keepCheckpoints);
+        require(imageSize == 0 || (imageSize >= 8 && imageSize <= 1024), "image size must be between 8 and 1024 pixels, got " + imageSize);
+        require(channels == 0 || channels == 1 || channels == 3, "channels must be 1 (grayscale) or 3 (RGB), got " + channels);
+        require(precision != null, "a precision (fp32 or bf16) is required");
+        require(sampleEvery >= 0, "sample interval must be ≥ 0 (0 disables), got " + sampleEvery);
     }
 
     private static void require(boolean ok, String message) {
@@ -73,17 +95,26 @@ public record TrainConfig(
 
     public TrainConfig withSteps(int s) {
         return new TrainConfig(data, seed, s, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
-                emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints);
+                emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, imageSize, channels, flip,
+                precision, sampleEvery);
     }
 
     public TrainConfig withSeed(long s) {
         return new TrainConfig(data, s, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
-                emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints);
+                emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, imageSize, channels, flip,
+                precision, sampleEvery);
     }
 
     public TrainConfig withCheckpointEvery(int every) {
         return new TrainConfig(data, seed, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
-                emaDecay, prediction, loss, weighting, snrGamma, every, keepCheckpoints);
+                emaDecay, prediction, loss, weighting, snrGamma, every, keepCheckpoints, imageSize, channels, flip,
+                precision, sampleEvery);
+    }
+
+    /** These settings with the image-data options, precision and sample-grid interval. */
+    public TrainConfig withImageOptions(int size, int ch, Boolean flipImages, Precision p, int gridEvery) {
+        return new TrainConfig(data, seed, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
+                emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, size, ch, flipImages, p, gridEvery);
     }
 
     public Map<String, Object> toConfig() {
@@ -105,6 +136,11 @@ public record TrainConfig(
         m.put("snr_gamma", snrGamma);
         m.put("checkpoint_every", checkpointEvery);
         m.put("keep_checkpoints", keepCheckpoints);
+        m.put("image_size", imageSize);
+        m.put("channels", channels);
+        m.put("flip", flip);
+        m.put("precision", precision.configName());
+        m.put("sample_every", sampleEvery);
         return m;
     }
 
@@ -127,7 +163,12 @@ public record TrainConfig(
                     Weighting.parse((String) m.get("weighting")),
                     num(m, "snr_gamma").doubleValue(),
                     num(m, "checkpoint_every").intValue(),
-                    num(m, "keep_checkpoints").intValue());
+                    num(m, "keep_checkpoints").intValue(),
+                    ((Number) m.getOrDefault("image_size", 0)).intValue(),
+                    ((Number) m.getOrDefault("channels", 0)).intValue(),
+                    (Boolean) m.get("flip"),
+                    Precision.parse((String) m.getOrDefault("precision", "fp32")),
+                    ((Number) m.getOrDefault("sample_every", 0)).intValue());
         } catch (ClassCastException | NullPointerException e) {
             throw new DiffusionException("config.json training section is malformed: " + e.getMessage());
         }

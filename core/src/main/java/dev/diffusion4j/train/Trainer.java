@@ -9,9 +9,9 @@ import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.io.Json;
 import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.io.SafetensorsFile;
-import dev.diffusion4j.model.MlpConfig;
-import dev.diffusion4j.model.MlpNetwork;
+import dev.diffusion4j.model.DenoisingNetwork;
 import dev.diffusion4j.model.ModelSpec;
+import dev.diffusion4j.model.NetworkConfig;
 import dev.diffusion4j.model.SampleRange;
 import dev.diffusion4j.objective.DiffusionObjective;
 import dev.diffusion4j.schedule.NoiseSchedule;
@@ -23,6 +23,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,7 +55,7 @@ public final class Trainer {
     private final TrainConfig config;
     private final ModelSpec spec;
     private final DataSource data;
-    private final MlpNetwork network;
+    private final DenoisingNetwork network;
     private final AdamW optimizer;
     private final Ema ema;
     private final DiffusionObjective objective;
@@ -84,15 +85,20 @@ public final class Trainer {
      * Prepares a new run in {@code runDir} (created if needed). Fails if the directory already
      * holds checkpoints: continue those with {@link #resume}.
      */
-    public static Trainer create(Path runDir, TrainConfig config, MlpConfig architecture, NoiseSchedule schedule) {
+    public static Trainer create(Path runDir, TrainConfig config, NetworkConfig architecture, NoiseSchedule schedule) {
         prepareRunDir(runDir);
         if (CheckpointStore.latest(runDir).isPresent()) {
             throw new DiffusionException(runDir + " already holds a training run; pass --resume to continue it or choose another --out");
         }
-        DataSource data = DataSources.open(config.data());
-        if (data.dim() != architecture.dataDim()) {
-            throw new DiffusionException("data set '" + data.name() + "' has " + data.dim() + " dimensions but the model is built for "
-                    + architecture.dataDim());
+        DataSource data = openData(config);
+        if (!Arrays.equals(data.itemShape(), architecture.sampleShape())) {
+            throw new DiffusionException("data set '" + data.name() + "' has " + describe(data.itemShape())
+                    + " but the model is built for " + describe(architecture.sampleShape()));
+        }
+        if (data.itemShape().length == 3) {
+            // Images arrive in [−1, 1] (the DataSource contract): no normaliser, clip x̂₀ to that box.
+            return new Trainer(runDir, config, new ModelSpec(architecture, schedule, config.prediction(), null,
+                    SampleRange.uniform(-1, 1)), data);
         }
         try (Scope s = Scope.open()) {
             Optional<Tensor> all = data.all();
@@ -118,9 +124,22 @@ public final class Trainer {
         if (newSteps > 0) {
             tc = tc.withSteps(newSteps);
         }
-        Trainer t = new Trainer(runDir, tc, spec, DataSources.open(tc.data()));
+        Trainer t = new Trainer(runDir, tc, spec, openData(tc));
         t.restore(ckpt);
         return t;
+    }
+
+    /** "2 dimensions" for vectors, "images of 1×28×28" for images. */
+    static String describe(long[] shape) {
+        if (shape.length == 1) {
+            return shape[0] + " dimensions";
+        }
+        return "images of " + String.join("×", Arrays.stream(shape).mapToObj(Long::toString).toList());
+    }
+
+    /** The run's data set, opened as its settings say. */
+    public static DataSource openData(TrainConfig config) {
+        return DataSources.open(config.data());
     }
 
     private static void prepareRunDir(Path runDir) {
@@ -142,7 +161,7 @@ public final class Trainer {
         return config;
     }
 
-    public MlpNetwork network() {
+    public DenoisingNetwork network() {
         return network;
     }
 
@@ -200,8 +219,11 @@ public final class Trainer {
         int k = config.gradAccumulation();
         for (int micro = 0; micro < k; micro++) {
             try (Scope s = Scope.open()) {
-                Tensor x0 = spec.normalizer().normalize(data.sample(dataGen, config.batchSize()));
-                Tensor loss = objective.loss(network, x0, noiseGen);
+                Tensor x0 = spec.normalize(data.sample(dataGen, config.batchSize()));
+                Tensor loss;
+                try (Precision.Region region = config.precision().open()) {
+                    loss = objective.loss(network, x0, noiseGen);
+                }
                 double value = loss.item();
                 if (!Double.isFinite(value)) {
                     throw divergence("loss is " + value);

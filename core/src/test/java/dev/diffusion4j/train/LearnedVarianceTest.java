@@ -12,6 +12,7 @@ import dev.diffusion4j.model.CountingDenoiser;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.LearnedVariance;
 import dev.diffusion4j.model.MlpConfig;
+import dev.diffusion4j.model.DenoisingNetwork;
 import dev.diffusion4j.model.MlpNetwork;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.Oracles;
@@ -304,7 +305,7 @@ class LearnedVarianceTest {
         old.put("format_version", 1);
         ModelSpec spec = ModelSpec.fromConfig(old);
         assertEquals(VarianceType.FIXED, spec.network().varianceType());
-        MlpNetwork fixed = spec.buildNetwork(new Generator(0));
+        DenoisingNetwork fixed = spec.buildNetwork(new Generator(0));
         assertFalse(fixed.learnsVariance());
         assertTrue(spec.denoiser(fixed, true).learnedVariance().isEmpty());
         // and a newer one is refused clearly

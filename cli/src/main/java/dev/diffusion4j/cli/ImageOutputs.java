@@ -1,0 +1,74 @@
+package dev.diffusion4j.cli;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.io.GifWriter;
+import dev.diffusion4j.io.PngWriter;
+import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.viz.ImageGrid;
+import dev.diffusion4j.viz.ImageTiles;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** What an image model's samples become: a PNG grid, one PNG per sample, a denoising GIF. */
+final class ImageOutputs {
+    /** Small images are enlarged to at least this many pixels a side so that a grid is readable. */
+    private static final int MIN_TILE = 56;
+
+    private ImageOutputs() {
+    }
+
+    /** Samples [n, c, h, w] in [−1, 1] as a grid of {@code cols} columns, with the parameters as PNG text. */
+    static void grid(Tensor images, int cols, Path out, Map<String, String> parameters) {
+        List<BufferedImage> tiles = enlarged(ImageTiles.fromTensor(images));
+        int columns = cols > 0 ? cols : (int) Math.ceil(Math.sqrt(tiles.size()));
+        PngWriter.write(out, ImageTiles.grid(tiles, columns, 2), parameters);
+    }
+
+    /** One PNG per sample, {@code sample-00000.png} onwards, each with the parameters and its index. */
+    static void individual(Tensor images, Path dir, Map<String, String> parameters) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new DiffusionException("cannot create image directory " + dir + ": " + e.getMessage());
+        }
+        List<BufferedImage> list = ImageTiles.fromTensor(images);
+        for (int i = 0; i < list.size(); i++) {
+            Map<String, String> meta = new java.util.LinkedHashMap<>(parameters);
+            meta.put("index", Integer.toString(i));
+            PngWriter.write(dir.resolve(String.format(Locale.ROOT, "sample-%05d.png", i)), list.get(i), meta);
+        }
+    }
+
+    /** The recorded reverse process: per frame, the noisy images x_t above their denoised estimates x̂₀. */
+    static void denoisingAnimation(List<Generation.Frame> frames, Path gif) {
+        if (frames.isEmpty()) {
+            throw new DiffusionException("no frames were recorded for the animation");
+        }
+        List<BufferedImage> out = new ArrayList<>();
+        for (Generation.Frame f : frames) {
+            List<BufferedImage> row = enlarged(ImageTiles.fromTensor(f.images()));
+            List<BufferedImage> all = new ArrayList<>(row);
+            all.addAll(enlarged(ImageTiles.fromTensor(f.denoised())));
+            out.add(ImageGrid.builder().addAll(all).columns(row.size()).padding(4)
+                    .title(f.caption() + "   (top: x_t, bottom: x̂₀)").render());
+        }
+        GifWriter.write(gif, out, 90, 2500);
+    }
+
+    private static List<BufferedImage> enlarged(List<BufferedImage> images) {
+        int side = Math.min(images.get(0).getWidth(), images.get(0).getHeight());
+        int factor = Math.max(1, (int) Math.ceil((double) MIN_TILE / side));
+        if (factor == 1) {
+            return images;
+        }
+        List<BufferedImage> out = new ArrayList<>(images.size());
+        images.forEach(i -> out.add(ImageTiles.scale(i, factor)));
+        return out;
+    }
+}

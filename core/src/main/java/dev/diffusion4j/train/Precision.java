@@ -1,0 +1,39 @@
+package dev.diffusion4j.train;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.tensor.Autocast;
+import dev.diffusion4j.tensor.DType;
+import java.util.Locale;
+
+/**
+ * Arithmetic of the forward and backward passes. Weights, optimizer moments and the EMA are always
+ * float32; {@link #BF16} runs matmul- and convolution-class ops under CPU autocast to bfloat16.
+ */
+public enum Precision {
+    FP32,
+    BF16;
+
+    /** A region of code that runs at this precision. */
+    public interface Region extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** Opens the autocast region for this precision; a no-op region for FP32. */
+    public Region open() {
+        return this == BF16 ? Autocast.open(DType.BFLOAT16)::close : () -> { };
+    }
+
+    public String configName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static Precision parse(String s) {
+        for (Precision p : values()) {
+            if (p.configName().equalsIgnoreCase(s)) {
+                return p;
+            }
+        }
+        throw new DiffusionException("unknown precision '" + s + "'; use fp32 or bf16");
+    }
+}
