@@ -40,7 +40,14 @@ public final class Tensor implements AutoCloseable {
     }
 
     private static Tensor wrap(org.bytedeco.pytorch.Tensor t) {
+        FlopCounter.countOp();
         return new Tensor(t);
+    }
+
+    /** Counts 2·numel(out)·k FLOPs (k multiply-adds per output value) and returns {@code out}. */
+    private static Tensor counted(Tensor out, long k) {
+        FlopCounter.countFlops(2 * out.numel() * k);
+        return out;
     }
 
     private static final TensorOptions[] OPTIONS = new TensorOptions[DType.values().length];
@@ -593,12 +600,13 @@ public final class Tensor implements AutoCloseable {
     // ------------------------------------------------------------------ linear algebra
 
     public Tensor matmul(Tensor o) {
-        return wrap(n().matmul(o.n()));
+        return counted(wrap(n().matmul(o.n())), size(-1));
     }
 
     /** {@code this · wᵀ + b} (PyTorch's {@code F.linear}); {@code b} may be null. */
     public Tensor linear(Tensor w, Tensor b) {
-        return b == null ? wrap(torch.linear(n(), w.n())) : wrap(torch.linear(n(), w.n(), b.n()));
+        Tensor out = b == null ? wrap(torch.linear(n(), w.n())) : wrap(torch.linear(n(), w.n(), b.n()));
+        return counted(out, w.size(1));
     }
 
     /** Pairwise Euclidean distances between the rows of {@code this} [n, d] and {@code o} [m, d]. */
@@ -613,8 +621,9 @@ public final class Tensor implements AutoCloseable {
      * {@code F.conv2d}); {@code bias} may be null.
      */
     public Tensor conv2d(Tensor weight, Tensor bias, long stride, long padding, long groups) {
-        return wrap(torch.conv2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
+        Tensor out = wrap(torch.conv2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
                 new long[] {padding, padding}, new long[] {1, 1}, groups));
+        return counted(out, weight.size(1) * weight.size(2) * weight.size(3));
     }
 
     /**
@@ -622,8 +631,11 @@ public final class Tensor implements AutoCloseable {
      * {@code F.conv_transpose2d}); {@code bias} may be null.
      */
     public Tensor convTranspose2d(Tensor weight, Tensor bias, long stride, long padding, long outputPadding) {
-        return wrap(torch.conv_transpose2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
+        Tensor out = wrap(torch.conv_transpose2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
                 new long[] {padding, padding}, new long[] {outputPadding, outputPadding}, 1, 1, 1));
+        // every input value meets out-channels × k² weights
+        FlopCounter.countFlops(2 * numel() * weight.size(1) * weight.size(2) * weight.size(3));
+        return out;
     }
 
     /** Nearest-neighbour upsampling of [N, C, H, W] by an integer factor. */
@@ -654,7 +666,11 @@ public final class Tensor implements AutoCloseable {
      * {@code F.scaled_dot_product_attention}, which picks the flash/memory-efficient CPU kernel).
      */
     public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v) {
-        return wrap(torch.scaled_dot_product_attention(q.n(), k.n(), v.n()));
+        Tensor out = wrap(torch.scaled_dot_product_attention(q.n(), k.n(), v.n()));
+        // QKᵀ: Lq·Lk·d multiply-adds per head; softmax·V: Lq·Lk·dv
+        long heads = q.numel() / (q.size(-2) * q.size(-1));
+        FlopCounter.countFlops(2 * heads * q.size(-2) * k.size(-2) * (q.size(-1) + v.size(-1)));
+        return out;
     }
 
     /** Zeroes each element with probability p and rescales the rest by 1/(1−p) when {@code train}. */

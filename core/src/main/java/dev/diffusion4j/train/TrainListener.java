@@ -16,4 +16,8 @@ public interface TrainListener {
 
     default void onCheckpoint(Path checkpoint) {
     }
+
+    /** Called after an image model's sample grid was written (every {@code sample_every} steps). */
+    default void onSampleGrid(long step, Path grid) {
+    }
 }

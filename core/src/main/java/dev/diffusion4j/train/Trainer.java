@@ -44,6 +44,8 @@ public final class Trainer {
     public static final String EMA_FILE = "ema.safetensors";
     public static final String OPTIMIZER_FILE = "optimizer.pt";
     public static final String STATE_FILE = "trainer_state.json";
+    /** Sub-directory of the run directory that holds an image model's sample grids. */
+    public static final String SAMPLES_DIR = "samples";
 
     private static final long STREAM_INIT = 0;
     private static final long STREAM_DATA = 1;
@@ -65,6 +67,7 @@ public final class Trainer {
     private final List<double[]> lossLog = new ArrayList<>();
     private long step;
     private double elapsedSeconds;
+    private SamplePreview preview;
 
     private Trainer(Path runDir, TrainConfig config, ModelSpec spec, DataSource data) {
         this.runDir = runDir;
@@ -208,6 +211,9 @@ public final class Trainer {
                 last = saveCheckpoint();
                 listener.onCheckpoint(last);
             }
+            if (config.sampleEvery() > 0 && spec.isImage() && (step % config.sampleEvery() == 0 || step == total)) {
+                listener.onSampleGrid(step, writeSampleGrid());
+            }
         }
         return last == null ? saveCheckpoint() : last;
     }
@@ -245,6 +251,20 @@ public final class Trainer {
                 + " (resume with --resume)").orElse("");
         return new DiffusionException("training diverged at step " + (step + 1) + ": " + what
                 + "; lower the learning rate (--lr) or keep gradient clipping on" + resume);
+    }
+
+    /** A grid from the current (EMA) weights into {@code samples/} of the run directory. */
+    private Path writeSampleGrid() {
+        if (preview == null) {
+            preview = new SamplePreview(spec);
+        }
+        Path dir = runDir.resolve(SAMPLES_DIR);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new DiffusionException("cannot create " + dir + ": " + e.getMessage());
+        }
+        return preview.write(ema != null ? ema.state() : network.stateDict(), dir, step);
     }
 
     // ------------------------------------------------------------------ checkpoints

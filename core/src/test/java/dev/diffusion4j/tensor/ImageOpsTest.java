@@ -97,4 +97,25 @@ class ImageOpsTest {
             assertEquals(2.0, d.amax().item(), 0);
         }
     }
+
+    @Test
+    void flopCounterCountsMultiplyAddsTwice() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.ones(2, 3, 8, 8);
+            Tensor w = Tensor.ones(4, 3, 3, 3);
+            Tensor a = Tensor.ones(5, 6);
+            Tensor b = Tensor.ones(6, 7);
+            try (FlopCounter c = FlopCounter.open()) {
+                x.conv2d(w, null, 1, 1, 1);                  // 2·(2·4·8·8)·(3·3·3)
+                a.matmul(b);                                 // 2·(5·7)·6
+                Tensor.scaledDotProductAttention(Tensor.ones(1, 2, 4, 8), Tensor.ones(1, 2, 5, 8), Tensor.ones(1, 2, 5, 3));
+                assertEquals(2L * 512 * 27 + 2L * 35 * 6 + 2L * 2 * 4 * 5 * (8 + 3), c.flops());
+                assertEquals(6, c.ops());                    // three results + the three ones() for SDPA
+            }
+            try (FlopCounter c = FlopCounter.open()) {
+                Tensor.ones(1, 2, 4, 4).convTranspose2d(Tensor.ones(2, 3, 4, 4), null, 2, 1, 0);
+                assertEquals(2L * 32 * 3 * 16, c.flops());
+            }
+        }
+    }
 }
