@@ -50,7 +50,10 @@ final class InfoCommand implements Callable<Integer> {
                 : varianceType + " (learned by the network; sample and score with --variance learned_range)"));
         Object data = cfg.get("data");
         if (data instanceof Map<?, ?> d) {
-            out.println("data:        " + d.get("source") + " (" + d.get("dim") + " dims)");
+            String shape = pipe.spec().isImage()
+                    ? String.join("x", java.util.Arrays.stream(pipe.sampleShape()).mapToObj(Long::toString).toList()) + " images"
+                    : pipe.dataDim() + " dims";
+            out.println("data:        " + d.get("source") + " (" + shape + ")");
         }
         out.printf(Locale.ROOT, "parameters:  %,d%n", pipe.parameterCount());
         Object training = cfg.get("training");
