@@ -24,7 +24,7 @@ public final class ImageDataset implements DataSource {
     }
 
     private final String name;
-    private final String description;
+    private final String source;
     private final byte[] pixels;
     private final int count;
     private final int channels;
@@ -35,10 +35,10 @@ public final class ImageDataset implements DataSource {
     private final boolean flip;
     private final String warning;
 
-    private ImageDataset(String name, String description, byte[] pixels, int count, int channels, int height, int width,
+    private ImageDataset(String name, String source, byte[] pixels, int count, int channels, int height, int width,
             int[] labels, List<String> classNames, boolean flip, String warning) {
         this.name = name;
-        this.description = description;
+        this.source = source;
         this.pixels = pixels;
         this.count = count;
         this.channels = channels;
@@ -79,9 +79,7 @@ public final class ImageDataset implements DataSource {
         } else if (!classNames.isEmpty()) {
             throw new DiffusionException("image data set " + name + " has class names but no labels");
         }
-        String desc = name + ": " + count + " images " + channels + "x" + height + "x" + width
-                + (labels != null ? ", " + numClasses(labels, classNames) + " classes" : ", unlabelled");
-        return new ImageDataset(name, desc, pixels, count, channels, height, width, labels, classNames, false, null);
+        return new ImageDataset(name, null, pixels, count, channels, height, width, labels, classNames, false, null);
     }
 
     private static int numClasses(int[] labels, List<String> classNames) {
@@ -90,22 +88,22 @@ public final class ImageDataset implements DataSource {
 
     /** This data set with random horizontal flips on or off. */
     public ImageDataset withFlip(boolean on) {
-        return new ImageDataset(name, description, pixels, count, channels, height, width, labels, classNames, on, warning);
+        return new ImageDataset(name, source, pixels, count, channels, height, width, labels, classNames, on, warning);
     }
 
     /** This data set under another name. */
     public ImageDataset withName(String newName) {
-        return new ImageDataset(newName, description, pixels, count, channels, height, width, labels, classNames, flip, warning);
+        return new ImageDataset(newName, source, pixels, count, channels, height, width, labels, classNames, flip, warning);
     }
 
-    /** This data set with another one-line description (where it came from, which split). */
-    public ImageDataset withDescription(String text) {
+    /** This data set with a note on where it came from (which split, which directory), shown by {@link #description()}. */
+    public ImageDataset withSource(String text) {
         return new ImageDataset(name, text, pixels, count, channels, height, width, labels, classNames, flip, warning);
     }
 
     /** This data set carrying a one-line warning for the user (e.g. files skipped while loading); null for none. */
     public ImageDataset withWarning(String text) {
-        return new ImageDataset(name, description, pixels, count, channels, height, width, labels, classNames, flip, text);
+        return new ImageDataset(name, source, pixels, count, channels, height, width, labels, classNames, flip, text);
     }
 
     // ------------------------------------------------------------------ accessors
@@ -115,9 +113,21 @@ public final class ImageDataset implements DataSource {
         return name;
     }
 
-    /** One line saying what was loaded: source, split, count, shape, classes. */
+    /** One line saying what was loaded: name, count, shape, classes and source. */
     public String description() {
-        return description;
+        return name + ": " + count + " images " + channels + "x" + height + "x" + width
+                + (labels != null ? ", " + numClasses() + " classes" : ", unlabelled")
+                + (source != null ? " (" + source + ")" : "");
+    }
+
+    /** The same images, labels and settings with new pixels [size, channels, height, width]. */
+    ImageDataset withPixels(byte[] newPixels, int newChannels, int newHeight, int newWidth) {
+        return new ImageDataset(name, source, newPixels, count, newChannels, newHeight, newWidth, labels, classNames, flip, warning);
+    }
+
+    /** The pixel array itself (not a copy), for package-level transforms. */
+    byte[] pixelBytes() {
+        return pixels;
     }
 
     /** One line the CLI should show the user, if loading skipped or adjusted anything. */
@@ -271,6 +281,6 @@ public final class ImageDataset implements DataSource {
 
     @Override
     public String toString() {
-        return "ImageDataset[" + description + "]";
+        return "ImageDataset[" + description() + "]";
     }
 }

@@ -3,6 +3,13 @@ package dev.diffusion4j.data;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.io.IdxReader;
 import dev.diffusion4j.io.IdxReader.IdxArray;
+import dev.diffusion4j.io.NpyReader;
+import dev.diffusion4j.io.NpyReader.NpyArray;
+import dev.diffusion4j.io.AtomicFiles;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -20,6 +27,9 @@ import java.util.Optional;
  * variable {@code DIFFUSION4J_FASHION_MNIST}, else in {@code /usr/share/datasets/fashion-mnist}
  * (Debian package {@code dataset-fashion-mnist}) — and otherwise the 10,000-image test split the
  * project ships; {@code fashion-mnist-test} is always the shipped test split, for evaluation.
+ *
+ * <p>Files are opened by {@link #open(Path, ImageOptions)}: IDX files, .npy arrays and folders of
+ * PNG/JPEG images.
  */
 public final class ImageDatasets {
     /** The environment variable naming a directory that holds the Fashion-MNIST train split. */
@@ -36,6 +46,9 @@ public final class ImageDatasets {
     private static final String TRAIN_LABELS = "train-labels-idx1-ubyte";
     private static final String TEST_IMAGES = "t10k-images-idx3-ubyte.gz";
     private static final String TEST_LABELS = "t10k-labels-idx1-ubyte.gz";
+
+    private static final Pattern IDX_NAME = Pattern.compile("(?i).*idx\\d-ubyte(\\.gz)?");
+    private static final Pattern IDX_IMAGES_NAME = Pattern.compile("(?i).*images-idx3-ubyte(\\.gz)?");
 
     private static final Map<String, String> DESCRIPTIONS = new LinkedHashMap<>();
 
@@ -65,13 +78,177 @@ public final class ImageDatasets {
 
     /** The built-in image data set with this name, loaded at its native size; empty for other names. */
     public static Optional<ImageDataset> find(String name) {
+        return find(name, ImageOptions.NATIVE);
+    }
+
+    /** The built-in image data set with this name, loaded with {@code options} (flip defaults to off); empty for other names. */
+    public static Optional<ImageDataset> find(String name, ImageOptions options) {
         if (!isBuiltIn(name)) {
             return Optional.empty();
         }
-        return Optional.of(switch (name.trim().toLowerCase(Locale.ROOT)) {
+        ImageDataset d = switch (name.trim().toLowerCase(Locale.ROOT)) {
             case "fashion-mnist" -> fashionMnist();
             default -> fashionMnistTest();
-        });
+        };
+        return Optional.of(applyOptions(d, options, false));
+    }
+
+    /**
+     * Whether {@code path} is image data {@link #open(Path, ImageOptions)} reads: a .npy file, an
+     * IDX file (named like MNIST's, {@code *-idx3-ubyte} or {@code *-idx1-ubyte}, optionally
+     * {@code .gz}) or a directory.
+     */
+    public static boolean isImageSource(Path path) {
+        String n = path.getFileName() == null ? "" : path.getFileName().toString();
+        return Files.isDirectory(path) || n.toLowerCase(Locale.ROOT).endsWith(".npy") || IDX_NAME.matcher(n).matches();
+    }
+
+    /**
+     * Opens image data from a path. A {@code .npy} file: images [N, H, W], [N, H, W, C] or
+     * [N, C, H, W] (see {@link #fromNpy}). An IDX images file {@code X-images-idx3-ubyte[.gz]}: its
+     * labels are read from {@code X-labels-idx1-ubyte[.gz]} beside it when present. A directory
+     * holding {@code *-images-idx3-ubyte[.gz]} files: {@code train-images-...} if present, else the
+     * only one. Any other directory: a folder of PNG/JPEG images (see {@link ImageFolder}), flipped
+     * by default; the other sources are not.
+     */
+    public static ImageDataset open(Path path, ImageOptions options) {
+        if (!Files.exists(path)) {
+            throw new DiffusionException("no file or directory " + path);
+        }
+        String n = path.getFileName() == null ? "" : path.getFileName().toString();
+        if (Files.isDirectory(path)) {
+            List<Path> idx = idxImagesIn(path);
+            if (idx.isEmpty()) {
+                return ImageFolder.load(path, options);
+            }
+            Path chosen = idx.stream().filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).startsWith("train-"))
+                    .findFirst().orElse(null);
+            if (chosen == null && idx.size() > 1) {
+                throw new DiffusionException(path + " holds several IDX image files (" + String.join(", ",
+                        idx.stream().map(p -> p.getFileName().toString()).toList()) + ") and none named train-images-...; "
+                        + "give the file itself");
+            }
+            return applyOptions(idxWithLabels(chosen != null ? chosen : idx.get(0), n), options, false);
+        }
+        if (n.toLowerCase(Locale.ROOT).endsWith(".npy")) {
+            return applyOptions(fromNpy(path), options, false);
+        }
+        if (IDX_NAME.matcher(n).matches()) {
+            return applyOptions(idxWithLabels(path, n), options, false);
+        }
+        throw new DiffusionException(path + " is not image data: give a .npy file, an IDX file (*-images-idx3-ubyte[.gz]) "
+                + "or a folder of .png/.jpg images");
+    }
+
+    private static ImageDataset applyOptions(ImageDataset d, ImageOptions options, boolean defaultFlip) {
+        ImageDataset out = ImageTransforms.apply(d, options.imageSize(), options.channels());
+        return out.withFlip(options.flip() != null ? options.flip() : defaultFlip);
+    }
+
+    private static List<Path> idxImagesIn(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> IDX_IMAGES_NAME.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p))
+                    .sorted().toList();
+        } catch (IOException e) {
+            throw new DiffusionException("cannot list " + dir + ": " + AtomicFiles.reason(e));
+        }
+    }
+
+    /** The IDX images at {@code images} with the labels file beside it, if any. */
+    private static ImageDataset idxWithLabels(Path images, String name) {
+        String file = images.getFileName().toString();
+        IdxArray labels = null;
+        Path labelFile = null;
+        int at = file.toLowerCase(Locale.ROOT).indexOf("images-idx3-ubyte");
+        if (at >= 0) {
+            String base = file.substring(0, at) + "labels-idx1-ubyte";
+            labelFile = existing(images.toAbsolutePath().getParent(), base).orElse(null);
+            if (labelFile != null) {
+                labels = IdxReader.read(labelFile);
+            }
+        }
+        ImageDataset d = fromIdx(name, IdxReader.read(images), labels, images.toString(), List.of());
+        return d.withSource("IDX " + images + (labelFile != null ? ", labels " + labelFile.getFileName() : ", no labels file"));
+    }
+
+    /**
+     * Images from a .npy array. Layout: [N, H, W] is grey; [N, C, H, W] when axis 1 has size 1 or
+     * 3, else [N, H, W, C] when the last axis does. Values: uint8 and integers are levels 0–255
+     * (integers outside are an error); bool is 0 or 255; floats are mapped by their range — all in
+     * [0, 1] means [0, 1], else all in [−1, 1] means [−1, 1], else all in [0, 255] means levels — and
+     * rounded to 8 bits (a float array that happens to hold only values in [0, 1] is read as [0, 1]).
+     */
+    public static ImageDataset fromNpy(Path file) {
+        NpyArray a = NpyReader.read(file);
+        long[] s = a.shape();
+        boolean channelsFirst = s.length == 4 && (s[1] == 1 || s[1] == 3);
+        boolean channelsLast = s.length == 4 && !channelsFirst && (s[3] == 1 || s[3] == 3);
+        if (!(s.length == 3 || channelsFirst || channelsLast) || s[0] < 1) {
+            throw new DiffusionException(file + " holds an array of shape " + Arrays.toString(s) + "; images must be [N, H, W], "
+                    + "[N, H, W, C] or [N, C, H, W] with C = 1 or 3 and N > 0");
+        }
+        int count = (int) s[0];
+        int c = s.length == 3 ? 1 : (int) (channelsFirst ? s[1] : s[3]);
+        int h = (int) (channelsFirst ? s[2] : s[1]);
+        int w = (int) (channelsFirst ? s[3] : s[2]);
+        double[] v = values(a);
+        double scale = 1;
+        double shift = 0;
+        if (a.dtype().isFloatingPoint()) {
+            double lo = Double.POSITIVE_INFINITY;
+            double hi = Double.NEGATIVE_INFINITY;
+            for (double x : v) {
+                if (!Double.isFinite(x)) {
+                    throw new DiffusionException(file + " holds NaN or infinite values; images must be finite");
+                }
+                lo = Math.min(lo, x);
+                hi = Math.max(hi, x);
+            }
+            if (lo >= 0 && hi <= 1) {
+                scale = 255;
+            } else if (lo >= -1 && hi <= 1) {
+                scale = 127.5;
+                shift = 1;
+            } else if (!(lo >= 0 && hi <= 255)) {
+                throw new DiffusionException(file + " holds values in [" + lo + ", " + hi + "]; float images must lie in [0, 1], "
+                        + "[-1, 1] or [0, 255]");
+            }
+        } else if (a.dtype() == dev.diffusion4j.tensor.DType.BOOL) {
+            scale = 255;
+        }
+        int plane = h * w;
+        byte[] pixels = new byte[v.length];
+        for (int i = 0; i < v.length; i++) {
+            double level = (v[i] + shift) * scale;
+            if (!(level >= 0 && level <= 255)) {
+                throw new DiffusionException(file + " holds the value " + v[i] + " at flat index " + i + "; integer images must lie in "
+                        + "[0, 255]");
+            }
+            int n = i / (c * plane);
+            int within = i % (c * plane);
+            // Channels-last input: element (y, x, ch) goes to plane ch.
+            int dst = channelsLast ? n * c * plane + (within % c) * plane + within / c : i;
+            pixels[dst] = (byte) Math.round(level);
+        }
+        return ImageDataset.of(file.getFileName().toString(), pixels, count, c, h, w, null, List.of())
+                .withSource("array " + file + " " + Arrays.toString(s) + " " + a.dtype().name().toLowerCase(Locale.ROOT));
+    }
+
+    private static double[] values(NpyArray a) {
+        ByteBuffer b = ByteBuffer.wrap(a.data()).order(ByteOrder.LITTLE_ENDIAN);
+        double[] v = new double[(int) a.numel()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = switch (a.dtype()) {
+                case UINT8 -> b.get(i) & 0xff;
+                case BOOL -> b.get(i) != 0 ? 1 : 0;
+                case INT32 -> b.getInt(4 * i);
+                case INT64 -> b.getLong(8 * i);
+                case FLOAT32 -> b.getFloat(4 * i);
+                case FLOAT64 -> b.getDouble(8 * i);
+                default -> throw new IllegalStateException("NpyReader returned " + a.dtype());
+            };
+        }
+        return v;
     }
 
     /** Fashion-MNIST's train split if installed (see the class comment), else the shipped test split; flip off. */
@@ -92,8 +269,8 @@ public final class ImageDatasets {
         }
         return fashionMnistTrain(systemDir).orElseGet(() -> {
             ImageDataset test = fashionMnistTest();
-            return test.withName("fashion-mnist").withDescription("fashion-mnist (test split, " + test.size() + " images 1x28x28, 10 classes; "
-                    + "the train split is not installed: set " + FASHION_MNIST_ENV + " to its directory)");
+            return test.withName("fashion-mnist").withSource("test split, shipped; the train split is not installed: set "
+                    + FASHION_MNIST_ENV + " to its directory");
         });
     }
 
@@ -105,7 +282,7 @@ public final class ImageDatasets {
         }
         ImageDataset d = fromIdx("fashion-mnist", IdxReader.read(images.get()), IdxReader.read(labels.get()), images.get().toString(),
                 FASHION_MNIST_CLASSES);
-        return Optional.of(d.withDescription("fashion-mnist (train split, " + d.size() + " images 1x28x28, 10 classes, from " + dir + ")"));
+        return Optional.of(d.withSource("train split, from " + dir));
     }
 
     /** The shipped Fashion-MNIST test split: 10,000 images 1×28×28 with labels; flip off. */
@@ -113,7 +290,7 @@ public final class ImageDatasets {
         IdxArray images = resource(TEST_IMAGES);
         IdxArray labels = resource(TEST_LABELS);
         ImageDataset d = fromIdx("fashion-mnist-test", images, labels, TEST_IMAGES, FASHION_MNIST_CLASSES);
-        return d.withDescription("fashion-mnist-test (test split, " + d.size() + " images 1x28x28, 10 classes; shipped)");
+        return d.withSource("test split, shipped");
     }
 
     private static IdxArray resource(String file) {

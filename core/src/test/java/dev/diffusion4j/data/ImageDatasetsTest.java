@@ -59,7 +59,7 @@ class ImageDatasetsTest {
         ImageDataset fromEnv = ImageDatasets.fashionMnist(dir.toString(), dir.resolve("nowhere"));
         assertEquals("fashion-mnist", fromEnv.name());
         assertEquals(3, fromEnv.size());
-        assertTrue(fromEnv.description().contains("train split, 3 images"), fromEnv.description());
+        assertTrue(fromEnv.description().startsWith("fashion-mnist: 3 images 1x28x28, 10 classes (train split"), fromEnv.description());
 
         ImageDataset fromSystem = ImageDatasets.fashionMnist(null, dir);
         assertEquals(3, fromSystem.size());
