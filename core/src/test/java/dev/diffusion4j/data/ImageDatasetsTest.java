@@ -9,6 +9,9 @@ import dev.diffusion4j.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.diffusion4j.io.NpyReaderTest;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,5 +88,100 @@ class ImageDatasetsTest {
         try (Scope s = Scope.open()) {
             assertArrayEquals(new long[] {128, 1, 28, 28}, d.sample(new Generator(0), 128).shape());
         }
+    }
+
+    private static int px(ImageDataset d, int n, int c, int y, int x) {
+        return d.pixelBytes()[((n * d.channels() + c) * d.height() + y) * d.width() + x] & 0xff;
+    }
+
+    @Test
+    void npyLayoutsAndValueRanges(@TempDir Path dir) throws IOException {
+        // One RGB image 2×2; channel c at (y, x) holds level 10·c + 2·y + x (+ 100 to stay clear of 0).
+        byte[] nchw = new byte[12];
+        byte[] nhwc = new byte[12];
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < 2; y++) {
+                for (int x = 0; x < 2; x++) {
+                    byte v = (byte) (100 + 10 * c + 2 * y + x);
+                    nchw[c * 4 + y * 2 + x] = v;
+                    nhwc[(y * 2 + x) * 3 + c] = v;
+                }
+            }
+        }
+        Path a = Files.write(dir.resolve("nchw.npy"), NpyReaderTest.npy(1, "|u1", false, "(1, 3, 2, 2)", nchw));
+        Path b = Files.write(dir.resolve("nhwc.npy"), NpyReaderTest.npy(1, "|u1", false, "(1, 2, 2, 3)", nhwc));
+        ImageDataset da = ImageDatasets.fromNpy(a);
+        ImageDataset db = ImageDatasets.fromNpy(b);
+        assertArrayEquals(new long[] {3, 2, 2}, da.itemShape());
+        assertArrayEquals(nchw, da.pixelBytes());
+        assertArrayEquals(nchw, db.pixelBytes(), "channels-last is transposed to channels-first");
+
+        // Float ranges: [0, 1] → ·255, [−1, 1] → (x+1)·127.5, [0, 255] as is.
+        double[][] cases = {{0, 0.5, 1, 0.2}, {-1, 0, 1, 0.5}, {0, 128, 255, 3.6}};
+        int[][] expected = {{0, 128, 255, 51}, {0, 128, 255, 191}, {0, 128, 255, 4}};
+        for (int k = 0; k < cases.length; k++) {
+            Path f = Files.write(dir.resolve("f" + k + ".npy"), NpyReaderTest.npy(1, k == 1 ? "<f8" : "<f4", false, "(1, 2, 2)",
+                    NpyReaderTest.le(k == 1 ? 8 : 4, cases[k])));
+            ImageDataset d = ImageDatasets.fromNpy(f);
+            assertArrayEquals(new long[] {1, 2, 2}, d.itemShape());
+            for (int i = 0; i < 4; i++) {
+                assertEquals(expected[k][i], px(d, 0, 0, i / 2, i % 2), "case " + k + " value " + i);
+            }
+        }
+        Path bad = Files.write(dir.resolve("bad.npy"), NpyReaderTest.npy(1, "<f4", false, "(1, 1, 2)", NpyReaderTest.le(4, -2, 3)));
+        String m = assertThrows(DiffusionException.class, () -> ImageDatasets.fromNpy(bad)).getMessage();
+        assertTrue(m.contains("values in [-2.0, 3.0]") && m.contains("[0, 1], [-1, 1] or [0, 255]"), m);
+
+        Path bools = Files.write(dir.resolve("b.npy"), NpyReaderTest.npy(1, "|b1", false, "(1, 1, 2)", new byte[] {0, 1}));
+        assertEquals(255, px(ImageDatasets.fromNpy(bools), 0, 0, 0, 1));
+        ByteBuffer ints = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(7).putInt(300);
+        Path big = Files.write(dir.resolve("i.npy"), NpyReaderTest.npy(1, "<i4", false, "(1, 1, 2)", ints.array()));
+        m = assertThrows(DiffusionException.class, () -> ImageDatasets.fromNpy(big)).getMessage();
+        assertTrue(m.contains("value 300.0") && m.contains("[0, 255]"), m);
+
+        Path flat = Files.write(dir.resolve("flat.npy"), NpyReaderTest.npy(1, "|u1", false, "(2, 2)", new byte[4]));
+        m = assertThrows(DiffusionException.class, () -> ImageDatasets.fromNpy(flat)).getMessage();
+        assertTrue(m.contains("images must be [N, H, W]"), m);
+    }
+
+    @Test
+    void dataSourcesDispatchesImageSources(@TempDir Path dir) throws IOException {
+        DataSource resized = DataSources.open("fashion-mnist-test", new ImageOptions(32, 3, true));
+        assertArrayEquals(new long[] {3, 32, 32}, resized.itemShape());
+        assertTrue(((ImageDataset) resized).flips());
+        assertEquals(10_000, ((ImageDataset) resized).size());
+
+        // An MNIST-style directory: train- and t10k- pairs; the train images are chosen, with labels beside them.
+        byte[] two = new byte[16 + 2 * 4];
+        System.arraycopy(new byte[] {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2}, 0, two, 0, 16);
+        byte[] one = new byte[16 + 4];
+        System.arraycopy(new byte[] {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2}, 0, one, 0, 16);
+        Path mnist = Files.createDirectories(dir.resolve("mnist"));
+        Files.write(mnist.resolve("train-images-idx3-ubyte"), two);
+        Files.write(mnist.resolve("train-labels-idx1-ubyte"), new byte[] {0, 0, 8, 1, 0, 0, 0, 2, 5, 6});
+        Files.write(mnist.resolve("t10k-images-idx3-ubyte"), one);
+        ImageDataset fromDir = (ImageDataset) DataSources.open(mnist.toString(), ImageOptions.NATIVE);
+        assertEquals(2, fromDir.size());
+        assertEquals(6, fromDir.label(1));
+        assertFalse(fromDir.flips());
+        ImageDataset fromFile = (ImageDataset) DataSources.open(mnist.resolve("t10k-images-idx3-ubyte").toString(), ImageOptions.NATIVE);
+        assertEquals(1, fromFile.size());
+        assertFalse(fromFile.hasLabels());
+        Files.write(mnist.resolve("train-images-idx3-ubyte"), one);
+        Files.write(mnist.resolve("x-images-idx3-ubyte"), one);
+        Files.delete(mnist.resolve("train-images-idx3-ubyte"));
+        String m = assertThrows(DiffusionException.class, () -> DataSources.open(mnist.toString(), ImageOptions.NATIVE)).getMessage();
+        assertTrue(m.contains("several IDX image files"), m);
+
+        Path npy = Files.write(dir.resolve("x.npy"), NpyReaderTest.npy(1, "|u1", false, "(3, 4, 4)", new byte[48]));
+        assertArrayEquals(new long[] {1, 4, 4}, DataSources.open(npy.toString(), ImageOptions.NATIVE).itemShape());
+
+        Path csv = Files.writeString(dir.resolve("t.csv"), "1,2\n3,4\n");
+        assertEquals(2, DataSources.open(csv.toString(), ImageOptions.NATIVE).dim());
+        assertEquals(2, DataSources.open("moons", ImageOptions.NATIVE).dim());
+        m = assertThrows(DiffusionException.class, () -> DataSources.open(csv.toString(), new ImageOptions(28, null, null))).getMessage();
+        assertTrue(m.contains("apply to image data only"), m);
+        m = assertThrows(DiffusionException.class, () -> DataSources.open("fashion-mnist")).getMessage();
+        assertTrue(m.contains("is image data"), m);
     }
 }

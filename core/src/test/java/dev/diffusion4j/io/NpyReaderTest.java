@@ -18,10 +18,10 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class NpyReaderTest {
+public class NpyReaderTest {
 
     /** A .npy file as numpy.save writes it: header padded with spaces to a multiple of 64, ending in a newline. */
-    static byte[] npy(int version, String descr, boolean fortran, String shape, byte[] data) {
+    public static byte[] npy(int version, String descr, boolean fortran, String shape, byte[] data) {
         String dict = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
         int prefix = 6 + 2 + (version == 1 ? 2 : 4);
         int total = (prefix + dict.length() + 1 + 63) / 64 * 64;
@@ -39,7 +39,7 @@ class NpyReaderTest {
         return out.toByteArray();
     }
 
-    static byte[] le(int bytesPer, double... values) {
+    public static byte[] le(int bytesPer, double... values) {
         ByteBuffer b = ByteBuffer.allocate(values.length * bytesPer).order(ByteOrder.LITTLE_ENDIAN);
         for (double v : values) {
             switch (bytesPer) {
