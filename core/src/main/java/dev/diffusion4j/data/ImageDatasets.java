@@ -1,25 +1,27 @@
 package dev.diffusion4j.data;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.io.AtomicFiles;
 import dev.diffusion4j.io.IdxReader;
 import dev.diffusion4j.io.IdxReader.IdxArray;
 import dev.diffusion4j.io.NpyReader;
 import dev.diffusion4j.io.NpyReader.NpyArray;
-import dev.diffusion4j.io.AtomicFiles;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
+import dev.diffusion4j.tensor.DType;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * The built-in image data sets and IDX loading. {@code fashion-mnist} (Xiao et al. 2017) is the
@@ -50,15 +52,17 @@ public final class ImageDatasets {
     private static final Pattern IDX_NAME = Pattern.compile("(?i).*idx\\d-ubyte(\\.gz)?");
     private static final Pattern IDX_IMAGES_NAME = Pattern.compile("(?i).*images-idx3-ubyte(\\.gz)?");
 
-    private static final Map<String, String> DESCRIPTIONS = new LinkedHashMap<>();
-
-    static {
-        DESCRIPTIONS.put("fashion-mnist", "Fashion-MNIST, 1x28x28 greyscale clothing in 10 classes: the 60,000-image train split "
-                + "when installed, else the shipped 10,000-image test split");
-        DESCRIPTIONS.put("fashion-mnist-test", "Fashion-MNIST test split, 10,000 images 1x28x28 in 10 classes (shipped; for evaluation)");
-    }
+    private static final Map<String, String> DESCRIPTIONS = builtInDescriptions();
 
     private ImageDatasets() {
+    }
+
+    private static Map<String, String> builtInDescriptions() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("fashion-mnist", "Fashion-MNIST, 1x28x28 greyscale clothing in 10 classes: the 60,000-image train split "
+                + "when installed, else the shipped 10,000-image test split");
+        m.put("fashion-mnist-test", "Fashion-MNIST test split, 10,000 images 1x28x28 in 10 classes (shipped; for evaluation)");
+        return Collections.unmodifiableMap(m);
     }
 
     /** The names of the built-in image data sets, in listing order. */
@@ -68,7 +72,7 @@ public final class ImageDatasets {
 
     /** A one-line description of each built-in image data set, by name, in listing order. */
     public static Map<String, String> descriptions() {
-        return java.util.Collections.unmodifiableMap(DESCRIPTIONS);
+        return DESCRIPTIONS;
     }
 
     /** Whether {@code name} (case and surrounding blanks ignored) names a built-in image data set. */
@@ -108,8 +112,10 @@ public final class ImageDatasets {
      * [N, C, H, W] (see {@link #fromNpy}). An IDX images file {@code X-images-idx3-ubyte[.gz]}: its
      * labels are read from {@code X-labels-idx1-ubyte[.gz]} beside it when present. A directory
      * holding {@code *-images-idx3-ubyte[.gz]} files: {@code train-images-...} if present, else the
-     * only one. Any other directory: a folder of PNG/JPEG images (see {@link ImageFolder}), flipped
-     * by default; the other sources are not.
+     * only one. Any other directory: a folder of .png/.jpg images, either loose (unlabelled) or in one
+     * sub-folder per class (labels in sorted sub-folder order); hidden files are ignored, other files
+     * skipped and counted in {@link ImageDataset#warning()}. Folders are flipped by default, the
+     * other sources are not (see {@link ImageOptions}).
      */
     public static ImageDataset open(Path path, ImageOptions options) {
         if (!Files.exists(path)) {
@@ -191,13 +197,15 @@ public final class ImageDatasets {
         int c = s.length == 3 ? 1 : (int) (channelsFirst ? s[1] : s[3]);
         int h = (int) (channelsFirst ? s[2] : s[1]);
         int w = (int) (channelsFirst ? s[3] : s[2]);
-        double[] v = values(a);
+        ByteBuffer raw = ByteBuffer.wrap(a.data()).order(ByteOrder.LITTLE_ENDIAN);
+        int total = (int) a.numel();
         double scale = 1;
         double shift = 0;
         if (a.dtype().isFloatingPoint()) {
             double lo = Double.POSITIVE_INFINITY;
             double hi = Double.NEGATIVE_INFINITY;
-            for (double x : v) {
+            for (int i = 0; i < total; i++) {
+                double x = value(raw, a.dtype(), i);
                 if (!Double.isFinite(x)) {
                     throw new DiffusionException(file + " holds NaN or infinite values; images must be finite");
                 }
@@ -213,15 +221,16 @@ public final class ImageDatasets {
                 throw new DiffusionException(file + " holds values in [" + lo + ", " + hi + "]; float images must lie in [0, 1], "
                         + "[-1, 1] or [0, 255]");
             }
-        } else if (a.dtype() == dev.diffusion4j.tensor.DType.BOOL) {
+        } else if (a.dtype() == DType.BOOL) {
             scale = 255;
         }
         int plane = h * w;
-        byte[] pixels = new byte[v.length];
-        for (int i = 0; i < v.length; i++) {
-            double level = (v[i] + shift) * scale;
+        byte[] pixels = new byte[total];
+        for (int i = 0; i < total; i++) {
+            double x = value(raw, a.dtype(), i);
+            double level = (x + shift) * scale;
             if (!(level >= 0 && level <= 255)) {
-                throw new DiffusionException(file + " holds the value " + v[i] + " at flat index " + i + "; integer images must lie in "
+                throw new DiffusionException(file + " holds the value " + x + " at flat index " + i + "; integer images must lie in "
                         + "[0, 255]");
             }
             int n = i / (c * plane);
@@ -234,21 +243,17 @@ public final class ImageDatasets {
                 .withSource("array " + file + " " + Arrays.toString(s) + " " + a.dtype().name().toLowerCase(Locale.ROOT));
     }
 
-    private static double[] values(NpyArray a) {
-        ByteBuffer b = ByteBuffer.wrap(a.data()).order(ByteOrder.LITTLE_ENDIAN);
-        double[] v = new double[(int) a.numel()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = switch (a.dtype()) {
-                case UINT8 -> b.get(i) & 0xff;
-                case BOOL -> b.get(i) != 0 ? 1 : 0;
-                case INT32 -> b.getInt(4 * i);
-                case INT64 -> b.getLong(8 * i);
-                case FLOAT32 -> b.getFloat(4 * i);
-                case FLOAT64 -> b.getDouble(8 * i);
-                default -> throw new IllegalStateException("NpyReader returned " + a.dtype());
-            };
-        }
-        return v;
+    /** Element {@code i} of a little-endian array of {@code dtype}, as a double. */
+    private static double value(ByteBuffer b, DType dtype, int i) {
+        return switch (dtype) {
+            case UINT8 -> b.get(i) & 0xff;
+            case BOOL -> b.get(i) != 0 ? 1 : 0;
+            case INT32 -> b.getInt(4 * i);
+            case INT64 -> b.getLong(8 * i);
+            case FLOAT32 -> b.getFloat(4 * i);
+            case FLOAT64 -> b.getDouble(8 * i);
+            default -> throw new IllegalStateException("NpyReader returned " + dtype);
+        };
     }
 
     /** Fashion-MNIST's train split if installed (see the class comment), else the shipped test split; flip off. */

@@ -1,5 +1,8 @@
 package dev.diffusion4j.data;
 
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
 /**
  * Pixel-level image operations on 8-bit planes laid out [C, H, W]: centre crop with area-averaging
  * resize, and grey/RGB conversion.
@@ -128,8 +131,8 @@ final class ImageTransforms {
         int item = c * h * w;
         int outItem = toC * outH * outW;
         byte[] out = new byte[d.size() * outItem];
-        java.util.stream.IntStream.range(0, d.size()).parallel().forEach(n -> {
-            byte[] one = java.util.Arrays.copyOfRange(src, n * item, (n + 1) * item);
+        IntStream.range(0, d.size()).parallel().forEach(n -> {
+            byte[] one = Arrays.copyOfRange(src, n * item, (n + 1) * item);
             if (size != null) {
                 one = resizeCenterCrop(one, c, h, w, toSize);
             }

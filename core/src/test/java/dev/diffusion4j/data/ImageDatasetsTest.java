@@ -52,6 +52,34 @@ class ImageDatasetsTest {
     }
 
     @Test
+    void fashionMnistShoesAllFaceOneWaySoFlipIsOffByDefault() {
+        // The reason flip defaults to off: the class-mean images of sandals (5), sneakers (7) and
+        // ankle boots (9) hold far more ink in one half than the other, while the symmetric classes
+        // (T-shirt 0, trouser 1, dress 3, bag 8) are balanced within 10%.
+        ImageDataset d = ImageDatasets.fashionMnistTest();
+        byte[] px = d.pixelBytes();
+        double[] left = new double[10];
+        double[] right = new double[10];
+        for (int i = 0; i < d.size(); i++) {
+            for (int p = 0; p < 784; p++) {
+                int v = px[i * 784 + p] & 0xff;
+                if (p % 28 < 14) {
+                    left[d.label(i)] += v;
+                } else {
+                    right[d.label(i)] += v;
+                }
+            }
+        }
+        for (int shoe : new int[] {5, 7, 9}) {
+            assertTrue(left[shoe] / right[shoe] < 0.7, "class " + shoe + ": " + left[shoe] / right[shoe]);
+        }
+        for (int symmetric : new int[] {0, 1, 3, 8}) {
+            assertEquals(1, left[symmetric] / right[symmetric], 0.1, "class " + symmetric);
+        }
+        assertFalse(((ImageDataset) DataSources.open("fashion-mnist", ImageOptions.NATIVE)).flips());
+    }
+
+    @Test
     void fashionMnistPrefersTheInstalledTrainSplit(@TempDir Path dir) throws IOException {
         // A fake "train split" of three 28×28 images proves which directory was read.
         byte[] images = new byte[16 + 3 * 784];
