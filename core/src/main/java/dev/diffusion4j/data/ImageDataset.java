@@ -15,7 +15,7 @@ import java.util.Optional;
  * are drawn uniformly with replacement and scaled to the models' range, x = p/127.5 − 1 ∈ [−1, 1];
  * {@link dev.diffusion4j.viz.ImageTiles#fromTensor} is the exact inverse (rounding, clamping).
  * With horizontal flip on, each drawn image is mirrored left–right with probability ½, the
- * augmentation of Ho et al. 2020 (DDPM) for CIFAR-10 and LSUN.
+ * augmentation Ho et al. 2020 (DDPM) used on CIFAR-10.
  */
 public final class ImageDataset implements DataSource {
 
@@ -54,6 +54,7 @@ public final class ImageDataset implements DataSource {
      * A data set over {@code pixels}, 8-bit values laid out [count, channels, height, width]
      * (channels 1 or 3); {@code labels} (one per image, 0 ≤ label, or null) and {@code classNames}
      * (empty when unknown; else one name per class, covering every label) are optional. Flip is off.
+     * The pixel array is kept as is, not copied: do not change it afterwards.
      */
     public static ImageDataset of(String name, byte[] pixels, int count, int channels, int height, int width,
             int[] labels, List<String> classNames) {
@@ -79,7 +80,8 @@ public final class ImageDataset implements DataSource {
         } else if (!classNames.isEmpty()) {
             throw new DiffusionException("image data set " + name + " has class names but no labels");
         }
-        return new ImageDataset(name, null, pixels, count, channels, height, width, labels, classNames, false, null);
+        int[] ownLabels = labels == null ? null : labels.clone();
+        return new ImageDataset(name, null, pixels, count, channels, height, width, ownLabels, classNames, false, null);
     }
 
     private static int numClasses(int[] labels, List<String> classNames) {

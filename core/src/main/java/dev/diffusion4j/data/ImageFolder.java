@@ -159,7 +159,8 @@ final class ImageFolder {
                     : e.getClass().getSimpleName()) + "); remove or replace the file");
         }
         if (img == null) {
-            throw new DiffusionException("corrupt " + kind + ": " + file + " (no decoder recognises its contents); remove or replace the file");
+            throw new DiffusionException("corrupt " + kind + ": " + file + " (no decoder recognises its contents); "
+                    + "remove or replace the file");
         }
         int w = img.getWidth();
         int h = img.getHeight();

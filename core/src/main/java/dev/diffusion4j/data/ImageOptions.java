@@ -8,7 +8,7 @@ import dev.diffusion4j.DiffusionException;
  * converts to grey or RGB (null keeps the native channels: 1 for IDX, RGB for a folder unless all
  * its images are grey); {@code flip} turns random horizontal flips on or off (null: the source's
  * default). Flip defaults to on for image folders, whose photos are as likely mirrored as not (the
- * DDPM setting for CIFAR-10 and LSUN), and to off for IDX, .npy and Fashion-MNIST: those items sit
+ * DDPM setting for CIFAR-10), and to off for IDX, .npy and Fashion-MNIST: those items sit
  * in one canonical pose — every Fashion-MNIST shoe faces the same way — so mirrored samples would
  * be outside the data distribution that sample metrics compare against.
  */

@@ -1,6 +1,7 @@
 package dev.diffusion4j.data;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Generator;
@@ -107,9 +108,8 @@ class ImageDatasetsTest {
 
     @Test
     void systemTrainSplitWhenInstalled() {
-        if (!Files.isRegularFile(ImageDatasets.SYSTEM_FASHION_MNIST.resolve("train-images-idx3-ubyte.gz"))) {
-            return;
-        }
+        assumeTrue(Files.isRegularFile(ImageDatasets.SYSTEM_FASHION_MNIST.resolve("train-images-idx3-ubyte.gz")),
+                "Debian package dataset-fashion-mnist is not installed");
         ImageDataset d = ImageDatasets.fashionMnist(null, ImageDatasets.SYSTEM_FASHION_MNIST);
         assertEquals(60_000, d.size());
         assertEquals(10, d.numClasses());

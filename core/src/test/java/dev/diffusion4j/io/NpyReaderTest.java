@@ -102,7 +102,8 @@ public class NpyReaderTest {
         m = assertThrows(DiffusionException.class, () -> write(dir, npy(1, "|u1", false, "(2, x)", new byte[6]))).getMessage();
         assertTrue(m.contains("not a tuple of integers"), m);
         byte[] noShape = npy(1, "|u1", false, "(2,)", new byte[2]);
-        byte[] broken = new String(noShape, StandardCharsets.ISO_8859_1).replace("'shape'", "'shope'").getBytes(StandardCharsets.ISO_8859_1);
+        byte[] broken = new String(noShape, StandardCharsets.ISO_8859_1).replace("'shape'", "'shope'")
+                .getBytes(StandardCharsets.ISO_8859_1);
         m = assertThrows(DiffusionException.class, () -> write(dir, broken)).getMessage();
         assertTrue(m.contains("no shape entry"), m);
         m = assertThrows(DiffusionException.class, () -> write(dir, "not numpy".getBytes(StandardCharsets.US_ASCII))).getMessage();
@@ -111,7 +112,8 @@ public class NpyReaderTest {
         v9[6] = 9;
         m = assertThrows(DiffusionException.class, () -> write(dir, v9)).getMessage();
         assertTrue(m.contains("format version 9.0"), m);
-        byte[] extra = Arrays.copyOf(npy(1, "|u1", false, "(1,)", new byte[1]), npy(1, "|u1", false, "(1,)", new byte[1]).length + 1);
+        byte[] valid = npy(1, "|u1", false, "(1,)", new byte[1]);
+        byte[] extra = Arrays.copyOf(valid, valid.length + 1);
         m = assertThrows(DiffusionException.class, () -> write(dir, extra)).getMessage();
         assertTrue(m.contains("more bytes follow"), m);
     }
