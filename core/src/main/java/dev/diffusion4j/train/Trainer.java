@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
+import dev.diffusion4j.data.ImageOptions;
 import dev.diffusion4j.data.Normalizer;
 import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.io.Json;
@@ -142,7 +143,8 @@ public final class Trainer {
 
     /** The run's data set, opened as its settings say. */
     public static DataSource openData(TrainConfig config) {
-        return DataSources.open(config.data());
+        return DataSources.open(config.data(), new ImageOptions(config.imageSize() == 0 ? null : config.imageSize(),
+                config.channels() == 0 ? null : config.channels(), config.flip()));
     }
 
     private static void prepareRunDir(Path runDir) {
