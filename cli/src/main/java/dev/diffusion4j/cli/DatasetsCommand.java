@@ -1,5 +1,6 @@
 package dev.diffusion4j.cli;
 
+import dev.diffusion4j.data.ImageDatasets;
 import dev.diffusion4j.data.Toy2D;
 import dev.diffusion4j.data.ToyDatasets;
 import java.io.PrintWriter;
@@ -13,7 +14,8 @@ import picocli.CommandLine.Option;
 
 /** Lists the built-in data sets. */
 @Command(name = "datasets", mixinStandardHelpOptions = true,
-        description = {"List the built-in data sets. Any CSV file of numbers (one row per point, header optional) works too."})
+        description = {"List the built-in data sets. Any CSV file of numbers (one row per point, header optional), image folder, "
+                + ".npy array or IDX file works too."})
 final class DatasetsCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -35,7 +37,18 @@ final class DatasetsCommand implements Runnable {
             list.add(m);
         }
         out.println();
-        out.println("Your own data: --data path/to/file.csv (numeric columns, any dimension).");
+        out.println("Built-in image data sets (train with --model unet):");
+        ImageDatasets.descriptions().forEach((name, description) -> {
+            out.printf("  %-18s %s%n", name, description);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", name);
+            m.put("description", description);
+            m.put("images", true);
+            list.add(m);
+        });
+        out.println();
+        out.println("Your own data: --data path/to/file.csv (numeric columns, any dimension), or images: a folder of PNG/JPEG files "
+                + "(one sub-folder per class, optional), a .npy array, or MNIST-style IDX files.");
         if (json) {
             JsonLine.print(out, Map.of("datasets", list));
         }
