@@ -117,4 +117,22 @@ public final class Backend {
         return "libtorch (org.bytedeco:pytorch) on " + System.getProperty("os.arch") + ", "
                 + threads + " thread(s), policy " + policy;
     }
+
+    /**
+     * Whether this CPU has bfloat16 matrix hardware (AMX-BF16 or AVX512-BF16, read from
+     * /proc/cpuinfo). Without it libtorch emulates bf16 matmuls and convolutions, which are then
+     * several times slower than float32, so bf16 autocast only pays off where this is true.
+     */
+    public static boolean hasBf16Hardware() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("flags")) {
+                    return line.contains(" amx_bf16") || line.contains(" avx512_bf16");
+                }
+            }
+        } catch (java.io.IOException | SecurityException e) {
+            return false;
+        }
+        return false;
+    }
 }
