@@ -39,6 +39,10 @@ public interface NetworkConfig {
         if (MlpConfig.TYPE.equals(type)) {
             return MlpConfig.fromConfig(model);
         }
-        throw new DiffusionException("unknown model_type '" + type + "' in config.json (this version knows: " + MlpConfig.TYPE + ")");
+        if (UNet2DConfig.TYPE.equals(type) || (type == null && "UNet2DModel".equals(model.get("_class_name")))) {
+            return UNet2DConfig.fromConfig(model);
+        }
+        throw new DiffusionException("unknown model_type '" + type + "' in config.json (this version knows: " + MlpConfig.TYPE
+                + ", " + UNet2DConfig.TYPE + ")");
     }
 }
