@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 SamplersCommand.class,
                 BenchCommand.class,
                 BenchSamplersCommand.class,
+                BenchImagesCommand.class,
                 CommandLine.HelpCommand.class
         },
         footer = {"", "Run 'diffuse COMMAND --help' for the options of a command."})

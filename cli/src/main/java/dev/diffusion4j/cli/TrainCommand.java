@@ -1,8 +1,13 @@
 package dev.diffusion4j.cli;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
+import dev.diffusion4j.data.ImageDataset;
+import dev.diffusion4j.data.ImageOptions;
 import dev.diffusion4j.model.MlpConfig;
+import dev.diffusion4j.model.NetworkConfig;
+import dev.diffusion4j.model.UNet2DConfig;
 import dev.diffusion4j.model.VarianceType;
 import dev.diffusion4j.nn.Activation;
 import dev.diffusion4j.objective.LossType;
@@ -10,6 +15,8 @@ import dev.diffusion4j.objective.Weighting;
 import dev.diffusion4j.process.Prediction;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.tensor.Backend;
+import dev.diffusion4j.train.Precision;
 import dev.diffusion4j.train.TrainConfig;
 import dev.diffusion4j.train.Trainer;
 import java.io.PrintWriter;
@@ -25,26 +32,50 @@ import picocli.CommandLine.Option;
 
 /** Trains a diffusion model and writes checkpoints and a loss curve into the output directory. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train a diffusion model on a built-in data set or a CSV file.",
+        description = {"Train a diffusion model on a built-in data set, a CSV file or images (a folder, .npy, IDX files, fashion-mnist).",
                 "Writes checkpoint-NNNNNNNN/ directories (config.json, model.safetensors, ema.safetensors, optimizer state) "
-                        + "and loss.png into --out; --resume continues the newest checkpoint exactly."})
+                        + "and loss.png into --out (image models also samples/step-NNNNNNNN.png grids); "
+                        + "--resume continues the newest checkpoint exactly."})
 final class TrainCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--data", description = "Built-in data set name (see 'diffuse datasets') or a CSV file. Required unless --resume.")
+    @Option(names = "--data", description = "Built-in data set name (see 'diffuse datasets'), a CSV file, or image data: a folder of "
+            + "PNG/JPEG files (class sub-folders optional), a .npy array or IDX files. Required unless --resume.")
     String data;
 
-    @Option(names = "--model", defaultValue = "mlp", description = "Network architecture: mlp (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = "auto", description = "Network architecture: mlp (vectors) or unet (images); "
+            + "auto picks by the data (default: ${DEFAULT-VALUE}).")
     String model;
+
+    @Option(names = "--image-size", description = "Images: resize and centre-crop to N x N pixels (default: the data's own size).")
+    Integer imageSize;
+
+    @Option(names = "--color", description = "Images: gray or rgb (default: the data's own).")
+    String color;
+
+    @Option(names = "--flip", negatable = true, description = "Images: random horizontal flips (default: on for image folders, "
+            + "off for Fashion-MNIST, whose shoes all face one way).")
+    Boolean flip;
+
+    @Option(names = "--channels", split = ",", paramLabel = "C1,C2,...",
+            description = "U-Net channels per resolution level, e.g. 32,64,128 (default: the preset's).")
+    int[] unetChannels;
+
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 or bf16 (autocast; fast only on CPUs with AMX/AVX-512 BF16) "
+            + "(default: ${DEFAULT-VALUE}).")
+    String precision;
+
+    @Option(names = "--sample-every", description = "Image models: steps between sample grids in samples/ (default 1000, 0 = off).")
+    Integer sampleEvery;
 
     @Option(names = "--out", required = true, description = "Run directory for checkpoints and plots.")
     Path out;
 
-    @Option(names = "--steps", description = "Optimizer steps (default 4000).")
+    @Option(names = "--steps", description = "Optimizer steps (default 4000; images 6000).")
     Integer steps;
 
-    @Option(names = "--batch-size", description = "Samples per step (default 256).")
+    @Option(names = "--batch-size", description = "Samples per step (default 256; images 64).")
     Integer batchSize;
 
     @Option(names = "--lr", description = "Peak learning rate of AdamW (default 1e-3).")
@@ -130,18 +161,37 @@ final class TrainCommand implements Callable<Integer> {
         if (!variance.equalsIgnoreCase("fixed")) {
             throw new DiffusionException("--resume keeps the run's own variance head; drop --variance");
         }
+        if (imageSize != null || color != null || flip != null || unetChannels != null) {
+            throw new DiffusionException("--resume keeps the run's own architecture and image settings; drop --image-size, "
+                    + "--color, --flip and --channels");
+        }
         return Trainer.resume(out, steps == null ? 0 : steps);
     }
 
     private Trainer newTrainer() {
         if (data == null) {
-            throw new DiffusionException("--data is required: a built-in name (see 'diffuse datasets') or a CSV file");
+            throw new DiffusionException("--data is required: a built-in name (see 'diffuse datasets'), a CSV file or image data");
         }
-        if (!model.toLowerCase(Locale.ROOT).equals(MlpConfig.TYPE)) {
-            throw new DiffusionException("unknown model '" + model + "': available: mlp");
+        String source = Files.exists(Path.of(data)) ? Path.of(data).toAbsolutePath().normalize().toString() : data;
+        Integer colorChannels = color == null ? null : switch (color.toLowerCase(Locale.ROOT)) {
+            case "gray", "grey" -> 1;
+            case "rgb" -> 3;
+            default -> throw new DiffusionException("--color must be gray or rgb, got " + color);
+        };
+        DataSource opened = DataSources.open(source, new ImageOptions(imageSize, colorChannels, flip));
+        boolean image = opened.itemShape().length == 3;
+        String kind = model.toLowerCase(Locale.ROOT);
+        if (kind.equals("auto")) {
+            kind = image ? UNET : MlpConfig.TYPE;
         }
-        String source = Files.isRegularFile(Path.of(data)) ? Path.of(data).toAbsolutePath().normalize().toString() : data;
-        TrainConfig d = TrainConfig.defaults(source);
+        if (!kind.equals(UNET) && !kind.equals(MlpConfig.TYPE)) {
+            throw new DiffusionException("unknown model '" + model + "': available: mlp, unet");
+        }
+        if (kind.equals(UNET) != image) {
+            throw new DiffusionException(image ? data + " holds images: train them with --model unet"
+                    : "the U-Net takes images, but " + data + " holds vectors: use --model mlp");
+        }
+        TrainConfig d = image ? TrainConfig.imageDefaults(source) : TrainConfig.defaults(source);
         Weighting weighting = minSnr == null ? Weighting.NONE : Weighting.MIN_SNR;
         TrainConfig cfg = new TrainConfig(source,
                 seed == null ? d.seed() : seed,
@@ -159,11 +209,38 @@ final class TrainCommand implements Callable<Integer> {
                 weighting,
                 minSnr == null ? d.snrGamma() : minSnr,
                 checkpointEvery == null ? d.checkpointEvery() : checkpointEvery,
-                d.keepCheckpoints());
-        BetaSchedule kind = BetaSchedule.parse(schedule);
-        NoiseSchedule noise = new NoiseSchedule(kind, timesteps, kind.defaultBetaStart(), kind.defaultBetaEnd(), zeroSnr);
-        int dim = DataSources.open(source).dim();
-        MlpConfig arch = new MlpConfig(dim, hidden, blocks, 64, Activation.SILU, fourier, fourierScale, VarianceType.parse(variance));
+                d.keepCheckpoints(),
+                imageSize == null ? 0 : imageSize,
+                colorChannels == null ? 0 : colorChannels,
+                flip,
+                Precision.parse(precision),
+                sampleEvery == null ? d.sampleEvery() : sampleEvery);
+        BetaSchedule kindOfBeta = BetaSchedule.parse(schedule);
+        NoiseSchedule noise = new NoiseSchedule(kindOfBeta, timesteps, kindOfBeta.defaultBetaStart(), kindOfBeta.defaultBetaEnd(), zeroSnr);
+        VarianceType varianceType = VarianceType.parse(variance);
+        NetworkConfig arch;
+        if (image) {
+            long[] shape = opened.itemShape();
+            UNet2DConfig base = UNet2DConfig.defaults((int) shape[0], (int) shape[1]);
+            if (unetChannels != null) {
+                base = base.withBlockOutChannels(unetChannels);
+            }
+            arch = base.withVarianceType(varianceType);
+        } else {
+            if (unetChannels != null) {
+                throw new DiffusionException("--channels sets U-Net widths; the MLP takes --hidden and --blocks");
+            }
+            arch = new MlpConfig(opened.dim(), hidden, blocks, 64, Activation.SILU, fourier, fourierScale, varianceType);
+        }
+        if (opened instanceof ImageDataset images) {
+            System.err.println("data: " + images.description());
+            images.warning().ifPresent(w -> System.err.println("warning: " + w));
+        }
+        if (cfg.precision() == Precision.BF16 && !Backend.hasBf16Hardware()) {
+            System.err.println("warning: this CPU has no AMX/AVX512-BF16 units; bf16 runs emulated and is slower than fp32 here");
+        }
         return Trainer.create(out, cfg, arch, noise);
     }
+
+    private static final String UNET = "unet";
 }

@@ -52,8 +52,14 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
         for (int c : blockOutChannels) {
             require(c >= 1 && c % normNumGroups == 0, "block_out_channels " + blockOutChannels + " must be multiples of norm_num_groups "
                     + normNumGroups);
-            require(attentionHeadDim == null || c % attentionHeadDim == 0 || !usesAttention(downBlockTypes, upBlockTypes, addAttention),
-                    "block_out_channels " + blockOutChannels + " must be multiples of attention_head_dim " + attentionHeadDim);
+        }
+        if (attentionHeadDim != null) {
+            for (int i = 0; i < levels; i++) {
+                boolean attends = downBlockTypes.get(i).equals(ATTN_DOWN) || upBlockTypes.get(levels - 1 - i).equals(ATTN_UP)
+                        || (addAttention && i == levels - 1);
+                require(!attends || blockOutChannels.get(i) % attentionHeadDim == 0, "block_out_channels[" + i + "] = "
+                        + blockOutChannels.get(i) + " has attention and must be a multiple of attention_head_dim " + attentionHeadDim);
+            }
         }
         require(blockOutChannels.get(0) % 2 == 0 && blockOutChannels.get(0) >= 4, "block_out_channels[0] must be even and ≥ 4 "
                 + "(it sizes the timestep embedding)");
@@ -68,10 +74,6 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
         require(midBlockScaleFactor > 0, "mid_block_scale_factor must be positive");
     }
 
-    private static boolean usesAttention(List<String> down, List<String> up, boolean mid) {
-        return mid || down.contains(ATTN_DOWN) || up.contains(ATTN_UP);
-    }
-
     private static void require(boolean ok, String message) {
         if (!ok) {
             throw new DiffusionException("U-Net config: " + message);
@@ -79,13 +81,13 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
     }
 
     /**
-     * The default U-Net for small images (28–32 px): three levels of 32, 64 and 128 channels, one
+     * The default U-Net for small images (28–32 px): three levels of 16, 32 and 64 channels, one
      * residual block per level, self-attention at the coarsest level and in the middle, scale-shift
      * timestep conditioning, 8 normalisation groups — sized for a CPU budget of minutes.
      */
     public static UNet2DConfig defaults(int channels, int imageSize) {
         return new UNet2DConfig(imageSize, channels, channels, false, true, 0,
-                List.of(DOWN, DOWN, ATTN_DOWN), List.of(ATTN_UP, UP, UP), List.of(32, 64, 128), 1, 1.0, 1, "conv",
+                List.of(DOWN, DOWN, ATTN_DOWN), List.of(ATTN_UP, UP, UP), List.of(16, 32, 64), 1, 1.0, 1, "conv",
                 Activation.SILU, 32, 8, null, 1e-5, "scale_shift", true, null, 0.0, VarianceType.FIXED);
     }
 

@@ -135,7 +135,7 @@ class UNet2DModelTest {
     void classEmbeddingConditionsTheOutput() {
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
             UNet2DModel net = UNet2DConfig.defaults(1, 28).withClassEmbeddings(10).build(new Generator(2));
-            assertArrayEquals(new long[] {10, 128}, net.stateDict().get("class_embedding.weight").shape());
+            assertArrayEquals(new long[] {10, 64}, net.stateDict().get("class_embedding.weight").shape());
             Tensor x = Tensor.randn(new Generator(3), 2, 1, 28, 28);
             Tensor t = Tensor.full(300, 2);
             Tensor a = net.forward(x, t, Tensor.of(new long[] {1, 1}, 2));
