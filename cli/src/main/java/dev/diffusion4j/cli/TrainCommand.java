@@ -233,11 +233,14 @@ final class TrainCommand implements Callable<Integer> {
             arch = new MlpConfig(opened.dim(), hidden, blocks, 64, Activation.SILU, fourier, fourierScale, varianceType);
         }
         if (opened instanceof ImageDataset images) {
-            System.err.println("data: " + images.description());
-            images.warning().ifPresent(w -> System.err.println("warning: " + w));
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("data: " + images.description());
+            images.warning().ifPresent(w -> err.println("warning: " + w));
+            err.flush();
         }
         if (cfg.precision() == Precision.BF16 && !Backend.hasBf16Hardware()) {
-            System.err.println("warning: this CPU has no AMX/AVX512-BF16 units; bf16 runs emulated and is slower than fp32 here");
+            spec.commandLine().getErr().println("warning: this CPU has no AMX/AVX512-BF16 units; bf16 runs emulated and is far slower "
+                    + "than fp32 here");
         }
         return Trainer.create(out, cfg, arch, noise);
     }

@@ -189,7 +189,11 @@ class CliTest {
         assertTrue(i.out().contains("step 200 of 200"), i.out());
         assertTrue(i.json().get("parameters").asLong() > 1000);
         Run d = diffuse("datasets", "--json");
-        assertEquals(8, d.json().get("datasets").size());
+        List<String> names = new ArrayList<>();
+        d.json().get("datasets").forEach(n -> names.add(n.get("name").asText()));
+        assertEquals(List.of("swissroll", "moons", "8gaussians", "25gaussians", "checkerboard", "circles", "pinwheel", "spirals",
+                "fashion-mnist", "fashion-mnist-test"), names);
+        assertTrue(d.json().get("datasets").get(8).get("images").asBoolean());
         Run s = diffuse("samplers");
         assertEquals(0, s.code(), s.err());
         for (String name : new String[] {"ddpm", "ddim", "euler", "euler_ancestral", "heun", "dpm2", "dpm2_ancestral", "lms", "dpmpp_2m",

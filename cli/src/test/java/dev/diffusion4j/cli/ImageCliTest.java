@@ -1,0 +1,140 @@
+package dev.diffusion4j.cli;
+
+import static dev.diffusion4j.cli.CliTest.diffuse;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.diffusion4j.io.CheckpointStore;
+import dev.diffusion4j.io.PngWriter;
+import dev.diffusion4j.io.Safetensors;
+import dev.diffusion4j.io.SafetensorsFile;
+import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Image models through the CLI: training on the shipped Fashion-MNIST split, grids, per-sample PNGs, the GIF, resume, errors. */
+class ImageCliTest {
+    @TempDir
+    static Path shared;
+    static Path run;
+
+    static String[] tinyTrain(Path out, int steps, String... extra) {
+        java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("train", "--data", "fashion-mnist-test", "--out",
+                out.toString(), "--image-size", "16", "--channels", "16,32", "--steps", Integer.toString(steps), "--batch-size", "4",
+                "--timesteps", "100", "--checkpoint-every", "4", "--sample-every", "4", "--warmup", "2"));
+        a.addAll(java.util.List.of(extra));
+        return a.toArray(new String[0]);
+    }
+
+    @BeforeAll
+    static void trainTinyUNet() {
+        run = shared.resolve("fm");
+        CliTest.Run r = diffuse(tinyTrain(run, 8, "--json"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("fashion-mnist"), r.err());
+    }
+
+    @Test
+    void trainingWritesCheckpointsAndSampleGrids() throws Exception {
+        assertTrue(Files.exists(run.resolve("samples/step-00000004.png")));
+        assertTrue(Files.exists(run.resolve("samples/step-00000008.png")));
+        BufferedImage grid = ImageIO.read(run.resolve("samples/step-00000008.png").toFile());
+        assertTrue(grid.getWidth() > 4 * 16, "a 4x4 grid of 16 px samples");
+        CliTest.Run info = diffuse("info", run.toString());
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("1x16x16 images"), info.out());
+        assertTrue(info.out().contains("unet_2d"), info.out());
+    }
+
+    @Test
+    void sampleWritesGridImagesAndDenoisingGif() throws Exception {
+        Path grid = shared.resolve("grid.png");
+        Path dir = shared.resolve("imgs");
+        Path gif = shared.resolve("denoise.gif");
+        CliTest.Run r = diffuse("sample", "--model", run.toString(), "--num", "6", "--sampler", "ddim", "--steps", "5",
+                "--out", grid.toString(), "--images", dir.toString(), "--trajectory", gif.toString(), "--seed", "3");
+        assertEquals(0, r.code(), r.err());
+        Map<String, String> meta = PngWriter.readText(grid);
+        assertEquals("ddim", meta.get("sampler"));
+        assertEquals("3", meta.get("seed"));
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(6, files.filter(p -> p.toString().endsWith(".png")).count());
+        }
+        BufferedImage one = ImageIO.read(dir.resolve("sample-00000.png").toFile());
+        assertEquals(16, one.getWidth());
+        assertEquals("0", PngWriter.readText(dir.resolve("sample-00000.png")).get("index"));
+        assertTrue(Files.size(gif) > 1000);
+        // the same seed gives the same images
+        Path again = shared.resolve("again");
+        assertEquals(0, diffuse("sample", "--model", run.toString(), "--num", "6", "--sampler", "ddim", "--steps", "5",
+                "--out", shared.resolve("g2.png").toString(), "--images", again.toString(), "--seed", "3").code());
+        assertArrayEquals(Files.readAllBytes(dir.resolve("sample-00005.png")), Files.readAllBytes(again.resolve("sample-00005.png")));
+    }
+
+    @Test
+    void resumedImageRunEndsWithTheSameWeights() throws Exception {
+        Path straight = shared.resolve("straight");
+        Path split = shared.resolve("split");
+        assertEquals(0, diffuse(tinyTrain(straight, 8)).code());
+        assertEquals(0, diffuse(tinyTrain(split, 8)).code());
+        // as if killed after the step-4 checkpoint: drop the last one and resume
+        dev.diffusion4j.io.AtomicFiles.deleteTree(CheckpointStore.latest(split).orElseThrow());
+        assertTrue(CheckpointStore.latest(split).orElseThrow().getFileName().toString().endsWith("4"));
+        CliTest.Run r = diffuse("train", "--out", split.toString(), "--resume");
+        assertEquals(0, r.code(), r.err());
+        try (Scope s = Scope.open();
+             SafetensorsFile a = Safetensors.open(CheckpointStore.latest(straight).orElseThrow().resolve("model.safetensors"));
+             SafetensorsFile b = Safetensors.open(CheckpointStore.latest(split).orElseThrow().resolve("model.safetensors"))) {
+            Map<String, Tensor> wa = a.readAll();
+            Map<String, Tensor> wb = b.readAll();
+            assertEquals(wa.keySet(), wb.keySet());
+            for (String k : wa.keySet()) {
+                assertTrue(wa.get(k).equal(wb.get(k)), "weight " + k + " differs after resume");
+            }
+        }
+    }
+
+    @Test
+    void badImageInputsGiveOneLineErrors() throws Exception {
+        CliTest.Run csvOut = diffuse("sample", "--model", run.toString(), "--num", "2", "--out", shared.resolve("x.csv").toString());
+        assertEquals(2, csvOut.code());
+        assertTrue(csvOut.err().contains("image model"), csvOut.err());
+        CliTest.Run mlp = diffuse("train", "--data", "fashion-mnist-test", "--model", "mlp", "--out", shared.resolve("m").toString());
+        assertEquals(2, mlp.code());
+        assertTrue(mlp.err().contains("--model unet"), mlp.err());
+        Path empty = Files.createDirectories(shared.resolve("empty"));
+        CliTest.Run none = diffuse("train", "--data", empty.toString(), "--out", shared.resolve("e").toString());
+        assertEquals(2, none.code());
+        assertFalse(none.err().contains("\tat "), "no stack trace: " + none.err());
+        CliTest.Run resumeOpts = diffuse("train", "--out", run.toString(), "--resume", "--image-size", "32");
+        assertEquals(2, resumeOpts.code());
+        assertTrue(resumeOpts.err().contains("--image-size"), resumeOpts.err());
+        // weights of another channel count do not load silently
+        Path rgb = shared.resolve("rgb");
+        assertEquals(0, diffuse(tinyTrain(rgb, 4, "--color", "rgb")).code());
+        Path broken = shared.resolve("broken");
+        Path ckpt = broken.resolve(CheckpointStore.latest(run).orElseThrow().getFileName());
+        try (Stream<Path> files = Files.walk(CheckpointStore.latest(run).orElseThrow())) {
+            Files.createDirectories(ckpt);
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                Files.copy(f, ckpt.resolve(f.getFileName()));
+            }
+        }
+        Path rgbCkpt = CheckpointStore.latest(rgb).orElseThrow();
+        Files.copy(rgbCkpt.resolve("ema.safetensors"), ckpt.resolve("ema.safetensors"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        CliTest.Run wrong = diffuse("sample", "--model", ckpt.toString(), "--num", "2", "--out", shared.resolve("w.png").toString());
+        assertEquals(2, wrong.code());
+        assertTrue(wrong.err().contains("conv_in.weight") || wrong.err().contains("checksum") || wrong.err().contains("corrupt"),
+                wrong.err());
+    }
+}
