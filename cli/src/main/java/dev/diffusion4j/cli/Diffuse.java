@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 TrainCommand.class,
                 SampleCommand.class,
                 EvalCommand.class,
+                TrainClassifierCommand.class,
                 NllCommand.class,
                 InfoCommand.class,
                 DatasetsCommand.class,

@@ -173,11 +173,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new DiffusionException("--data is required: a built-in name (see 'diffuse datasets'), a CSV file or image data");
         }
         String source = Files.exists(Path.of(data)) ? Path.of(data).toAbsolutePath().normalize().toString() : data;
-        Integer colorChannels = color == null ? null : switch (color.toLowerCase(Locale.ROOT)) {
-            case "gray", "grey" -> 1;
-            case "rgb" -> 3;
-            default -> throw new DiffusionException("--color must be gray or rgb, got " + color);
-        };
+        Integer colorChannels = ImageOptions.channelsOf(color);
         DataSource opened = DataSources.open(source, new ImageOptions(imageSize, colorChannels, flip));
         boolean image = opened.itemShape().length == 3;
         String kind = model.toLowerCase(Locale.ROOT);

@@ -128,6 +128,29 @@ public final class ImageDataset implements DataSource {
     }
 
     /** The pixel array itself (not a copy), for package-level transforms. */
+    /**
+     * The images at {@code indices}, in that order, as a data set of their own (same classes, flip
+     * and name with {@code suffix} appended) — for held-out splits.
+     */
+    public ImageDataset subset(int[] indices, String suffix) {
+        if (indices.length == 0) {
+            throw new DiffusionException("a subset of " + name + " needs at least one image");
+        }
+        int item = dim();
+        byte[] px = new byte[indices.length * item];
+        int[] lab = labels == null ? null : new int[indices.length];
+        for (int i = 0; i < indices.length; i++) {
+            if (indices[i] < 0 || indices[i] >= count) {
+                throw new DiffusionException("image index " + indices[i] + " is outside " + name + " (" + count + " images)");
+            }
+            System.arraycopy(pixels, indices[i] * item, px, i * item, item);
+            if (lab != null) {
+                lab[i] = labels[indices[i]];
+            }
+        }
+        return new ImageDataset(name + suffix, source, px, indices.length, channels, height, width, lab, classNames, flip, null);
+    }
+
     byte[] pixelBytes() {
         return pixels;
     }

@@ -26,6 +26,18 @@ public record ImageOptions(Integer imageSize, Integer channels, Boolean flip) {
         }
     }
 
+    /** The channel count of a colour name: gray/grey → 1, rgb → 3, null → null (the data's own). */
+    public static Integer channelsOf(String color) {
+        if (color == null) {
+            return null;
+        }
+        return switch (color.toLowerCase(java.util.Locale.ROOT)) {
+            case "gray", "grey" -> 1;
+            case "rgb" -> 3;
+            default -> throw new DiffusionException("--color must be gray or rgb, got " + color);
+        };
+    }
+
     /** Whether every option is left at its default. */
     public boolean isNative() {
         return imageSize == null && channels == null && flip == null;
