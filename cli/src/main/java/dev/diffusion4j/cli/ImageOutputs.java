@@ -1,6 +1,7 @@
 package dev.diffusion4j.cli;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.ImageGrids;
 import dev.diffusion4j.io.GifWriter;
 import dev.diffusion4j.io.PngWriter;
 import dev.diffusion4j.tensor.Tensor;
@@ -11,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -19,15 +21,23 @@ import java.util.Map;
 final class ImageOutputs {
     /** Small images are enlarged to at least this many pixels a side so that a grid is readable. */
     private static final int MIN_TILE = 56;
+    private static final int GRID_PADDING = 2;
 
     private ImageOutputs() {
     }
 
-    /** Samples [n, c, h, w] in [−1, 1] as a grid of {@code cols} columns, with the parameters as PNG text. */
+    /**
+     * Samples [n, c, h, w] in [−1, 1] as a grid of {@code cols} columns, with the parameters and the
+     * tile layout (so that 'diffuse eval' can cut the samples out again) as PNG text.
+     */
     static void grid(Tensor images, int cols, Path out, Map<String, String> parameters) {
-        List<BufferedImage> tiles = enlarged(ImageTiles.fromTensor(images));
-        int columns = cols > 0 ? cols : (int) Math.ceil(Math.sqrt(tiles.size()));
-        PngWriter.write(out, ImageTiles.grid(tiles, columns, 2), parameters);
+        List<BufferedImage> raw = ImageTiles.fromTensor(images);
+        List<BufferedImage> tiles = enlarged(raw);
+        int columns = Math.min(tiles.size(), cols > 0 ? cols : (int) Math.ceil(Math.sqrt(tiles.size())));
+        Map<String, String> text = new LinkedHashMap<>(parameters);
+        text.putAll(new ImageGrids.Layout(tiles.size(), columns, raw.get(0).getWidth(), raw.get(0).getHeight(),
+                tiles.get(0).getWidth() / raw.get(0).getWidth(), GRID_PADDING).toMetadata());
+        PngWriter.write(out, ImageTiles.grid(tiles, columns, GRID_PADDING), text);
     }
 
     /** One PNG per sample, {@code sample-00000.png} onwards, each with the parameters and its index. */
@@ -39,7 +49,7 @@ final class ImageOutputs {
         }
         List<BufferedImage> list = ImageTiles.fromTensor(images);
         for (int i = 0; i < list.size(); i++) {
-            Map<String, String> meta = new java.util.LinkedHashMap<>(parameters);
+            Map<String, String> meta = new LinkedHashMap<>(parameters);
             meta.put("index", Integer.toString(i));
             PngWriter.write(dir.resolve(String.format(Locale.ROOT, "sample-%05d.png", i)), list.get(i), meta);
         }

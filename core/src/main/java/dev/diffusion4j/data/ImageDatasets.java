@@ -104,7 +104,8 @@ public final class ImageDatasets {
      */
     public static boolean isImageSource(Path path) {
         String n = path.getFileName() == null ? "" : path.getFileName().toString();
-        return Files.isDirectory(path) || n.toLowerCase(Locale.ROOT).endsWith(".npy") || IDX_NAME.matcher(n).matches();
+        String lower = n.toLowerCase(Locale.ROOT);
+        return Files.isDirectory(path) || lower.endsWith(".npy") || lower.endsWith(".png") || IDX_NAME.matcher(n).matches();
     }
 
     /**
@@ -115,7 +116,8 @@ public final class ImageDatasets {
      * only one. Any other directory: a folder of .png/.jpg images, either loose (unlabelled) or in one
      * sub-folder per class (labels in sorted sub-folder order); hidden files are ignored, other files
      * skipped and counted in {@link ImageDataset#warning()}. Folders are flipped by default, the
-     * other sources are not (see {@link ImageOptions}).
+     * other sources are not (see {@link ImageOptions}). A {@code .png} file: the tiles of a sample grid
+     * written by {@code diffuse sample} (see {@link ImageGrids}).
      */
     public static ImageDataset open(Path path, ImageOptions options) {
         if (!Files.exists(path)) {
@@ -142,8 +144,11 @@ public final class ImageDatasets {
         if (IDX_NAME.matcher(n).matches()) {
             return applyOptions(idxWithLabels(path, n), options, false);
         }
-        throw new DiffusionException(path + " is not image data: give a .npy file, an IDX file (*-images-idx3-ubyte[.gz]) "
-                + "or a folder of .png/.jpg images");
+        if (n.toLowerCase(Locale.ROOT).endsWith(".png")) {
+            return applyOptions(ImageGrids.read(path), options, false);
+        }
+        throw new DiffusionException(path + " is not image data: give a .npy file, an IDX file (*-images-idx3-ubyte[.gz]), "
+                + "a sample grid .png or a folder of .png/.jpg images");
     }
 
     private static ImageDataset applyOptions(ImageDataset d, ImageOptions options, boolean defaultFlip) {

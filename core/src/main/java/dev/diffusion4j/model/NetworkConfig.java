@@ -42,7 +42,10 @@ public interface NetworkConfig {
         if (UNet2DConfig.TYPE.equals(type) || (type == null && "UNet2DModel".equals(model.get("_class_name")))) {
             return UNet2DConfig.fromConfig(model);
         }
+        if (SeedUNetConfig.TYPE.equals(type)) {
+            return SeedUNetConfig.fromConfig(model);
+        }
         throw new DiffusionException("unknown model_type '" + type + "' in config.json (this version knows: " + MlpConfig.TYPE
-                + ", " + UNet2DConfig.TYPE + ")");
+                + ", " + UNet2DConfig.TYPE + ", " + SeedUNetConfig.TYPE + ")");
     }
 }

@@ -1,0 +1,184 @@
+package dev.diffusion4j.cli;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.ImageDatasets;
+import dev.diffusion4j.eval.ImageClassifier;
+import dev.diffusion4j.eval.ImageQuality;
+import dev.diffusion4j.io.AtomicFiles;
+import dev.diffusion4j.io.Json;
+import dev.diffusion4j.model.DenoisingNetwork;
+import dev.diffusion4j.model.UNet2DConfig;
+import dev.diffusion4j.objective.DiffusionObjective;
+import dev.diffusion4j.pipeline.DiffusionPipeline;
+import dev.diffusion4j.sampling.SamplerOptions;
+import dev.diffusion4j.sampling.Samplers;
+import dev.diffusion4j.schedule.BetaSchedule;
+import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.tensor.AdamW;
+import dev.diffusion4j.tensor.Generator;
+import dev.diffusion4j.tensor.NoGrad;
+import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.train.TrainConfig;
+import dev.diffusion4j.train.Trainer;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code quickstart --images}: trains the default U-Net on the built-in Fashion-MNIST for a fixed
+ * time budget, then samples, evaluates and writes a grid, a denoising GIF and a report. Training,
+ * sampling and evaluation share the budget: the training and sampling rates are measured on this
+ * machine first, sampling gets the time its network evaluations need, training the rest.
+ */
+final class ImageQuickstart {
+    static final String DATA = "fashion-mnist";
+    static final String SAMPLER = "dpmpp_2m";
+    static final int SAMPLE_STEPS = 20;
+    /** Seconds set aside for loading, checkpoints, the GIF and the metrics. */
+    static final double OVERHEAD_SECONDS = 45;
+
+    private ImageQuickstart() {
+    }
+
+    static Map<String, Object> run(Path out, double minutes, int num, long seed, PrintWriter pw) {
+        long t0 = System.nanoTime();
+        Path run = out.resolve("run");
+        var data = ImageDatasets.fashionMnist();
+        pw.println("diffusion4j quickstart --images: a U-Net learns Fashion-MNIST in " + fmt(minutes) + " minutes");
+        pw.println("data: " + data.description());
+        long[] shape = data.itemShape();
+        UNet2DConfig arch = UNet2DConfig.defaults((int) shape[0], (int) shape[1]);
+        TrainConfig defaults = TrainConfig.imageDefaults(DATA).withSeed(seed);
+        NoiseSchedule schedule = NoiseSchedule.of(BetaSchedule.LINEAR, 1000);
+
+        double[] rates = measureRates(arch, defaults, schedule);
+        double sampleSeconds = (double) num * (SAMPLE_STEPS + 1) / rates[1];
+        double trainSeconds = minutes * 60 - sampleSeconds - OVERHEAD_SECONDS;
+        if (trainSeconds < 30) {
+            throw new DiffusionException(String.format(Locale.ROOT, "a %s-minute budget leaves no time to train after sampling %d "
+                    + "images (~%.0f s); raise --minutes or lower --num", fmt(minutes), num, sampleSeconds));
+        }
+        int steps = Math.max(100, (int) (rates[0] * trainSeconds));
+        pw.printf(Locale.ROOT, "measured %.2f training steps/s (batch %d) and %.0f image network evaluations/s: %d training steps "
+                + "(%.0f s), then %d samples (~%.0f s)%n", rates[0], defaults.batchSize(), rates[1], steps, trainSeconds, num,
+                sampleSeconds);
+        pw.flush();
+        TrainConfig cfg = defaults.withSteps(steps).withCheckpointEvery(Math.max(1, steps / 4))
+                .withImageOptions(0, 0, null, defaults.precision(), Math.max(1, steps / 6));
+        Trainer trainer = Trainer.create(run, cfg, arch, schedule);
+        TrainingRun.Result trained = TrainingRun.execute(trainer, pw, false);
+
+        DiffusionPipeline pipe = DiffusionPipeline.load(run);
+        SamplerOptions options = SamplerOptions.DEFAULTS.withSteps(SAMPLE_STEPS);
+        Generation gen = Generation.run(pipe, Samplers.create(SAMPLER, options), num, seed, true);
+        Map<String, Object> report = new LinkedHashMap<>();
+        ImageQuality.Report quality;
+        try (Scope s = Scope.open()) {
+            Tensor samples = gen.samples();
+            Map<String, String> params = gen.parameters(SAMPLER, options);
+            params.put("model", "quickstart U-Net, " + steps + " steps on " + DATA);
+            ImageOutputs.grid(samples.narrow(0, 0, Math.min(64, num)), 8, out.resolve("samples.png"), params);
+            pw.println("wrote the grid, the samples and the denoising GIF; rendering...");
+            ImageOutputs.individual(samples, out.resolve("samples"), params);
+            gen.writeAnimation(pipe, out.resolve("denoising.gif"), false);
+            copy(trained.lossCurve(), out.resolve("loss.png"));
+            report.put("data", data.description());
+            report.put("train", trained.figures());
+            report.put("sampling", Map.of("samples", num, "sampler", SAMPLER, "steps", SAMPLE_STEPS,
+                    "seconds", gen.seconds(), "model_evaluations", gen.evaluations()));
+            pw.println("evaluating the samples with the built-in Fashion-MNIST classifier...");
+            pw.flush();
+            quality = ImageQuality.evaluate(samples, data, ImageClassifier.fashionMnist(), seed);
+            EvalCommand.print(pw, quality);
+            report.put("quality", quality.toMap());
+        }
+        double total = (System.nanoTime() - t0) / 1e9;
+        report.put("total_seconds", total);
+        Json.write(out.resolve(QuickstartCommand.REPORT), report);
+        AtomicFiles.writeString(out.resolve("report.md"), markdown(report, quality));
+        pw.println();
+        pw.println("Results in " + out.toAbsolutePath() + ":");
+        pw.println("  samples.png     64 generated garments (grid)");
+        pw.println("  denoising.gif   the reverse process of 8 samples: x_t above the model's estimate of x_0");
+        pw.println("  loss.png        training loss");
+        pw.println("  samples/        every sample as a PNG (try 'diffuse eval --samples " + out.resolve("samples") + " --data fashion-mnist')");
+        pw.println("  run/            checkpoint and the training's sample grids (run/samples/)");
+        pw.printf(Locale.ROOT, "total time %.1f s%n", total);
+        pw.flush();
+        return report;
+    }
+
+    /**
+     * Training steps per second of {@code arch} at the run's batch size, and no-grad network
+     * evaluations per second per image at the sampling batch: two warm-up rounds, then the median of five.
+     */
+    static double[] measureRates(UNet2DConfig arch, TrainConfig cfg, NoiseSchedule schedule) {
+        Generator g = new Generator(99);
+        DenoisingNetwork net = arch.build(g);
+        DiffusionObjective objective = new DiffusionObjective(schedule, cfg.prediction(), cfg.loss(), cfg.weighting());
+        long[] item = arch.sampleShape();
+        double[] train = new double[5];
+        double[] forward = new double[5];
+        int sampleBatch = 250;
+        try (AdamW opt = new AdamW(net.parameters(), cfg.lr(), 0.9, 0.999, 1e-8, 0)) {
+            for (int i = 0; i < 7; i++) {
+                try (Scope s = Scope.open()) {
+                    Tensor x0 = Tensor.rand(g, cfg.batchSize(), item[0], item[1], item[2]).mul(2).sub(1);
+                    long t = System.nanoTime();
+                    opt.zeroGrad();
+                    objective.loss(net, x0, g).backward();
+                    opt.step();
+                    long t1 = System.nanoTime();
+                    try (NoGrad ng = NoGrad.inference()) {
+                        net.predict(Tensor.randn(g, sampleBatch, item[0], item[1], item[2]), Tensor.full(500, sampleBatch));
+                    }
+                    if (i >= 2) {
+                        train[i - 2] = (t1 - t) / 1e9;
+                        forward[i - 2] = (System.nanoTime() - t1) / 1e9;
+                    }
+                }
+            }
+        }
+        Arrays.sort(train);
+        Arrays.sort(forward);
+        return new double[] {1 / train[2], sampleBatch / forward[2]};
+    }
+
+    private static void copy(Path from, Path to) {
+        try {
+            Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+        } catch (java.io.IOException e) {
+            throw new DiffusionException("cannot write " + to + ": " + e.getMessage());
+        }
+    }
+
+    private static String fmt(double minutes) {
+        return minutes == Math.rint(minutes) ? Long.toString((long) minutes) : Double.toString(minutes);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String markdown(Map<String, Object> report, ImageQuality.Report q) {
+        StringBuilder sb = new StringBuilder("# diffusion4j quickstart --images: Fashion-MNIST\n\n");
+        sb.append("![samples](samples.png)\n\n![denoising](denoising.gif)\n\n![loss](loss.png)\n\n");
+        Map<String, Object> train = (Map<String, Object>) report.get("train");
+        sb.append(String.format(Locale.ROOT, "Training: %s steps in %.0f s. Data: %s.%n%n", train.get("steps"), train.get("seconds"),
+                report.get("data")));
+        sb.append(String.format(Locale.ROOT, "%d samples (%s, %d steps) against %d real images, features of the %s:%n%n",
+                q.samples(), SAMPLER, SAMPLE_STEPS, q.samples(), q.classifier()));
+        sb.append("| metric | samples | real vs real |\n|---|---|---|\n");
+        sb.append(String.format(Locale.ROOT, "| FID | %.3f | %.3f |%n", q.fid(), q.fidFloor()));
+        sb.append(String.format(Locale.ROOT, "| KID | %.5f | %.5f |%n", q.kid(), q.kidFloor()));
+        sb.append(String.format(Locale.ROOT, "| precision | %.3f | %.3f |%n", q.precision(), q.precisionFloor()));
+        sb.append(String.format(Locale.ROOT, "| recall | %.3f | %.3f |%n", q.recall(), q.recallFloor()));
+        sb.append(String.format(Locale.ROOT, "| Inception-style score | %.2f ± %.2f | %.2f |%n", q.inceptionScore(),
+                q.inceptionScoreStd(), q.inceptionScoreReal()));
+        sb.append(String.format(Locale.ROOT, "%nTotal: %.0f s.%n", (double) report.get("total_seconds")));
+        return sb.toString();
+    }
+}
