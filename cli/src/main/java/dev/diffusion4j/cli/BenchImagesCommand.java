@@ -1,6 +1,8 @@
 package dev.diffusion4j.cli;
 
 import dev.diffusion4j.model.DenoisingNetwork;
+import dev.diffusion4j.model.NetworkConfig;
+import dev.diffusion4j.model.SeedUNetConfig;
 import dev.diffusion4j.model.UNet2DConfig;
 import dev.diffusion4j.objective.DiffusionObjective;
 import dev.diffusion4j.objective.LossType;
@@ -41,8 +43,9 @@ final class BenchImagesCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--models", split = ",", defaultValue = "default",
-            description = "U-Nets to measure: default (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--models", split = ",", defaultValue = "default,seed-unet",
+            description = "U-Nets to measure: default, seed-unet (the seed tutorial's, with its T = 200 and Huber loss) "
+                    + "(default: ${DEFAULT-VALUE}).")
     List<String> models;
 
     @Option(names = "--precision", split = ",", description = "Precisions to measure (default: fp32, plus bf16 on CPUs with "
@@ -86,7 +89,7 @@ final class BenchImagesCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%-10s %-5s %10s %12s %12s %10s %10s %9s %9s%n", "model", "prec", "params", "train img/s",
                 "sample i*NFE/s", "GFLOP/img", "GFLOP/s", "of peak", "glue");
         for (String model : models) {
-            UNet2DConfig cfg = architecture(model);
+            NetworkConfig cfg = architecture(model);
             for (String p : precisions) {
                 Precision precision = Precision.parse(p);
                 Map<String, Object> r = measure(cfg, model, precision);
@@ -112,14 +115,15 @@ final class BenchImagesCommand implements Callable<Integer> {
         return 0;
     }
 
-    UNet2DConfig architecture(String name) {
+    NetworkConfig architecture(String name) {
         return switch (name) {
             case "default" -> channels == null ? UNet2DConfig.defaults(1, 28) : UNet2DConfig.defaults(1, 28).withBlockOutChannels(channels);
-            default -> throw new dev.diffusion4j.DiffusionException("unknown model '" + name + "'; use default");
+            case "seed-unet" -> SeedUNetConfig.seed(1, 28);
+            default -> throw new dev.diffusion4j.DiffusionException("unknown model '" + name + "'; use default or seed-unet");
         };
     }
 
-    private Map<String, Object> measure(UNet2DConfig cfg, String name, Precision precision) {
+    private Map<String, Object> measure(NetworkConfig cfg, String name, Precision precision) {
         Map<String, Object> r = new LinkedHashMap<>();
         Generator g = new Generator(1);
         DenoisingNetwork net = cfg.build(g);

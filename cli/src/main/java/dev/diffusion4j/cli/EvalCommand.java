@@ -48,6 +48,9 @@ final class EvalCommand implements Callable<Integer> {
             + "train-classifier'; default: the built-in one for 1x28x28 images).")
     Path classifier;
 
+    @Option(names = "--image-size", description = "Images: resize the --data images to N x N, the samples' size (default: as stored).")
+    Integer imageSize;
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed for reference draws and projections (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -77,7 +80,7 @@ final class EvalCommand implements Callable<Integer> {
 
     private int evaluateImages(PrintWriter out) {
         String dataSource = Files.exists(Path.of(data)) ? Path.of(data).toAbsolutePath().normalize().toString() : data;
-        if (!(DataSources.open(dataSource, new ImageOptions(null, null, false)) instanceof ImageDataset reference)) {
+        if (!(DataSources.open(dataSource, new ImageOptions(imageSize, null, false)) instanceof ImageDataset reference)) {
             throw new DiffusionException("--samples holds images but --data " + data + " is not image data");
         }
         ImageDataset generated = ImageDatasets.open(samples, new ImageOptions(null, reference.channels(), false));

@@ -46,7 +46,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
             + "60k Fashion-MNIST train split, else a held-out 10% of --data).")
     String testData;
 
-    @Option(names = "--steps", description = "Optimisation steps (default: 4000).")
+    @Option(names = "--steps", description = "Optimisation steps (default: 5000).")
     Integer steps;
 
     @Option(names = "--batch-size", description = "Images per step (default: 128).")

@@ -7,6 +7,7 @@ import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.ImageOptions;
 import dev.diffusion4j.model.MlpConfig;
 import dev.diffusion4j.model.NetworkConfig;
+import dev.diffusion4j.model.SeedUNetConfig;
 import dev.diffusion4j.model.UNet2DConfig;
 import dev.diffusion4j.model.VarianceType;
 import dev.diffusion4j.nn.Activation;
@@ -47,6 +48,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "auto", description = "Network architecture: mlp (vectors) or unet (images); "
             + "auto picks by the data (default: ${DEFAULT-VALUE}).")
     String model;
+
+    @Option(names = "--preset", description = "seed-unet: the seed tutorial's U-Net and recipe (dim 28, mults 1,2,4, ConvNeXt "
+            + "blocks, linear attention per level, T = 200 linear, Huber loss, lr 1e-3, batch 128; explicit options override).")
+    String preset;
 
     @Option(names = "--image-size", description = "Images: resize and centre-crop to N x N pixels (default: the data's own size).")
     Integer imageSize;
@@ -161,8 +166,8 @@ final class TrainCommand implements Callable<Integer> {
         if (!variance.equalsIgnoreCase("fixed")) {
             throw new DiffusionException("--resume keeps the run's own variance head; drop --variance");
         }
-        if (imageSize != null || color != null || flip != null || unetChannels != null) {
-            throw new DiffusionException("--resume keeps the run's own architecture and image settings; drop --image-size, "
+        if (preset != null || imageSize != null || color != null || flip != null || unetChannels != null) {
+            throw new DiffusionException("--resume keeps the run's own architecture and image settings; drop --preset, --image-size, "
                     + "--color, --flip and --channels");
         }
         return Trainer.resume(out, steps == null ? 0 : steps);
@@ -176,6 +181,14 @@ final class TrainCommand implements Callable<Integer> {
         Integer colorChannels = ImageOptions.channelsOf(color);
         DataSource opened = DataSources.open(source, new ImageOptions(imageSize, colorChannels, flip));
         boolean image = opened.itemShape().length == 3;
+        boolean seedPreset = preset != null;
+        if (seedPreset && !preset.equalsIgnoreCase("seed-unet")) {
+            throw new DiffusionException("unknown preset '" + preset + "'; available: seed-unet");
+        }
+        if (seedPreset && (!image || unetChannels != null)) {
+            throw new DiffusionException(!image ? "--preset seed-unet trains on images, but " + data + " holds vectors"
+                    : "--preset seed-unet fixes the U-Net's widths; drop --channels");
+        }
         String kind = model.toLowerCase(Locale.ROOT);
         if (kind.equals("auto")) {
             kind = image ? UNET : MlpConfig.TYPE;
@@ -188,6 +201,9 @@ final class TrainCommand implements Callable<Integer> {
                     : "the U-Net takes images, but " + data + " holds vectors: use --model mlp");
         }
         TrainConfig d = image ? TrainConfig.imageDefaults(source) : TrainConfig.defaults(source);
+        if (seedPreset) {
+            d = d.withRecipe(SEED_LR, SEED_BATCH, LossType.HUBER);
+        }
         Weighting weighting = minSnr == null ? Weighting.NONE : Weighting.MIN_SNR;
         TrainConfig cfg = new TrainConfig(source,
                 seed == null ? d.seed() : seed,
@@ -212,10 +228,17 @@ final class TrainCommand implements Callable<Integer> {
                 Precision.parse(precision),
                 sampleEvery == null ? d.sampleEvery() : sampleEvery);
         BetaSchedule kindOfBeta = BetaSchedule.parse(schedule);
-        NoiseSchedule noise = new NoiseSchedule(kindOfBeta, timesteps, kindOfBeta.defaultBetaStart(), kindOfBeta.defaultBetaEnd(), zeroSnr);
+        int t = seedPreset && !spec.commandLine().getParseResult().hasMatchedOption("--timesteps") ? SEED_TIMESTEPS : timesteps;
+        NoiseSchedule noise = new NoiseSchedule(kindOfBeta, t, kindOfBeta.defaultBetaStart(), kindOfBeta.defaultBetaEnd(), zeroSnr);
         VarianceType varianceType = VarianceType.parse(variance);
         NetworkConfig arch;
-        if (image) {
+        if (seedPreset) {
+            long[] shape = opened.itemShape();
+            if (varianceType != VarianceType.FIXED) {
+                throw new DiffusionException("--preset seed-unet predicts noise only; drop --variance");
+            }
+            arch = SeedUNetConfig.seed((int) shape[0], (int) shape[1]);
+        } else if (image) {
             long[] shape = opened.itemShape();
             UNet2DConfig base = UNet2DConfig.defaults((int) shape[0], (int) shape[1]);
             if (unetChannels != null) {
@@ -242,4 +265,8 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private static final String UNET = "unet";
+    /** The seed tutorial's recipe: Adam lr 1e-3, batch 128, T = 200 linear betas, Huber loss. */
+    private static final double SEED_LR = 1e-3;
+    private static final int SEED_BATCH = 128;
+    private static final int SEED_TIMESTEPS = 200;
 }

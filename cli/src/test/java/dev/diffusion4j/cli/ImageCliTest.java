@@ -137,4 +137,62 @@ class ImageCliTest {
         assertTrue(wrong.err().contains("conv_in.weight") || wrong.err().contains("checksum") || wrong.err().contains("corrupt"),
                 wrong.err());
     }
+
+    @Test
+    void classifierTrainingAndImageMetricsThroughTheCli() throws Exception {
+        Path clf = shared.resolve("clf");
+        CliTest.Run t = diffuse("train-classifier", "--data", "fashion-mnist-test", "--image-size", "16", "--steps", "40",
+                "--batch-size", "32", "--out", clf.toString(), "--json");
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.out().contains("held-out 10%"), t.out());
+        assertTrue(t.json().get("accuracy").asDouble() > 0.3, "40 steps beat chance (0.1) by far: " + t.out());
+        assertTrue(Files.exists(clf.resolve("classifier.safetensors")) && Files.exists(clf.resolve("loss.png")));
+
+        Path grid = shared.resolve("eval-grid.png");
+        Path dir = shared.resolve("eval-imgs");
+        assertEquals(0, diffuse("sample", "--model", run.toString(), "--num", "40", "--sampler", "ddim", "--steps", "3",
+                "--out", grid.toString(), "--images", dir.toString(), "--grid-cols", "7").code());
+        CliTest.Run fromGrid = diffuse("eval", "--samples", grid.toString(), "--data", "fashion-mnist-test", "--image-size", "16",
+                "--classifier", clf.toString(), "--json");
+        assertEquals(0, fromGrid.code(), fromGrid.err());
+        CliTest.Run fromDir = diffuse("eval", "--samples", dir.toString(), "--data", "fashion-mnist-test", "--image-size", "16",
+                "--classifier", clf.toString(), "--json");
+        assertEquals(0, fromDir.code(), fromDir.err());
+        assertTrue(fromDir.out().contains("FID") && fromDir.out().contains("real-vs-real"), fromDir.out());
+        // The grid's tiles are the very samples written one by one: every figure agrees.
+        for (String key : new String[] {"fid", "fid_floor", "kid", "precision", "recall", "inception_score"}) {
+            assertEquals(fromDir.json().get(key).asDouble(), fromGrid.json().get(key).asDouble(), 1e-9, key);
+        }
+        assertEquals(40, fromDir.json().get("samples").asInt());
+        // An 8-step model's samples are far from the data: FID well above the real-vs-real floor.
+        assertTrue(fromDir.json().get("fid").asDouble() > 3 * fromDir.json().get("fid_floor").asDouble(), fromDir.out());
+
+        CliTest.assertUserError(diffuse("eval", "--samples", dir.toString(), "--data", "fashion-mnist-test"), "16x16");
+        CliTest.assertUserError(diffuse("eval", "--samples", dir.toString(), "--data", "fashion-mnist-test", "--image-size", "16"),
+                "no built-in classifier");
+        CliTest.assertUserError(diffuse("eval", "--samples", shared.resolve("nothing").toString(), "--data", "fashion-mnist-test"),
+                "no file or folder");
+        Path plain = shared.resolve("plain.png");
+        PngWriter.write(plain, new BufferedImage(20, 20, BufferedImage.TYPE_INT_RGB), Map.of());
+        CliTest.assertUserError(diffuse("eval", "--samples", plain.toString(), "--data", "fashion-mnist-test"), "not a diffusion4j sample grid");
+    }
+
+    @Test
+    void seedPresetTrainsTheSeedUNetWithItsRecipe() throws Exception {
+        Path seedRun = shared.resolve("seed");
+        CliTest.Run r = diffuse("train", "--data", "fashion-mnist-test", "--preset", "seed-unet", "--steps", "2", "--batch-size", "4",
+                "--out", seedRun.toString(), "--sample-every", "100");
+        assertEquals(0, r.code(), r.err());
+        CliTest.Run info = diffuse("info", seedRun.toString(), "--json");
+        assertTrue(info.out().contains("seed_unet"), info.out());
+        String config = Files.readString(seedRun.resolve("checkpoint-00000002/config.json"));
+        assertTrue(config.contains("\"num_train_timesteps\" : 200") || config.contains("\"num_train_timesteps\":200"), config);
+        assertTrue(config.toLowerCase(java.util.Locale.ROOT).contains("huber"), config);
+        assertEquals(0, diffuse("sample", "--model", seedRun.toString(), "--num", "2", "--steps", "3", "--sampler", "ddim",
+                "--out", shared.resolve("seed.png").toString()).code());
+        CliTest.assertUserError(diffuse("train", "--data", "8gaussians", "--preset", "seed-unet", "--out", shared.resolve("x").toString()),
+                "holds vectors");
+        CliTest.assertUserError(diffuse("train", "--data", "fashion-mnist-test", "--preset", "nope", "--out", shared.resolve("y").toString()),
+                "unknown preset");
+    }
 }
