@@ -9,7 +9,6 @@ import dev.diffusion4j.objective.Weighting;
 import dev.diffusion4j.process.Prediction;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
-import dev.diffusion4j.tensor.AdamW;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
@@ -210,33 +209,7 @@ class SeedUNetTest {
     void gradientsReachEveryParameterAndTrainingFitsABatch() {
         SeedUNetConfig cfg = new SeedUNetConfig(8, 1, 12, java.util.List.of(1, 2), 2, 2, 8);
         Generator g = new Generator(5);
-        SeedUNet net = cfg.build(g);
-        DiffusionObjective objective = new DiffusionObjective(NoiseSchedule.of(BetaSchedule.LINEAR, 200), Prediction.EPSILON,
-                LossType.HUBER, Weighting.NONE);
-        try (Scope s = Scope.open()) {
-            Tensor x0 = Tensor.rand(g, 8, 1, 8, 8).mul(2).sub(1);
-            Tensor tIndex = Tensor.randint(g, 200, 8);
-            Tensor noise = Tensor.randn(g, 8, 1, 8, 8);
-            double first = Double.NaN;
-            double last = Double.NaN;
-            try (AdamW opt = new AdamW(net.parameters(), 2e-3, 0.9, 0.999, 1e-8, 0)) {
-                for (int i = 0; i < 40; i++) {
-                    try (Scope step = Scope.open()) {
-                        opt.zeroGrad();
-                        Tensor loss = objective.loss(net, x0, tIndex, noise);
-                        loss.backward();
-                        if (i == 0) {
-                            for (Map.Entry<String, Tensor> p : net.namedParameters().entrySet()) {
-                                assertTrue(p.getValue().grad().abs().sum().item() > 0, "no gradient reaches " + p.getKey());
-                            }
-                            first = loss.item();
-                        }
-                        last = loss.item();
-                        opt.step();
-                    }
-                }
-            }
-            assertTrue(last < 0.5 * first, "loss on a fixed batch should halve in 40 steps: " + first + " -> " + last);
-        }
+        UNet2DModelTest.assertGradientsReachEveryParameterAndLossHalves(cfg.build(g), new DiffusionObjective(
+                NoiseSchedule.of(BetaSchedule.LINEAR, 200), Prediction.EPSILON, LossType.HUBER, Weighting.NONE), 200, 40, g);
     }
 }
