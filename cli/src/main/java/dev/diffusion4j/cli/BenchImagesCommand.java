@@ -125,6 +125,8 @@ final class BenchImagesCommand implements Callable<Integer> {
 
     private Map<String, Object> measure(NetworkConfig cfg, String name, Precision precision) {
         Map<String, Object> r = new LinkedHashMap<>();
+        cfg.applyThreadPolicy();
+        r.put("thread_policy", Backend.threadPolicy().name());
         Generator g = new Generator(1);
         DenoisingNetwork net = cfg.build(g);
         r.put("parameters", net.parameterCount());

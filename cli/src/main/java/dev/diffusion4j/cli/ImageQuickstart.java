@@ -41,7 +41,7 @@ final class ImageQuickstart {
     static final String SAMPLER = "dpmpp_2m";
     static final int SAMPLE_STEPS = 20;
     /** Seconds set aside for loading, checkpoints, the GIF and the metrics. */
-    static final double OVERHEAD_SECONDS = 45;
+    static final double OVERHEAD_SECONDS = 100;
 
     private ImageQuickstart() {
     }
@@ -120,6 +120,7 @@ final class ImageQuickstart {
      */
     static double[] measureRates(UNet2DConfig arch, TrainConfig cfg, NoiseSchedule schedule) {
         Generator g = new Generator(99);
+        arch.applyThreadPolicy();
         DenoisingNetwork net = arch.build(g);
         DiffusionObjective objective = new DiffusionObjective(schedule, cfg.prediction(), cfg.loss(), cfg.weighting());
         long[] item = arch.sampleShape();

@@ -3,6 +3,7 @@ package dev.diffusion4j.eval;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.tensor.AdamW;
+import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
@@ -62,6 +63,7 @@ public final class ClassifierTraining {
                     + data.width() + "x" + data.height() + ")");
         }
         ImageClassifier.Config config = ImageClassifier.Config.of(data.channels(), data.height(), data.classNames(), data.name());
+        Backend.useThreadPolicy(Backend.ThreadPolicy.OP_PARALLEL);
         ImageClassifier model = new ImageClassifier(config, Generator.derived(options.seed(), 0));
         Generator dataGen = Generator.derived(options.seed(), 1);
         LrSchedule schedule = new LrSchedule(options.learningRate(), Math.min(200, options.steps() / 10), options.steps(), 0.01);

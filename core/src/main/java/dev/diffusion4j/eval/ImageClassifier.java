@@ -11,6 +11,7 @@ import dev.diffusion4j.nn.Conv2d;
 import dev.diffusion4j.nn.GroupNorm;
 import dev.diffusion4j.nn.Linear;
 import dev.diffusion4j.nn.Module;
+import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
@@ -164,6 +165,7 @@ public final class ImageClassifier extends Module {
         List<Tensor> feats = new ArrayList<>();
         List<Tensor> probs = new ArrayList<>();
         long n = images.size(0);
+        Backend.useThreadPolicy(Backend.ThreadPolicy.OP_PARALLEL);   // a conv net
         try (NoGrad ng = NoGrad.inference()) {
             for (long i = 0; i < n; i += batch) {
                 try (Scope s = Scope.open()) {

@@ -52,8 +52,9 @@ public record ModelSpec(NetworkConfig network, NoiseSchedule schedule, Predictio
         return normalizer == null ? z : normalizer.denormalize(z);
     }
 
-    /** A freshly initialised network of this architecture. */
+    /** A freshly initialised network of this architecture; gives the cores to the thread pool it runs best on. */
     public DenoisingNetwork buildNetwork(Generator g) {
+        network.applyThreadPolicy();
         return network.build(g);
     }
 

@@ -1,6 +1,7 @@
 package dev.diffusion4j.model;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.Generator;
 import java.util.Map;
 
@@ -23,6 +24,19 @@ public interface NetworkConfig {
 
     /** The config.json {@code model} section, including {@code model_type}. */
     Map<String, Object> toConfig();
+
+    /**
+     * Which thread pool should get the cores for this network: matrix products for MLPs, libtorch's
+     * own pool for convolutional nets, whose convolutions, norms and activations run there.
+     */
+    default Backend.ThreadPolicy threadPolicy() {
+        return sampleShape().length == 3 ? Backend.ThreadPolicy.OP_PARALLEL : Backend.ThreadPolicy.BLAS_PARALLEL;
+    }
+
+    /** Gives the cores to this network's thread pool ({@link #threadPolicy()}). */
+    default void applyThreadPolicy() {
+        Backend.useThreadPolicy(threadPolicy());
+    }
 
     /** Number of values in one data item. */
     default long sampleNumel() {

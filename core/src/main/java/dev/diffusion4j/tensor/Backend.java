@@ -89,6 +89,14 @@ public final class Backend {
         threads = n;
     }
 
+    /** Gives the cores to {@code newPolicy}'s pool, keeping the thread count; no-op when it already has them. */
+    public static synchronized void useThreadPolicy(ThreadPolicy newPolicy) {
+        ensureLoaded();
+        if (policy != newPolicy) {
+            setThreads(newPolicy, threads);
+        }
+    }
+
     public static synchronized ThreadPolicy threadPolicy() {
         ensureLoaded();
         return policy;
