@@ -108,6 +108,8 @@ final class EvalCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "  %-22s %12.5f %12.5f   (± %.5f over subsets)%n", "KID", r.kid(), r.kidFloor(), r.kidStd());
         out.printf(Locale.ROOT, "  %-22s %12.3f %12.3f%n", "precision", r.precision(), r.precisionFloor());
         out.printf(Locale.ROOT, "  %-22s %12.3f %12.3f%n", "recall", r.recall(), r.recallFloor());
+        out.printf(Locale.ROOT, "  %-22s %12.3f %12.3f%n", "density", r.density(), r.densityFloor());
+        out.printf(Locale.ROOT, "  %-22s %12.3f %12.3f%n", "coverage", r.coverage(), r.coverageFloor());
         out.printf(Locale.ROOT, "  %-22s %12.3f %12.3f   (± %.3f over %d splits)%n", "Inception-style score", r.inceptionScore(),
                 r.inceptionScoreReal(), r.inceptionScoreStd(), Math.min(ImageQuality.IS_SPLITS, r.samples() / 5));
         out.flush();

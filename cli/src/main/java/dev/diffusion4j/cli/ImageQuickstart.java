@@ -177,6 +177,8 @@ final class ImageQuickstart {
         sb.append(String.format(Locale.ROOT, "| KID | %.5f | %.5f |%n", q.kid(), q.kidFloor()));
         sb.append(String.format(Locale.ROOT, "| precision | %.3f | %.3f |%n", q.precision(), q.precisionFloor()));
         sb.append(String.format(Locale.ROOT, "| recall | %.3f | %.3f |%n", q.recall(), q.recallFloor()));
+        sb.append(String.format(Locale.ROOT, "| density | %.3f | %.3f |%n", q.density(), q.densityFloor()));
+        sb.append(String.format(Locale.ROOT, "| coverage | %.3f | %.3f |%n", q.coverage(), q.coverageFloor()));
         sb.append(String.format(Locale.ROOT, "| Inception-style score | %.2f ± %.2f | %.2f |%n", q.inceptionScore(),
                 q.inceptionScoreStd(), q.inceptionScoreReal()));
         sb.append(String.format(Locale.ROOT, "%nTotal: %.0f s.%n", (double) report.get("total_seconds")));

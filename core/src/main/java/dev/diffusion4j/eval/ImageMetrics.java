@@ -18,6 +18,8 @@ public final class ImageMetrics {
     public static final int KID_SUBSETS = 100;
     /** Neighbourhood size of the k-NN manifolds (Kynkäänniemi et al. 2019 use k = 3). */
     public static final int PR_K = 3;
+    /** Neighbours of density and coverage, the value Naeem et al. (2020) recommend. */
+    public static final int DC_K = 5;
     /** Rows per block of a pairwise-distance computation. */
     private static final long BLOCK = 1024;
 
@@ -27,6 +29,13 @@ public final class ImageMetrics {
 
     /** Manifold precision (samples inside the real manifold) and recall (real inside the samples'). */
     public record PrecisionRecall(double precision, double recall) {
+    }
+
+    /**
+     * Density (how many real neighbourhoods hold a sample, per k; about 1 for real data) and
+     * coverage (share of real points whose neighbourhood holds a sample).
+     */
+    public record DensityCoverage(double density, double coverage) {
     }
 
     private ImageMetrics() {
@@ -131,7 +140,7 @@ public final class ImageMetrics {
         try (Scope s = Scope.open()) {
             Tensor x = real.to(DType.FLOAT64);
             Tensor y = samples.to(DType.FLOAT64);
-            return new PrecisionRecall(coverage(x, kthNeighbourDistance(x, k), y), coverage(y, kthNeighbourDistance(y, k), x));
+            return new PrecisionRecall(shareInside(x, kthNeighbourDistance(x, k), y), shareInside(y, kthNeighbourDistance(y, k), x));
         }
     }
 
@@ -147,8 +156,37 @@ public final class ImageMetrics {
         return Tensor.cat(Arrays.asList(parts), 0);
     }
 
+    /**
+     * Density and coverage (Naeem et al. 2020, eqs. 5 and 6) over the real k-NN balls only. Precision
+     * accepts every sample inside the ball of a single real outlier, whose radius is large; density
+     * counts balls, so samples that all land in one outlier's ball score about 1/k, and coverage asks
+     * how many real points have a sample nearby, which a collapsed set cannot fake.
+     */
+    public static DensityCoverage densityCoverage(Tensor real, Tensor samples, int k) {
+        checkFeatures(real, samples);
+        if (k < 1 || real.size(0) <= k || samples.size(0) < 1) {
+            throw new DiffusionException("density/coverage with k = " + k + " needs more than k real feature vectors and a sample");
+        }
+        try (Scope s = Scope.open()) {
+            Tensor x = real.to(DType.FLOAT64);
+            Tensor y = samples.to(DType.FLOAT64);
+            Tensor r = kthNeighbourDistance(x, k).unsqueeze(0);
+            long m = y.size(0);
+            double ballsHit = 0;
+            Tensor covered = Tensor.zeros(DType.FLOAT64, x.size(0));
+            for (long i = 0; i < m; i += BLOCK) {
+                try (Scope b = Scope.open()) {
+                    Tensor inside = y.narrow(0, i, Math.min(BLOCK, m - i)).cdist(x).sub(r).le(0).to(DType.FLOAT64);
+                    ballsHit += inside.sum().item();
+                    covered = b.keep(covered.maximum(inside.amax(0, false)));
+                }
+            }
+            return new DensityCoverage(ballsHit / ((double) k * m), covered.mean().item());
+        }
+    }
+
     /** Share of the rows of {@code query} within radius[i] of some row i of {@code centres}. */
-    private static double coverage(Tensor centres, Tensor radius, Tensor query) {
+    private static double shareInside(Tensor centres, Tensor radius, Tensor query) {
         long n = query.size(0);
         long inside = 0;
         Tensor r = radius.unsqueeze(0);

@@ -25,6 +25,7 @@ public final class ImageQuality {
                          double fid, double fidFloor,
                          double kid, double kidStd, double kidFloor,
                          double precision, double recall, double precisionFloor, double recallFloor,
+                         double density, double coverage, double densityFloor, double coverageFloor,
                          double inceptionScore, double inceptionScoreStd, double inceptionScoreReal) {
         public Map<String, Object> toMap() {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -40,6 +41,10 @@ public final class ImageQuality {
             m.put("recall", recall);
             m.put("precision_floor", precisionFloor);
             m.put("recall_floor", recallFloor);
+            m.put("density", density);
+            m.put("coverage", coverage);
+            m.put("density_floor", densityFloor);
+            m.put("coverage_floor", coverageFloor);
             m.put("inception_score", inceptionScore);
             m.put("inception_score_std", inceptionScoreStd);
             m.put("inception_score_real", inceptionScoreReal);
@@ -86,12 +91,15 @@ public final class ImageQuality {
                     ImageMetrics.KID_SUBSET, Generator.derived(seed, 2));
             ImageMetrics.PrecisionRecall pr = ImageMetrics.precisionRecall(a.features(), fake.features(), ImageMetrics.PR_K);
             ImageMetrics.PrecisionRecall prFloor = ImageMetrics.precisionRecall(a.features(), b.features(), ImageMetrics.PR_K);
+            ImageMetrics.DensityCoverage dc = ImageMetrics.densityCoverage(a.features(), fake.features(), ImageMetrics.DC_K);
+            ImageMetrics.DensityCoverage dcFloor = ImageMetrics.densityCoverage(a.features(), b.features(), ImageMetrics.DC_K);
             ImageMetrics.Estimate is = ImageMetrics.inceptionScore(fake.probabilities(), splits);
             ImageMetrics.Estimate isReal = ImageMetrics.inceptionScore(a.probabilities(), splits);
             return new Report(n, data.name(), cfg.data() + " classifier (" + cfg.featureDim() + "-d features)",
                     ImageMetrics.fid(a.features(), fake.features()), ImageMetrics.fid(a.features(), b.features()),
                     kid.mean(), kid.std(), kidFloor.mean(),
                     pr.precision(), pr.recall(), prFloor.precision(), prFloor.recall(),
+                    dc.density(), dc.coverage(), dcFloor.density(), dcFloor.coverage(),
                     is.mean(), is.std(), isReal.mean());
         }
     }

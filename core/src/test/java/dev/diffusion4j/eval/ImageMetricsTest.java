@@ -141,6 +141,30 @@ class ImageMetricsTest {
     }
 
     @Test
+    void densityAndCoverageAreNotFooledByARealOutlier() {
+        Generator g = new Generator(12);
+        try (Scope s = Scope.open()) {
+            Tensor cluster = Tensor.randn(g, 400, 4);
+            Tensor outlier = Tensor.of(new float[] {30, 0, 0, 0}, 1, 4);
+            Tensor real = Tensor.cat(java.util.List.of(cluster, outlier), 0);
+            // 100 samples collapsed onto one point 10 away from the outlier: inside the outlier's
+            // ball (radius ≈ 29, its 5th neighbour is in the cluster), far from every cluster ball.
+            Tensor collapsed = Tensor.of(new float[] {40, 0, 0, 0}, 1, 4).expand(100, 4).contiguous();
+            assertEquals(1.0, ImageMetrics.precisionRecall(real, collapsed, 5).precision(), "precision is fooled");
+            ImageMetrics.DensityCoverage dc = ImageMetrics.densityCoverage(real, collapsed, 5);
+            assertEquals(1.0 / 5, dc.density(), 1e-12, "each sample sits in exactly one ball of k = 5");
+            assertEquals(1.0 / 401, dc.coverage(), 1e-12, "only the outlier has a sample nearby");
+
+            ImageMetrics.DensityCoverage same = ImageMetrics.densityCoverage(real, real.clone(), 5);
+            assertEquals(1.0, same.coverage());
+            assertTrue(same.density() > 0.8 && same.density() < 1.3, same.toString());
+            ImageMetrics.DensityCoverage far = ImageMetrics.densityCoverage(real, cluster.add(1000), 5);
+            assertEquals(0.0, far.density());
+            assertEquals(0.0, far.coverage());
+        }
+    }
+
+    @Test
     void inceptionScoreClosedForms() {
         int k = 10;
         int n = 1000;
