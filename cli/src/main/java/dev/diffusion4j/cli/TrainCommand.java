@@ -260,6 +260,9 @@ final class TrainCommand implements Callable<Integer> {
         if (cfg.precision() == Precision.BF16 && !Backend.hasBf16Hardware()) {
             spec.commandLine().getErr().println("warning: this CPU has no AMX/AVX512-BF16 units; bf16 runs emulated and is far slower "
                     + "than fp32 here");
+        } else if (cfg.precision() == Precision.BF16 && Backend.oneDnnOff()) {
+            spec.commandLine().getErr().println("warning: oneDNN failed its correctness check on this CPU and is off; bf16 runs on "
+                    + "libtorch's generic kernels and is slower than fp32 here");
         }
         return Trainer.create(out, cfg, arch, noise);
     }

@@ -7,7 +7,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 /**
  * CPU automatic mixed precision: matmul/conv-class ops run in the given low-precision dtype while
  * parameters stay float32. Thread-local, like libtorch's autocast state. The cast cache is
- * disabled so that optimizer updates to the float32 weights are always seen.
+ * disabled so that optimizer updates to the float32 weights are always seen. Low-precision kernels
+ * come from oneDNN, so the first region runs {@link OneDnnGuard}'s check.
  */
 public final class Autocast implements AutoCloseable {
     private final boolean prevEnabled;
@@ -16,6 +17,7 @@ public final class Autocast implements AutoCloseable {
 
     private Autocast(DType dtype) {
         Backend.ensureLoaded();
+        OneDnnGuard.ensureChecked();
         prevEnabled = torch.is_autocast_enabled(DeviceType.CPU);
         prevType = torch.get_autocast_dtype(DeviceType.CPU);
         prevCache = torch.is_autocast_cache_enabled();

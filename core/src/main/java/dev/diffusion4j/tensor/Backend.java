@@ -60,6 +60,9 @@ public final class Backend {
             }
             Loader.load(torch.class);
             Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class);
+            // Where NNPACK cannot start (e.g. AMD EPYC) libtorch retries and warns on every eligible
+            // convolution; oneDNN or libtorch's own kernels do that work everywhere else anyway.
+            torch.globalContext().setUserEnabledNNPACK(false);
             loaded = true;
             setThreads(ThreadPolicy.BLAS_PARALLEL, Runtime.getRuntime().availableProcessors());
         }
@@ -123,7 +126,19 @@ public final class Backend {
     public static String describe() {
         ensureLoaded();
         return "libtorch (org.bytedeco:pytorch) on " + System.getProperty("os.arch") + ", "
-                + threads + " thread(s), policy " + policy;
+                + threads + " thread(s), policy " + policy + ", " + OneDnnGuard.describe();
+    }
+
+    /**
+     * Whether oneDNN's convolutions failed the float64 check on this CPU ({@link OneDnnGuard}) and
+     * libtorch's own, slower kernels run them instead; bf16 then has no fast path at all.
+     */
+    public static boolean oneDnnOff() {
+        return OneDnnGuard.failed();
+    }
+
+    static Context context() {
+        return torch.globalContext();
     }
 
     /**

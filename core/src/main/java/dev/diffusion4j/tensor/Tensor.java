@@ -621,6 +621,7 @@ public final class Tensor implements AutoCloseable {
      * {@code F.conv2d}); {@code bias} may be null.
      */
     public Tensor conv2d(Tensor weight, Tensor bias, long stride, long padding, long groups) {
+        OneDnnGuard.ensureChecked();
         Tensor out = wrap(torch.conv2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
                 new long[] {padding, padding}, new long[] {1, 1}, groups));
         return counted(out, weight.size(1) * weight.size(2) * weight.size(3));
@@ -631,6 +632,7 @@ public final class Tensor implements AutoCloseable {
      * {@code F.conv_transpose2d}); {@code bias} may be null.
      */
     public Tensor convTranspose2d(Tensor weight, Tensor bias, long stride, long padding, long outputPadding) {
+        OneDnnGuard.ensureChecked();
         Tensor out = wrap(torch.conv_transpose2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
                 new long[] {padding, padding}, new long[] {outputPadding, outputPadding}, 1, 1, 1));
         // every input value meets out-channels × k² weights
