@@ -1,6 +1,7 @@
 package dev.diffusion4j.cli;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.model.ClassifierFreeGuidance;
 import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.sampling.DdpmSampler;
@@ -17,6 +18,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -143,8 +145,58 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--no-clip", description = "Do not clip denoised estimates to the training data's range.")
     boolean noClip;
 
+    @Option(names = "--class", description = "Class-conditional models: generate class K (0-based; see the model's training data).")
+    Integer classLabel;
+
+    @Option(names = "--guidance", defaultValue = "3.0", description = "With --class: classifier-free guidance weight w; 0 is the "
+            + "unconditional model, 1 the conditional one, larger w trades diversity for fidelity (default: ${DEFAULT-VALUE}).")
+    double guidance;
+
+    @Option(names = "--negative", description = "With --class: a class to steer away from instead of the unconditional model.")
+    Integer negative;
+
+    @Option(names = "--guidance-interval", split = ",", description = "With --class: guide only at noise levels sigma in "
+            + "LOW,HIGH (e.g. 0.3,5); elsewhere the conditional model alone runs (default: every level).")
+    double[] guidanceInterval;
+
+    @Option(names = "--cfg-rescale", defaultValue = "0", description = "With --class: CFG rescale phi in [0, 1] against "
+            + "over-saturation at large w (default: ${DEFAULT-VALUE}, off).")
+    double cfgRescale;
+
+    @Option(names = "--threshold", defaultValue = "static", description = "Treatment of the denoised estimate x0: static (clip to "
+            + "the training data's range), dynamic (Imagen's per-sample percentile thresholding; image models) or none "
+            + "(default: ${DEFAULT-VALUE}).")
+    String threshold;
+
+    @Option(names = "--threshold-percentile", defaultValue = "0.995", description = "Percentile p of --threshold dynamic "
+            + "(default: ${DEFAULT-VALUE}).")
+    double thresholdPercentile;
+
     @Option(names = "--json", description = "Print a one-line JSON summary last.")
     boolean json;
+
+    /** The pipeline with the guidance and thresholding options applied; clear errors for options that do not fit the model. */
+    private DiffusionPipeline guided(DiffusionPipeline pipe, double dynamicPercentile) {
+        var parse = spec.commandLine().getParseResult();
+        boolean guidanceOptions = parse.hasMatchedOption("--guidance") || negative != null || guidanceInterval != null
+                || parse.hasMatchedOption("--cfg-rescale");
+        if (classLabel == null) {
+            if (guidanceOptions) {
+                throw new DiffusionException("--guidance, --negative, --guidance-interval and --cfg-rescale steer towards a class: add --class K");
+            }
+            return dynamicPercentile > 0 ? pipe.withGuidance(null, dynamicPercentile) : pipe;
+        }
+        if (pipe.numClasses() == 0) {
+            throw new DiffusionException(pipe.name() + " is not class-conditional, so --class cannot steer it; train one with --conditional");
+        }
+        if (guidanceInterval != null && guidanceInterval.length != 2) {
+            throw new DiffusionException("--guidance-interval takes two noise levels LOW,HIGH, got " + guidanceInterval.length + " values");
+        }
+        double low = guidanceInterval == null ? 0 : guidanceInterval[0];
+        double high = guidanceInterval == null ? Double.POSITIVE_INFINITY : guidanceInterval[1];
+        return pipe.withGuidance(new ClassifierFreeGuidance.Options(classLabel, negative == null ? -1 : negative, guidance, low, high,
+                cfgRescale), dynamicPercentile);
+    }
 
     @Override
     public Integer call() {
@@ -179,7 +231,12 @@ final class SampleCommand implements Callable<Integer> {
                 .withRtol(rtol == null ? Double.NaN : rtol)
                 .withAtol(atol == null ? Double.NaN : atol);
         Sampler s = Samplers.create(sampler, options);
-        DiffusionPipeline pipe = DiffusionPipeline.open(model, !rawWeights, !noClip);
+        String thresholding = threshold.toLowerCase(java.util.Locale.ROOT);
+        if (!List.of("static", "dynamic", "none").contains(thresholding)) {
+            throw new DiffusionException("unknown --threshold '" + threshold + "'; use static, dynamic or none");
+        }
+        DiffusionPipeline pipe = DiffusionPipeline.open(model, !rawWeights, !noClip && thresholding.equals("static"));
+        pipe = guided(pipe, thresholding.equals("dynamic") ? thresholdPercentile : 0);
         boolean image = pipe.spec().isImage();
         if (image && !ext.equals("png")) {
             throw new DiffusionException(pipe.name() + " is an image model: --out must be a .png grid (and --images DIR for single files)");
@@ -192,6 +249,17 @@ final class SampleCommand implements Callable<Integer> {
             Tensor samples = gen.samples();
             Map<String, String> params = gen.parameters(sampler, options);
             params.put("model", pipe.name());
+            if (classLabel != null) {
+                params.put("class", Integer.toString(classLabel));
+                params.put("guidance", Double.toString(guidance));
+                if (negative != null) {
+                    params.put("negative", Integer.toString(negative));
+                }
+                if (cfgRescale > 0) {
+                    params.put("cfg_rescale", Double.toString(cfgRescale));
+                }
+            }
+            params.put("threshold", thresholding);
             if (image) {
                 ImageOutputs.grid(samples, gridCols, out, params);
                 if (imagesDir != null) {

@@ -141,6 +141,15 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", description = "Steps between checkpoints (default 2000).")
     Integer checkpointEvery;
 
+    @Option(names = "--conditional", description = "Class-conditional model: learns p(x | class) from the data's labels "
+            + "(8gaussians and 25gaussians: the mixture component; image folders: the sub-folder; fashion-mnist: its 10 classes), "
+            + "and p(x) through condition dropout; sample it with 'diffuse sample --class K --guidance W'.")
+    boolean conditional;
+
+    @Option(names = "--cond-dropout", defaultValue = "0.1", description = "With --conditional: share of training labels replaced "
+            + "by the null label (p_uncond; default: ${DEFAULT-VALUE}).")
+    double condDropout;
+
     @Option(names = "--resume", description = "Continue the newest checkpoint in --out (its settings are kept; --steps may extend the run).")
     boolean resume;
 
@@ -251,6 +260,10 @@ final class TrainCommand implements Callable<Integer> {
             }
             arch = new MlpConfig(opened.dim(), hidden, blocks, 64, Activation.SILU, fourier, fourierScale, varianceType);
         }
+        if (conditional) {
+            arch = conditioned(arch, opened);
+            cfg = cfg.withCondDropout(condDropout);
+        }
         if (opened instanceof ImageDataset images) {
             PrintWriter err = spec.commandLine().getErr();
             err.println("data: " + images.description());
@@ -265,6 +278,22 @@ final class TrainCommand implements Callable<Integer> {
                     + "libtorch's generic kernels and is slower than fp32 here");
         }
         return Trainer.create(out, cfg, arch, noise);
+    }
+
+    /** {@code arch} conditioned on the classes of {@code data}. */
+    private static NetworkConfig conditioned(NetworkConfig arch, DataSource data) {
+        int classes = data.numClasses();
+        if (classes == 0) {
+            throw new DiffusionException("--conditional needs class labels, and data set '" + data.name() + "' has none "
+                    + "(labelled sets: 8gaussians, 25gaussians, fashion-mnist, image folders with one sub-folder per class)");
+        }
+        if (arch instanceof MlpConfig mlp) {
+            return mlp.withNumClasses(classes);
+        }
+        if (arch instanceof UNet2DConfig unet) {
+            return unet.withClassEmbeddings(classes + 1);   // the last row is the null label
+        }
+        throw new DiffusionException("--preset seed-unet has no class embedding; drop --conditional or the preset");
     }
 
     private static final String UNET = "unet";

@@ -315,6 +315,34 @@ class CliTest {
     }
 
     @Test
+    void conditionalTrainingAndGuidedSampling(@TempDir Path dir) throws Exception {
+        Path cond = dir.resolve("cond");
+        Run t = diffuse(smallTrain(cond, "8gaussians", "--conditional", "--cond-dropout", "0.2"));
+        assertEquals(0, t.code(), t.err());
+        Map<?, ?> model = (Map<?, ?>) dev.diffusion4j.train.Trainer.readConfig(
+                dev.diffusion4j.io.CheckpointStore.latest(cond).orElseThrow()).get("model");
+        assertEquals(8, ((Number) model.get("num_classes")).intValue());
+        Path csv = dir.resolve("k2.csv");
+        Run s = diffuse("sample", "--model", cond.toString(), "--class", "2", "--guidance", "4", "--negative", "6",
+                "--guidance-interval", "0.1,20", "--cfg-rescale", "0.5", "--sampler", "euler", "--steps", "20", "--num", "50",
+                "--out", csv.toString(), "--json");
+        assertEquals(0, s.code(), s.err());
+        assertEquals(51, Files.readAllLines(csv).size());
+        String out = dir.resolve("s.csv").toString();
+        assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "8", "--out", out), "unknown class 8");
+        assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--negative", "9", "--out", out),
+                "unknown negative class 9");
+        assertUserError(diffuse("sample", "--model", cond.toString(), "--guidance", "2", "--out", out), "add --class");
+        assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--guidance", "-1", "--out", out), "guidance scale");
+        assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--threshold", "dynamic", "--out", out),
+                "image models");
+        assertUserError(diffuse("sample", "--model", cond.toString(), "--threshold", "fancy", "--out", out), "unknown --threshold");
+        assertUserError(diffuse("sample", "--model", run.toString(), "--class", "1", "--out", out), "not class-conditional");
+        assertUserError(diffuse(smallTrain(dir.resolve("moons"), "moons", "--conditional")), "has none");
+        assertFalse(Files.exists(dir.resolve("s.csv")), "nothing written on errors");
+    }
+
+    @Test
     void badCsvDataIsAOneLineError(@TempDir Path dir) throws Exception {
         Path ragged = dir.resolve("ragged.csv");
         Files.writeString(ragged, "a,b\n1,2\n3,4\n5\n");

@@ -2,6 +2,8 @@ package dev.diffusion4j.data;
 
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.DiffusionException;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -27,4 +29,26 @@ public interface DataSource {
 
     /** For a finite data set, every point as [rows, ...itemShape] (a fresh copy); empty for a distribution. */
     Optional<Tensor> all();
+
+    /** A minibatch with its class labels: items [batch, ...itemShape], labels int64 [batch] (null when unlabelled). */
+    record Labeled(Tensor items, Tensor labels) {
+    }
+
+    /**
+     * Number of classes when every point carries a class label (a mixture's component, an image
+     * folder's sub-folder, a Fashion-MNIST class), labels then being 0 … numClasses−1; 0 for unlabelled data.
+     */
+    default int numClasses() {
+        return 0;
+    }
+
+    /** Class names indexed by label; empty when unlabelled or unnamed. */
+    default List<String> classNames() {
+        return List.of();
+    }
+
+    /** Like {@link #sample}, with the drawn points' labels; the same generator state draws the same points. */
+    default Labeled sampleLabeled(Generator g, int batch) {
+        throw new DiffusionException("data set '" + name() + "' has no class labels");
+    }
 }

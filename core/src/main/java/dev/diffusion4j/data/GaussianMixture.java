@@ -102,6 +102,11 @@ public record GaussianMixture(double[][] means, double[] stds, double[] weights)
      * weights, then μₖ + σₖ·ε with ε ~ N(0, I).
      */
     public Tensor sample(Generator g, int n) {
+        return sampleLabeled(g, n).items();
+    }
+
+    /** Like {@link #sample} (same draws from the same generator state), with each point's component index as int64 [n]. */
+    public DataSource.Labeled sampleLabeled(Generator g, int n) {
         if (n < 1) {
             throw new DiffusionException("sample size must be at least 1, got " + n);
         }
@@ -115,7 +120,7 @@ public record GaussianMixture(double[][] means, double[] stds, double[] weights)
             Tensor idx = Tensor.of(w, w.length).multinomial(n, true, g);
             Tensor mu = meansTensor().indexSelect(0, idx);
             Tensor sigma = Tensor.of(sd, sd.length).indexSelect(0, idx).unsqueeze(1);
-            return s.keep(mu.add(Tensor.randn(g, n, dim()).mul(sigma)));
+            return new DataSource.Labeled(s.keep(mu.add(Tensor.randn(g, n, dim()).mul(sigma))), s.keep(idx));
         }
     }
 

@@ -19,10 +19,6 @@ import java.util.Optional;
  */
 public final class ImageDataset implements DataSource {
 
-    /** A minibatch with its class labels: images float32 [batch, C, H, W] in [−1, 1], labels int64 [batch]. */
-    public record Batch(Tensor images, Tensor labels) {
-    }
-
     private final String name;
     private final String source;
     private final byte[] pixels;
@@ -203,11 +199,13 @@ public final class ImageDataset implements DataSource {
     }
 
     /** Number of classes: the class names' count, else the largest label + 1; 0 when unlabelled. */
+    @Override
     public int numClasses() {
         return labels == null ? 0 : numClasses(labels, classNames);
     }
 
     /** Class names indexed by label (empty when the source names none). */
+    @Override
     public List<String> classNames() {
         return classNames;
     }
@@ -245,16 +243,17 @@ public final class ImageDataset implements DataSource {
      */
     @Override
     public Tensor sample(Generator g, int batch) {
-        return draw(g, batch).images();
+        return draw(g, batch).items();
     }
 
     /** Like {@link #sample}, with the drawn images' labels; the same generator state gives the same images as {@code sample}. */
-    public Batch sampleWithLabels(Generator g, int batch) {
+    @Override
+    public Labeled sampleLabeled(Generator g, int batch) {
         requireLabels();
         return draw(g, batch);
     }
 
-    private Batch draw(Generator g, int batch) {
+    private Labeled draw(Generator g, int batch) {
         if (batch < 1) {
             throw new DiffusionException("batch size must be at least 1, got " + batch);
         }
@@ -294,7 +293,7 @@ public final class ImageDataset implements DataSource {
             }
             y = Tensor.of(ys, batch);
         }
-        return new Batch(images, y);
+        return new Labeled(images, y);
     }
 
     private void requireLabels() {

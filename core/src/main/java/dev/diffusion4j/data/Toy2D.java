@@ -6,6 +6,7 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -123,6 +124,29 @@ public final class Toy2D implements DataSource {
         try (Scope s = Scope.open()) {
             return s.keep(sampler.draw(g, n).contiguous());
         }
+    }
+
+    /** The mixtures (8gaussians, 25gaussians) label each point with its component; the other sets are unlabelled. */
+    @Override
+    public int numClasses() {
+        return mixture == null ? 0 : mixture.components();
+    }
+
+    @Override
+    public List<String> classNames() {
+        List<String> names = new ArrayList<>();
+        for (int k = 0; k < numClasses(); k++) {
+            names.add("component " + k);
+        }
+        return names;
+    }
+
+    @Override
+    public Labeled sampleLabeled(Generator g, int n) {
+        if (mixture == null) {
+            return DataSource.super.sampleLabeled(g, n);
+        }
+        return mixture.sampleLabeled(g, n);
     }
 
     /** Toy sets are distributions, not finite sets. */

@@ -1,6 +1,7 @@
 package dev.diffusion4j.eval;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.tensor.AdamW;
 import dev.diffusion4j.tensor.Backend;
@@ -74,8 +75,8 @@ public final class ClassifierTraining {
                 opt.zeroGrad();
                 double value;
                 try (Scope s = Scope.open()) {
-                    ImageDataset.Batch b = data.sampleWithLabels(dataGen, options.batchSize());
-                    Tensor loss = model.logits(model.features(b.images()), true).crossEntropy(b.labels());
+                    DataSource.Labeled b = data.sampleLabeled(dataGen, options.batchSize());
+                    Tensor loss = model.logits(model.features(b.items()), true).crossEntropy(b.labels());
                     value = loss.item();
                     if (!Double.isFinite(value)) {
                         throw new DiffusionException("classifier training diverged at step " + step + " (loss " + value

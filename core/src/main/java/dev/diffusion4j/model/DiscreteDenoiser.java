@@ -11,9 +11,10 @@ import java.util.Optional;
  * t(σ) (log-σ interpolation of the training grid), and its output is converted from its
  * {@link Prediction} parameterisation to x̂₀. A network that {@link NoisePredictor#learnsVariance()
  * learns its variance} makes this a {@link LearnedVariance} too, with u = (v + 1)/2 from the same
- * evaluation.
+ * evaluation. A class-conditional network makes it a {@link ConditionalDenoiser}; unconditional
+ * calls then pass the null label.
  */
-public final class DiscreteDenoiser implements Denoiser {
+public final class DiscreteDenoiser implements ConditionalDenoiser {
     private final NoisePredictor network;
     private final NoiseSchedule schedule;
     private final Prediction prediction;
@@ -36,9 +37,21 @@ public final class DiscreteDenoiser implements Denoiser {
 
     @Override
     public Tensor denoise(Tensor x, Tensor sigma) {
+        return denoise(x, sigma, null);
+    }
+
+    @Override
+    public int numClasses() {
+        return network.numClasses();
+    }
+
+    /** D(x; σ, y); null labels mean unconditional. */
+    @Override
+    public Tensor denoise(Tensor x, Tensor sigma, Tensor labels) {
         Tensor alphaBar = sigma.square().add(1.0).reciprocal();   // ᾱ = 1/(1+σ²)
         Tensor xt = x.mul(alphaBar.sqrt().broadcastTo(x));
-        Tensor out = network.predict(xt, schedule.sigmaToT(sigma));
+        Tensor out = labels == null ? network.predict(xt, schedule.sigmaToT(sigma))
+                : network.predictWithVariance(xt, schedule.sigmaToT(sigma), labels).prediction();
         return prediction.toX0(out, xt, alphaBar);
     }
 

@@ -10,11 +10,19 @@ import java.util.Map;
  * Shape of an {@link MlpNetwork}: data dimension, width, number of residual blocks, timestep
  * embedding size, activation, input Fourier features and whether it learns its reverse-step
  * variance ({@code variance_type}; a missing key, as in checkpoints written before it existed,
- * means {@link VarianceType#FIXED}). Serialised into a checkpoint's config.json.
+ * means {@link VarianceType#FIXED}) and how many classes it is conditioned on ({@code num_classes},
+ * 0 for an unconditional network; a conditional one also has a learned null label, index
+ * {@code num_classes}). Serialised into a checkpoint's config.json.
  */
 public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbeddingDim, Activation activation,
-                        int fourierFeatures, double fourierScale, VarianceType varianceType) implements NetworkConfig {
+                        int fourierFeatures, double fourierScale, VarianceType varianceType, int numClasses) implements NetworkConfig {
     public static final String TYPE = "mlp";
+
+    /** An unconditional network. */
+    public MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbeddingDim, Activation activation,
+                     int fourierFeatures, double fourierScale, VarianceType varianceType) {
+        this(dataDim, hiddenDim, numBlocks, timeEmbeddingDim, activation, fourierFeatures, fourierScale, varianceType, 0);
+    }
 
     /** A network with a fixed variance. */
     public MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbeddingDim, Activation activation,
@@ -38,6 +46,9 @@ public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbed
         if (fourierFeatures < 0 || (fourierFeatures > 0 && !(fourierScale > 0))) {
             throw new DiffusionException("fourier_features must be ≥ 0 with a positive fourier_scale");
         }
+        if (numClasses < 0) {
+            throw new DiffusionException("num_classes must be ≥ 0 (0 for an unconditional network), got " + numClasses);
+        }
     }
 
     /** The defaults for low-dimensional data (measured on the built-in 2D sets). */
@@ -47,7 +58,12 @@ public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbed
 
     /** This architecture with the given variance head. */
     public MlpConfig withVarianceType(VarianceType v) {
-        return new MlpConfig(dataDim, hiddenDim, numBlocks, timeEmbeddingDim, activation, fourierFeatures, fourierScale, v);
+        return new MlpConfig(dataDim, hiddenDim, numBlocks, timeEmbeddingDim, activation, fourierFeatures, fourierScale, v, numClasses);
+    }
+
+    /** This architecture conditioned on {@code classes} class labels (0: unconditional). */
+    public MlpConfig withNumClasses(int classes) {
+        return new MlpConfig(dataDim, hiddenDim, numBlocks, timeEmbeddingDim, activation, fourierFeatures, fourierScale, varianceType, classes);
     }
 
     /** Output channels: the prediction, plus as many variance values for a learned variance. */
@@ -82,6 +98,7 @@ public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbed
         m.put("fourier_features", fourierFeatures);
         m.put("fourier_scale", fourierScale);
         m.put("variance_type", varianceType.configName());
+        m.put("num_classes", numClasses);
         return m;
     }
 
@@ -95,7 +112,8 @@ public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbed
                     Activation.parse((String) m.get("act_fn")),
                     ((Number) m.getOrDefault("fourier_features", 0)).intValue(),
                     ((Number) m.getOrDefault("fourier_scale", 1.0)).doubleValue(),
-                    VarianceType.parse((String) m.getOrDefault("variance_type", VarianceType.FIXED.configName())));
+                    VarianceType.parse((String) m.getOrDefault("variance_type", VarianceType.FIXED.configName())),
+                    ((Number) m.getOrDefault("num_classes", 0)).intValue());
         } catch (NullPointerException | ClassCastException e) {
             throw new DiffusionException("model config is missing or has a malformed MLP field (need data_dim, hidden_dim, num_blocks, time_embedding_dim, act_fn): " + m);
         }

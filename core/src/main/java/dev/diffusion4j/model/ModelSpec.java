@@ -63,7 +63,25 @@ public record ModelSpec(NetworkConfig network, NoiseSchedule schedule, Predictio
      * {@code clip}, estimates x̂₀ are clipped to the sample range when there is one.
      */
     public Denoiser denoiser(NoisePredictor net, boolean clip) {
+        return denoiser(net, clip, null, 0);
+    }
+
+    /**
+     * The network as a denoiser, guided towards a class when {@code guidance} is given, with x̂₀
+     * dynamically thresholded at {@code dynamicPercentile} (image models; 0 = off) or else clipped
+     * to the training data's range when {@code clip} is set.
+     */
+    public Denoiser denoiser(NoisePredictor net, boolean clip, ClassifierFreeGuidance.Options guidance, double dynamicPercentile) {
         Denoiser d = new DiscreteDenoiser(net, schedule, prediction);
+        if (guidance != null) {
+            d = new ClassifierFreeGuidance(d, guidance);
+        }
+        if (dynamicPercentile > 0) {
+            if (!isImage()) {
+                throw new DiffusionException("dynamic thresholding assumes pixel values in [-1, 1]; it is for image models");
+            }
+            return new DynamicThreshold(d, dynamicPercentile);
+        }
         return clip && sampleRange != null ? new ClippedDenoiser(d, sampleRange) : d;
     }
 

@@ -1,5 +1,6 @@
 package dev.diffusion4j.model;
 
+import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Tensor;
 
 /**
@@ -10,6 +11,9 @@ import dev.diffusion4j.tensor.Tensor;
  */
 @FunctionalInterface
 public interface NoisePredictor {
+    /** The error for labels given to a network without a class embedding. */
+    String NOT_CONDITIONAL = "this model is not class-conditional; train one on labelled data with --conditional";
+
     Tensor predict(Tensor xt, Tensor t);
 
     /** The prediction and, for a network that learns its variance, the raw values v (else null). */
@@ -24,5 +28,24 @@ public interface NoisePredictor {
     /** One evaluation: the prediction and, when {@link #learnsVariance()}, the variance values shaped like it. */
     default Output predictWithVariance(Tensor xt, Tensor t) {
         return new Output(predict(xt, t), null);
+    }
+
+    /**
+     * Classes a class-conditional network was trained on; its learned null label ("no class") is
+     * index {@code numClasses()}. 0 for an unconditional network.
+     */
+    default int numClasses() {
+        return 0;
+    }
+
+    /**
+     * One evaluation conditioned on int64 class labels [B] (each in 0 … numClasses, the last being the
+     * null label); null labels mean unconditional, the same as {@link #predictWithVariance(Tensor, Tensor)}.
+     */
+    default Output predictWithVariance(Tensor xt, Tensor t, Tensor labels) {
+        if (labels != null) {
+            throw new DiffusionException(NOT_CONDITIONAL);
+        }
+        return predictWithVariance(xt, t);
     }
 }

@@ -4,8 +4,8 @@ import dev.diffusion4j.nn.Activation;
 import dev.diffusion4j.nn.Attention;
 import dev.diffusion4j.nn.Conv2d;
 import dev.diffusion4j.nn.Downsample2D;
+import dev.diffusion4j.nn.Embedding;
 import dev.diffusion4j.nn.GroupNorm;
-import dev.diffusion4j.nn.Init;
 import dev.diffusion4j.nn.Module;
 import dev.diffusion4j.nn.ModuleList;
 import dev.diffusion4j.nn.ResnetBlock2D;
@@ -37,7 +37,7 @@ public final class UNet2DModel extends DenoisingNetwork {
     private final UNet2DConfig config;
     private final SinusoidalEmbedding timeProj;
     private final TimestepEmbedding timeEmbedding;
-    private final Tensor classEmbedding;
+    private final Embedding classEmbedding;
     private final Conv2d convIn;
     private final ModuleList<DownBlock> downBlocks;
     private final MidBlock midBlock;
@@ -56,7 +56,7 @@ public final class UNet2DModel extends DenoisingNetwork {
         this.timeProj = new SinusoidalEmbedding(ch.get(0), config.flipSinToCos(), config.freqShift());
         this.timeEmbedding = child("time_embedding", new TimestepEmbedding(ch.get(0), temb, g));
         this.classEmbedding = config.numClassEmbeds() == null ? null
-                : child("class_embedding", new EmbeddingTable(config.numClassEmbeds(), temb, g)).weight;
+                : child("class_embedding", new Embedding(config.numClassEmbeds(), temb, g));
         this.convIn = child("conv_in", new Conv2d(config.inChannels(), ch.get(0), 3, g));
 
         this.downBlocks = child("down_blocks", new ModuleList<>());
@@ -98,9 +98,34 @@ public final class UNet2DModel extends DenoisingNetwork {
         return predictWithVariance(x, t).prediction();
     }
 
+    /**
+     * A U-Net with a class embedding of num_class_embeds = K + 1 rows is conditioned on K classes,
+     * the last row being the null label that condition dropout trains.
+     */
+    @Override
+    public int numClasses() {
+        return config.numClassEmbeds() == null ? 0 : config.numClassEmbeds() - 1;
+    }
+
+    @Override
+    public Output predictWithVariance(Tensor x, Tensor t, Tensor labels) {
+        if (labels == null) {
+            return predictWithVariance(x, t);
+        }
+        if (numClasses() == 0) {
+            throw new dev.diffusion4j.DiffusionException(NOT_CONDITIONAL);
+        }
+        return split(forward(x, t, labels));
+    }
+
+    /** Unconditional: the null label for a class-conditional U-Net. */
     @Override
     public Output predictWithVariance(Tensor x, Tensor t) {
-        Tensor out = forward(x, t, null);
+        Tensor nullLabels = numClasses() > 0 ? Tensor.full(dev.diffusion4j.tensor.DType.INT64, numClasses(), x.size(0)) : null;
+        return split(forward(x, t, nullLabels));
+    }
+
+    private Output split(Tensor out) {
         if (!learnsVariance()) {
             return new Output(out, null);
         }
@@ -121,7 +146,7 @@ public final class UNet2DModel extends DenoisingNetwork {
             if (classEmbedding == null) {
                 throw new dev.diffusion4j.DiffusionException("this U-Net has no class embedding (num_class_embeds is unset)");
             }
-            emb = emb.add(labels.embedding(classEmbedding));
+            emb = emb.add(classEmbedding.forward(labels));
         }
         Tensor h = convIn.forward(x);
         Deque<Tensor> skips = new ArrayDeque<>();
@@ -229,15 +254,6 @@ public final class UNet2DModel extends DenoisingNetwork {
                 h = attentions.get(0).forward(h);
             }
             return resnets.get(1).forward(h, emb);
-        }
-    }
-
-    /** An embedding table [num, dim] named {@code weight}, initialised N(0, 1) as PyTorch's nn.Embedding. */
-    private static final class EmbeddingTable extends Module {
-        final Tensor weight;
-
-        EmbeddingTable(int num, int dim, Generator g) {
-            weight = parameter("weight", Init.normal(g, 1.0, num, dim));
         }
     }
 }

@@ -111,24 +111,37 @@ public final class DiffusionObjective {
      * Gradients flow to the network's parameters.
      */
     public Tensor loss(NoisePredictor network, Tensor x0, Generator g) {
+        return loss(network, x0, null, g);
+    }
+
+    /**
+     * The loss of a class-conditional network on a batch with int64 labels [B] (null: unconditional);
+     * draws t and ε from {@code g} as {@link #loss(NoisePredictor, Tensor, Generator)} does.
+     */
+    public Tensor loss(NoisePredictor network, Tensor x0, Tensor labels, Generator g) {
         long batch = batchSize(x0);
         Tensor t = Tensor.randint(g, schedule.numTimesteps(), new long[] {batch});
         Tensor noise = Tensor.randn(g, x0.shape());
         if (noise.dtype() != x0.dtype()) {
             noise = noise.to(x0.dtype());
         }
-        return loss(network, x0, t, noise);
+        return loss(network, x0, labels, t, noise);
     }
 
     /** The scalar training loss for given timesteps (int64 [B]) and noise (shaped like x0). */
     public Tensor loss(NoisePredictor network, Tensor x0, Tensor tIndex, Tensor noise) {
+        return loss(network, x0, null, tIndex, noise);
+    }
+
+    /** The scalar training loss for given labels (int64 [B] or null), timesteps (int64 [B]) and noise (shaped like x0). */
+    public Tensor loss(NoisePredictor network, Tensor x0, Tensor labels, Tensor tIndex, Tensor noise) {
         long batch = batchSize(x0);
         if (tIndex.dim() != 1 || tIndex.numel() != batch) {
             throw new DiffusionException("expected one timestep per sample (shape [" + batch + "]), got shape "
                     + Arrays.toString(tIndex.shape()));
         }
         Tensor xt = diffusion.qSample(x0, tIndex, noise);
-        NoisePredictor.Output out = network.predictWithVariance(xt, tIndex.to(DType.FLOAT32));
+        NoisePredictor.Output out = network.predictWithVariance(xt, tIndex.to(DType.FLOAT32), labels);
         Tensor output = out.prediction();
         if (!Arrays.equals(output.shape(), x0.shape())) {
             throw new DiffusionException("network output of shape " + Arrays.toString(output.shape()) + " does not match the data shape "
@@ -176,7 +189,7 @@ public final class DiffusionObjective {
         Tensor err2 = x0.sub(x0Hat).mul(c).square().mul(invVar);
         Tensor kl = logVar.sub(logBetaTilde).add(logBetaTilde.sub(logVar).exp()).sub(1.0).add(err2).mul(0.5);
         Tensor nll = logVar.add(Math.log(2 * Math.PI)).add(err2).mul(0.5);
-        Tensor first = tIndex.lt(1).reshape(perSampleShape(x0));
+        Tensor first = tIndex.lt(1).broadcastTo(x0);
         Tensor term = Tensor.where(first, nll, kl);
         Tensor perSample = term.dim() == 1 ? term : term.flatten(1, -1).mean(1, false);
         return perSample.div(Math.log(2));
@@ -184,14 +197,7 @@ public final class DiffusionObjective {
 
     /** table[t] per sample, shaped [B, 1, ..., 1] to broadcast against {@code like}. */
     private static Tensor perSample(double[] table, Tensor tIndex, Tensor like, DType dtype) {
-        return NoiseSchedule.gather(table, tIndex, dtype).reshape(perSampleShape(like));
-    }
-
-    private static long[] perSampleShape(Tensor like) {
-        long[] shape = new long[like.dim()];
-        Arrays.fill(shape, 1);
-        shape[0] = like.size(0);
-        return shape;
+        return NoiseSchedule.gather(table, tIndex, dtype).broadcastTo(like);
     }
 
     private static Tensor cast(Tensor x, DType d) {

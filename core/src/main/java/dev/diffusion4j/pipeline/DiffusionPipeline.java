@@ -5,6 +5,7 @@ import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.io.SafetensorsFile;
 import dev.diffusion4j.data.Normalizer;
+import dev.diffusion4j.model.ClassifierFreeGuidance;
 import dev.diffusion4j.model.CountingDenoiser;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.MixtureDenoiser;
@@ -48,15 +49,22 @@ public final class DiffusionPipeline {
     private final CountingDenoiser denoiser;
     private final Map<String, Object> config;
     private final boolean ema;
+    private final boolean clip;
 
     private final String name;
 
     private DiffusionPipeline(Path checkpoint, Map<String, Object> config, ModelSpec spec, DenoisingNetwork network, boolean ema, boolean clip) {
+        this(checkpoint, config, spec, network, ema, clip, new CountingDenoiser(spec.denoiser(network, clip)));
+    }
+
+    private DiffusionPipeline(Path checkpoint, Map<String, Object> config, ModelSpec spec, DenoisingNetwork network, boolean ema,
+            boolean clip, CountingDenoiser denoiser) {
         this.checkpoint = checkpoint;
         this.config = config;
         this.spec = spec;
         this.network = network;
-        this.denoiser = new CountingDenoiser(spec.denoiser(network, clip));
+        this.clip = clip;
+        this.denoiser = denoiser;
         this.ema = ema;
         this.name = checkpoint.getParent() != null ? checkpoint.getParent().getFileName().toString() : checkpoint.toString();
     }
@@ -68,6 +76,7 @@ public final class DiffusionPipeline {
         this.network = null;
         this.denoiser = new CountingDenoiser(exact);
         this.ema = false;
+        this.clip = false;
         this.name = name;
     }
 
@@ -168,6 +177,24 @@ public final class DiffusionPipeline {
     /** The model as samplers see it (normalised data space). */
     public Denoiser denoiser() {
         return denoiser;
+    }
+
+    /** Classes of a class-conditional model (0 for an unconditional one or an oracle). */
+    public int numClasses() {
+        return network == null ? 0 : network.numClasses();
+    }
+
+    /**
+     * This model guided towards a class by classifier-free guidance ({@code guidance} null: none),
+     * with x̂₀ dynamically thresholded at {@code dynamicPercentile} instead of clipped (0: off).
+     * Evaluation counts start again from zero.
+     */
+    public DiffusionPipeline withGuidance(ClassifierFreeGuidance.Options guidance, double dynamicPercentile) {
+        if (network == null) {
+            throw new DiffusionException("the analytic oracle " + name + " is unconditional: guidance and thresholding need a trained model");
+        }
+        return new DiffusionPipeline(checkpoint, config, spec, network, ema, clip,
+                new CountingDenoiser(spec.denoiser(network, clip, guidance, dynamicPercentile)));
     }
 
     /** Network evaluations made by this pipeline so far. */

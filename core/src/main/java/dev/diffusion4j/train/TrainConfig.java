@@ -28,6 +28,8 @@ import java.util.Map;
  * @param flip             image data: random horizontal flips; null means the data set's default
  * @param precision        arithmetic of the forward and backward passes
  * @param sampleEvery      image models: steps between sample grids written to the run directory; 0 disables
+ * @param condDropout      class-conditional models: probability p_uncond that a training label is replaced by the
+ *                         null label, so one network learns both p(x | y) and p(x) (Ho &amp; Salimans 2022)
  */
 public record TrainConfig(
         String data,
@@ -51,7 +53,21 @@ public record TrainConfig(
         int channels,
         Boolean flip,
         Precision precision,
-        int sampleEvery) {
+        int sampleEvery,
+        double condDropout) {
+
+    /** p_uncond of Ho &amp; Salimans 2022's experiments. */
+    public static final double DEFAULT_COND_DROPOUT = 0.1;
+
+    /** Settings with the default condition dropout. */
+    public TrainConfig(String data, long seed, int steps, int batchSize, int gradAccumulation, double lr, int warmupSteps,
+                       double minLrRatio, double weightDecay, double gradClip, double emaDecay, Prediction prediction,
+                       LossType loss, Weighting weighting, double snrGamma, int checkpointEvery, int keepCheckpoints,
+                       int imageSize, int channels, Boolean flip, Precision precision, int sampleEvery) {
+        this(data, seed, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip, emaDecay,
+                prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, imageSize, channels, flip, precision,
+                sampleEvery, DEFAULT_COND_DROPOUT);
+    }
 
     /** Settings for vector data: no image options, float32, no sample grids. */
     public TrainConfig(String data, long seed, int steps, int batchSize, int gradAccumulation, double lr, int warmupSteps,
@@ -79,6 +95,7 @@ public record TrainConfig(
         require(channels == 0 || channels == 1 || channels == 3, "channels must be 1 (grayscale) or 3 (RGB), got " + channels);
         require(precision != null, "a precision (fp32 or bf16) is required");
         require(sampleEvery >= 0, "sample interval must be ≥ 0 (0 disables), got " + sampleEvery);
+        require(condDropout >= 0 && condDropout < 1, "condition dropout must be in [0, 1), got " + condDropout);
     }
 
     private static void require(boolean ok, String message) {
@@ -107,31 +124,38 @@ public record TrainConfig(
     public TrainConfig withRecipe(double newLr, int newBatch, LossType newLoss) {
         return new TrainConfig(data, seed, steps, newBatch, gradAccumulation, newLr, warmupSteps, minLrRatio, weightDecay, gradClip,
                 emaDecay, prediction, newLoss, weighting, snrGamma, checkpointEvery, keepCheckpoints, imageSize, channels, flip,
-                precision, sampleEvery);
+                precision, sampleEvery, condDropout);
     }
 
     public TrainConfig withSteps(int s) {
         return new TrainConfig(data, seed, s, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
                 emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, imageSize, channels, flip,
-                precision, sampleEvery);
+                precision, sampleEvery, condDropout);
     }
 
     public TrainConfig withSeed(long s) {
         return new TrainConfig(data, s, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
                 emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, imageSize, channels, flip,
-                precision, sampleEvery);
+                precision, sampleEvery, condDropout);
     }
 
     public TrainConfig withCheckpointEvery(int every) {
         return new TrainConfig(data, seed, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
                 emaDecay, prediction, loss, weighting, snrGamma, every, keepCheckpoints, imageSize, channels, flip,
-                precision, sampleEvery);
+                precision, sampleEvery, condDropout);
     }
 
     /** These settings with the image-data options, precision and sample-grid interval. */
     public TrainConfig withImageOptions(int size, int ch, Boolean flipImages, Precision p, int gridEvery) {
         return new TrainConfig(data, seed, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
-                emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, size, ch, flipImages, p, gridEvery);
+                emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, size, ch, flipImages, p, gridEvery, condDropout);
+    }
+
+    /** These settings with another condition-dropout probability. */
+    public TrainConfig withCondDropout(double p) {
+        return new TrainConfig(data, seed, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
+                emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, imageSize, channels, flip,
+                precision, sampleEvery, p);
     }
 
     public Map<String, Object> toConfig() {
@@ -158,6 +182,7 @@ public record TrainConfig(
         m.put("flip", flip);
         m.put("precision", precision.configName());
         m.put("sample_every", sampleEvery);
+        m.put("cond_dropout", condDropout);
         return m;
     }
 
@@ -185,7 +210,8 @@ public record TrainConfig(
                     ((Number) m.getOrDefault("channels", 0)).intValue(),
                     (Boolean) m.get("flip"),
                     Precision.parse((String) m.getOrDefault("precision", "fp32")),
-                    ((Number) m.getOrDefault("sample_every", 0)).intValue());
+                    ((Number) m.getOrDefault("sample_every", 0)).intValue(),
+                    ((Number) m.getOrDefault("cond_dropout", DEFAULT_COND_DROPOUT)).doubleValue());
         } catch (ClassCastException | NullPointerException e) {
             throw new DiffusionException("config.json training section is malformed: " + e.getMessage());
         }

@@ -17,6 +17,7 @@ import dev.diffusion4j.model.SampleRange;
 import dev.diffusion4j.objective.DiffusionObjective;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.AdamW;
+import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
@@ -52,6 +53,7 @@ public final class Trainer {
     private static final long STREAM_DATA = 1;
     private static final long STREAM_NOISE = 2;
     private static final long STREAM_NORMALIZER = 3;
+    private static final long STREAM_LABELS = 4;
     private static final int NORMALIZER_SAMPLES = 100_000;
 
     private final Path runDir;
@@ -65,6 +67,8 @@ public final class Trainer {
     private final LrSchedule lrSchedule;
     private final Generator dataGen;
     private final Generator noiseGen;
+    /** Condition dropout's coin flips: a stream of their own, so unconditional runs draw exactly as before. */
+    private final Generator labelGen;
     private final List<double[]> lossLog = new ArrayList<>();
     private long step;
     private double elapsedSeconds;
@@ -83,6 +87,12 @@ public final class Trainer {
         this.lrSchedule = new LrSchedule(config.lr(), config.warmupSteps(), config.steps(), config.minLrRatio());
         this.dataGen = Generator.derived(config.seed(), STREAM_DATA);
         this.noiseGen = Generator.derived(config.seed(), STREAM_NOISE);
+        this.labelGen = Generator.derived(config.seed(), STREAM_LABELS);
+        int classes = network.numClasses();
+        if (classes > 0 && data.numClasses() != classes) {
+            throw new DiffusionException("the model is conditioned on " + classes + " classes but data set '" + data.name() + "' has "
+                    + (data.numClasses() == 0 ? "no class labels" : data.numClasses() + " classes"));
+        }
     }
 
     /**
@@ -220,6 +230,15 @@ public final class Trainer {
         return last == null ? saveCheckpoint() : last;
     }
 
+    /** Condition dropout: each label becomes the null label (index numClasses) with probability p_uncond. */
+    private Tensor dropLabels(Tensor labels) {
+        if (config.condDropout() == 0) {
+            return labels;
+        }
+        Tensor drop = Tensor.rand(labelGen, labels.numel()).lt(config.condDropout());
+        return Tensor.where(drop, Tensor.full(DType.INT64, network.numClasses(), labels.numel()), labels);
+    }
+
     /** One optimizer step over {@code gradAccumulation} micro-batches; returns the mean loss. */
     private double trainStep() {
         optimizer.zeroGrad();
@@ -227,10 +246,18 @@ public final class Trainer {
         int k = config.gradAccumulation();
         for (int micro = 0; micro < k; micro++) {
             try (Scope s = Scope.open()) {
-                Tensor x0 = spec.normalize(data.sample(dataGen, config.batchSize()));
+                Tensor x0;
+                Tensor labels = null;
+                if (network.numClasses() > 0) {
+                    DataSource.Labeled batch = data.sampleLabeled(dataGen, config.batchSize());
+                    x0 = spec.normalize(batch.items());
+                    labels = dropLabels(batch.labels());
+                } else {
+                    x0 = spec.normalize(data.sample(dataGen, config.batchSize()));
+                }
                 Tensor loss;
                 try (Precision.Region region = config.precision().open()) {
-                    loss = objective.loss(network, x0, noiseGen);
+                    loss = objective.loss(network, x0, labels, noiseGen);
                 }
                 double value = loss.item();
                 if (!Double.isFinite(value)) {
@@ -304,6 +331,7 @@ public final class Trainer {
         m.put("elapsed_seconds", elapsedSeconds);
         m.put("data_rng_state", Base64.getEncoder().encodeToString(dataGen.state()));
         m.put("noise_rng_state", Base64.getEncoder().encodeToString(noiseGen.state()));
+        m.put("label_rng_state", Base64.getEncoder().encodeToString(labelGen.state()));
         m.put("loss_log", lossLog);
         return m;
     }
@@ -327,6 +355,9 @@ public final class Trainer {
             elapsedSeconds = ((Number) st.get("elapsed_seconds")).doubleValue();
             dataGen.setState(Base64.getDecoder().decode((String) st.get("data_rng_state")));
             noiseGen.setState(Base64.getDecoder().decode((String) st.get("noise_rng_state")));
+            if (st.get("label_rng_state") != null) {
+                labelGen.setState(Base64.getDecoder().decode((String) st.get("label_rng_state")));
+            }
             @SuppressWarnings("unchecked")
             List<List<Number>> log = (List<List<Number>>) st.get("loss_log");
             for (List<Number> e : log) {

@@ -33,9 +33,9 @@ class ImageDatasetTest {
         assertArrayEquals(new long[] {1, 2, 3}, d.itemShape());
         assertEquals(6, d.dim());
         try (Scope s = Scope.open()) {
-            ImageDataset.Batch b = d.sampleWithLabels(new Generator(7), 64);
-            assertArrayEquals(new long[] {64, 1, 2, 3}, b.images().shape());
-            float[] x = b.images().toFloatArray();
+            DataSource.Labeled b = d.sampleLabeled(new Generator(7), 64);
+            assertArrayEquals(new long[] {64, 1, 2, 3}, b.items().shape());
+            float[] x = b.items().toFloatArray();
             long[] y = b.labels().toLongArray();
             boolean[] seen = new boolean[5];
             for (int i = 0; i < 64; i++) {
@@ -49,11 +49,11 @@ class ImageDatasetTest {
             for (boolean v : seen) {
                 assertTrue(v, "64 draws from 5 images reach every image");
             }
-            // sample() draws the same images as sampleWithLabels() from the same generator state.
-            assertTrue(d.sample(new Generator(7), 64).equal(b.images()));
-            assertFalse(d.sample(new Generator(8), 64).equal(b.images()));
+            // sample() draws the same images as sampleLabeled() from the same generator state.
+            assertTrue(d.sample(new Generator(7), 64).equal(b.items()));
+            assertFalse(d.sample(new Generator(8), 64).equal(b.items()));
         }
-        assertThrows(DiffusionException.class, () -> small(false).sampleWithLabels(new Generator(0), 2));
+        assertThrows(DiffusionException.class, () -> small(false).sampleLabeled(new Generator(0), 2));
         assertThrows(DiffusionException.class, () -> d.sample(new Generator(0), 0));
     }
 
@@ -119,14 +119,14 @@ class ImageDatasetTest {
         Generator g = new Generator(0);
         for (int i = 0; i < 20; i++) {
             try (Scope s = Scope.open()) {
-                d.sampleWithLabels(g, 128);
+                d.sampleLabeled(g, 128);
             }
         }
         int reps = 200;
         long t0 = System.nanoTime();
         for (int i = 0; i < reps; i++) {
             try (Scope s = Scope.open()) {
-                d.sampleWithLabels(g, 128);
+                d.sampleLabeled(g, 128);
             }
         }
         double ms = (System.nanoTime() - t0) / 1e6 / reps;

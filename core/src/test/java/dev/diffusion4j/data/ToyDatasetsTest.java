@@ -294,4 +294,34 @@ class ToyDatasetsTest {
         assertEquals(0.824, c / N, 0.03);
         assertEquals(0.5, (double) armA / N, 0.02);
     }
+
+    @Test
+    void mixturesLabelEachPointWithItsComponent() {
+        try (Scope s = Scope.open()) {
+            for (Toy2D set : List.of(Toy2D.EIGHT_GAUSSIANS, Toy2D.TWENTY_FIVE_GAUSSIANS)) {
+                GaussianMixture gm = set.mixture().orElseThrow();
+                assertEquals(gm.components(), set.numClasses());
+                assertEquals(gm.components(), set.classNames().size());
+                DataSource.Labeled b = set.sampleLabeled(new Generator(3), 4000);
+                assertTrue(set.sample(new Generator(3), 4000).equal(b.items()), "same draws as sample()");
+                float[] p = b.items().toFloatArray();
+                long[] labels = b.labels().toLongArray();
+                double[][] means = gm.means();
+                int[] counts = new int[means.length];
+                for (int i = 0; i < labels.length; i++) {
+                    double[] mu = means[(int) labels[i]];
+                    double r = Math.hypot(p[2 * i] - mu[0], p[2 * i + 1] - mu[1]);
+                    // component std 0.2 (8gaussians) or 0.05 (25gaussians): 6 std is never exceeded in 4,000 draws
+                    assertTrue(r < 6 * gm.stds()[(int) labels[i]], set.name() + " point " + i + " lies " + r + " from its label's mean");
+                    counts[(int) labels[i]]++;
+                }
+                for (int c : counts) {
+                    assertTrue(c > 0.5 * 4000 / means.length, set.name() + ": labels cover every component evenly");
+                }
+            }
+            assertEquals(0, Toy2D.MOONS.numClasses());
+            DiffusionException none = assertThrows(DiffusionException.class, () -> Toy2D.MOONS.sampleLabeled(new Generator(0), 4));
+            assertTrue(none.getMessage().contains("no class labels"), none.getMessage());
+        }
+    }
 }

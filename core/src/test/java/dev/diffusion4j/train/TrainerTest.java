@@ -21,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class TrainerTest {
     static final MlpConfig SMALL = new MlpConfig(2, 32, 1, 16, Activation.SILU, 0, 1.0);
@@ -50,13 +52,19 @@ class TrainerTest {
         assertEquals(2, CheckpointStore.list(dir).size(), "keeps the newest two");
     }
 
-    /** An interrupted run resumed from its last checkpoint ends bit-identical to an uninterrupted one. */
-    @Test
-    void resumeReproducesTheUninterruptedRunExactly(@TempDir Path dir) throws Exception {
+    /**
+     * An interrupted run resumed from its last checkpoint ends bit-identical to an uninterrupted one;
+     * a class-conditional run also restores its condition-dropout stream.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void resumeReproducesTheUninterruptedRunExactly(boolean conditional, @TempDir Path dir) throws Exception {
         Path straight = dir.resolve("straight");
         Path broken = dir.resolve("broken");
-        Trainer.create(straight, small("moons", 240, 80), SMALL, SCHEDULE).run(TrainListener.NONE);
-        Trainer first = Trainer.create(broken, small("moons", 240, 80), SMALL, SCHEDULE);
+        String data = conditional ? "8gaussians" : "moons";
+        MlpConfig arch = conditional ? SMALL.withNumClasses(8) : SMALL;
+        Trainer.create(straight, small(data, 240, 80), arch, SCHEDULE).run(TrainListener.NONE);
+        Trainer first = Trainer.create(broken, small(data, 240, 80), arch, SCHEDULE);
         RuntimeException crash = assertThrows(RuntimeException.class, () -> first.run(new TrainListener() {
             @Override
             public void onStep(long step, long total, double loss, double lr) {
