@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
                 QuickstartCommand.class,
                 TrainCommand.class,
                 SampleCommand.class,
+                GuidanceSweepCommand.class,
                 EvalCommand.class,
                 TrainClassifierCommand.class,
                 NllCommand.class,

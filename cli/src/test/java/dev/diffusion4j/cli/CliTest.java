@@ -340,6 +340,20 @@ class CliTest {
         assertUserError(diffuse("sample", "--model", run.toString(), "--class", "1", "--out", out), "not class-conditional");
         assertUserError(diffuse(smallTrain(dir.resolve("moons"), "moons", "--conditional")), "has none");
         assertFalse(Files.exists(dir.resolve("s.csv")), "nothing written on errors");
+
+        Path plot = dir.resolve("sweep.png");
+        Run sweep = diffuse("guidance-sweep", "--model", cond.toString(), "--weights", "0,3", "--num", "40", "--steps", "10",
+                "--cost-batches", "8", "--out", plot.toString(), "--json");
+        assertEquals(0, sweep.code(), sweep.err());
+        JsonNode rows = sweep.json().get("weights");
+        assertEquals(2, rows.size());
+        for (JsonNode row : rows) {
+            double share = row.get("in_component").asDouble();
+            assertTrue(share >= 0 && share <= 1 && row.get("within_3_std").asDouble() <= share, row.toString());
+        }
+        assertTrue(sweep.json().get("guided_step_cost_ratio_by_batch").get("8").asDouble() > 0);
+        assertTrue(Files.size(plot) > 0);
+        assertUserError(diffuse("guidance-sweep", "--model", run.toString()), "not class-conditional");
     }
 
     @Test
