@@ -3,7 +3,11 @@ package dev.diffusion4j.cli;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.GaussianMixture;
+import dev.diffusion4j.data.ImageDataset;
+import dev.diffusion4j.data.ImageOptions;
 import dev.diffusion4j.data.Toy2D;
+import dev.diffusion4j.eval.ImageClassifier;
+import dev.diffusion4j.eval.ImageQuality;
 import dev.diffusion4j.io.PngWriter;
 import dev.diffusion4j.model.ClassifierFreeGuidance;
 import dev.diffusion4j.model.Denoiser;
@@ -20,7 +24,6 @@ import dev.diffusion4j.viz.LineChart;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -31,8 +34,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "guidance-sweep", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"The fidelity/diversity trade-off of classifier-free guidance on a class-conditional model of a built-in "
-                + "mixture (8gaussians, 25gaussians): for each guidance weight w, samples of every class, the share that lands in "
+        description = {"The fidelity/diversity trade-off of classifier-free guidance. Image models: for each guidance weight w, "
+                + "samples of every class, the share the feature classifier assigns to the class asked for, and FID and the "
+                + "Inception-Score-style score of all of them against the training data (next to the real-vs-real floor), plus a "
+                + "grid per weight with one row per class. 2D models of a built-in mixture (8gaussians, 25gaussians): for each "
+                + "w, samples of every class, the share that lands in "
                 + "the class's own component, the share within 3 standard deviations of its mean (on the data's manifold), and "
                 + "their spread around the mean relative to the component's std (1 is the data's; below 1 collapsed towards "
                 + "the mode, above 1 pushed past it). Also times one guided step (a batch of 2B through the network) against "
@@ -47,8 +53,12 @@ final class GuidanceSweepCommand implements Callable<Integer> {
     @Option(names = "--weights", split = ",", defaultValue = "0,1,2,3,5,7", description = "Guidance weights w (default: ${DEFAULT-VALUE}).")
     double[] weights;
 
-    @Option(names = "--num", defaultValue = "500", description = "Samples per class and weight (default: ${DEFAULT-VALUE}).")
-    int num;
+    @Option(names = "--num", description = "Samples per class and weight (default: 500 for 2D models, 100 for image models).")
+    Integer num;
+
+    @Option(names = "--classifier", description = "Image models: the feature classifier (directory or .safetensors from 'diffuse "
+            + "train-classifier'; default: the built-in one for 1x28x28 images).")
+    Path classifier;
 
     @Option(names = "--sampler", defaultValue = "dpmpp_2m", description = "Sampler (default: ${DEFAULT-VALUE}).")
     String sampler;
@@ -63,7 +73,8 @@ final class GuidanceSweepCommand implements Callable<Integer> {
             description = "Batch sizes at which a guided step is timed against an unguided one (default: ${DEFAULT-VALUE}).")
     int[] costBatches;
 
-    @Option(names = "--out", description = "Also write the trade-off as a line chart (PNG).")
+    @Option(names = "--out", description = "Also write the trade-off as a line chart (PNG); image models also write a grid per "
+            + "weight next to it (NAME-w3.png: one row per class).")
     Path out;
 
     @Option(names = "--json", description = "Print a one-line JSON summary last.")
@@ -74,7 +85,7 @@ final class GuidanceSweepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (num < 1 || weights.length == 0) {
+        if ((num != null && num < 1) || weights.length == 0) {
             throw new DiffusionException("--num must be at least 1 and --weights must name at least one weight");
         }
         if (out != null && !out.toString().endsWith(".png")) {
@@ -85,9 +96,13 @@ final class GuidanceSweepCommand implements Callable<Integer> {
         if (classes == 0) {
             throw new DiffusionException(pipe.name() + " is not class-conditional; train one with --conditional");
         }
-        GaussianMixture mixture = mixtureOf(pipe);
         Sampler s = Samplers.create(sampler, SamplerOptions.DEFAULTS.withSteps(steps));
         PrintWriter pw = spec.commandLine().getOut();
+        if (pipe.spec().isImage()) {
+            return imageSweep(pipe, s, pw, num == null ? 100 : num);
+        }
+        int num = this.num == null ? 500 : this.num;
+        GaussianMixture mixture = mixtureOf(pipe);
         double[] fidelity = new double[weights.length];
         double[] onManifold = new double[weights.length];
         double[] spread = new double[weights.length];
@@ -122,13 +137,7 @@ final class GuidanceSweepCommand implements Callable<Integer> {
             row.put("spread_ratio", spread[i]);
             rows.add(row);
         }
-        Map<String, Object> costs = new LinkedHashMap<>();
-        for (int b : costBatches) {
-            double ratio = guidedCostRatio(pipe, b);
-            costs.put(Integer.toString(b), ratio);
-            pw.printf(Locale.ROOT, "batch %5d: a guided step (2x%d through the network) costs %.2fx an unguided one (median of %d)%n",
-                    b, b, ratio, COST_REPEATS);
-        }
+        Map<String, Object> costs = costs(pipe, pw);
         if (out != null) {
             PngWriter.write(out, LineChart.builder().title("classifier-free guidance on " + pipe.name())
                     .axisLabels("guidance weight w", "share / ratio")
@@ -150,10 +159,107 @@ final class GuidanceSweepCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static GaussianMixture mixtureOf(DiffusionPipeline pipe) {
+    /** Times a guided step against an unguided one at each of {@link #costBatches}, printing each ratio. */
+    private Map<String, Object> costs(DiffusionPipeline pipe, PrintWriter pw) {
+        Map<String, Object> costs = new LinkedHashMap<>();
+        for (int b : costBatches) {
+            double ratio = guidedCostRatio(pipe, b);
+            costs.put(Integer.toString(b), ratio);
+            pw.printf(Locale.ROOT, "batch %5d: a guided step (2x%d through the network) costs %.2fx an unguided one (median of %d)%n",
+                    b, b, ratio, COST_REPEATS);
+            pw.flush();
+        }
+        return costs;
+    }
+
+    private int imageSweep(DiffusionPipeline pipe, Sampler s, PrintWriter pw, int perClass) {
+        int classes = pipe.numClasses();
+        long[] shape = pipe.spec().sampleShape();
+        String source = dataSource(pipe);
+        if (!(DataSources.open(source, new ImageOptions((int) shape[1], (int) shape[0], false)) instanceof ImageDataset data)) {
+            throw new DiffusionException(pipe.name() + " is an image model but its data set " + source + " does not open as images");
+        }
+        ImageClassifier features = classifier != null ? ImageClassifier.load(classifier)
+                : ImageClassifier.builtIn(shape[0], shape[1], shape[2]).orElseThrow(() -> new DiffusionException(
+                        "there is no built-in classifier for " + shape[0] + "x" + shape[1] + "x" + shape[2]
+                                + " images; pass --classifier DIR from 'diffuse train-classifier'"));
+        if (features.config().numClasses() != classes) {
+            throw new DiffusionException("the classifier knows " + features.config().numClasses() + " classes but " + pipe.name()
+                    + " is conditioned on " + classes);
+        }
+        ProgressBar bar = ProgressBar.console("guidance sweep", (long) weights.length * classes);
+        List<Map<String, Object>> rows = new ArrayList<>();
+        double[] accuracy = new double[weights.length];
+        for (int i = 0; i < weights.length; i++) {
+            try (Scope scope = Scope.open()) {
+                List<Tensor> parts = new ArrayList<>();
+                long[] labels = new long[classes * perClass];
+                for (int k = 0; k < classes; k++) {
+                    parts.add(pipe.withGuidance(ClassifierFreeGuidance.Options.of(k, weights[i]), 0).sample(perClass, s, seed + k));
+                    java.util.Arrays.fill(labels, k * perClass, (k + 1) * perClass, k);
+                    bar.update((long) i * classes + k + 1, String.format(Locale.ROOT, "w %.1f", weights[i]));
+                }
+                Tensor all = Tensor.cat(parts, 0);
+                accuracy[i] = features.accuracy(all, Tensor.of(labels, labels.length));
+                ImageQuality.Report r = ImageQuality.evaluate(all, data, features, seed);
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("w", weights[i]);
+                row.put("accuracy", accuracy[i]);
+                row.putAll(r.toMap());
+                rows.add(row);
+                if (out != null) {
+                    Tensor shown = Tensor.cat(parts.stream().map(p -> p.narrow(0, 0, Math.min(10, perClass))).toList(), 0);
+                    ImageOutputs.grid(shown, Math.min(10, perClass), gridPath(weights[i]),
+                            Map.of("model", pipe.name(), "guidance", Double.toString(weights[i]), "sampler", sampler + " " + steps + " steps"));
+                }
+            }
+        }
+        bar.finish("");
+        pw.printf(Locale.ROOT, "%-6s %10s %10s %10s %8s%n", "w", "accuracy", "FID", "FID floor", "IS");
+        for (Map<String, Object> row : rows) {
+            pw.printf(Locale.ROOT, "%-6.2f %10.3f %10.3f %10.3f %8.2f%n", row.get("w"), row.get("accuracy"), row.get("fid"),
+                    row.get("fid_floor"), row.get("inception_score"));
+        }
+        pw.printf(Locale.ROOT, "%d samples per weight (%d per class) under %s%n", classes * perClass, perClass, rows.get(0).get("classifier"));
+        Map<String, Object> costs = costs(pipe, pw);
+        if (out != null) {
+            PngWriter.write(out, LineChart.builder().title("classifier-free guidance on " + pipe.name())
+                    .axisLabels("guidance weight w", "classifier accuracy").series("accuracy on the class asked for", weights, accuracy)
+                    .build().render(), Map.of("Software", "diffusion4j " + Version.VERSION, "model", pipe.name()));
+            pw.println("plot: " + out + "; grids: " + gridPath(weights[0]).getFileName() + " ...");
+        }
+        pw.flush();
+        if (json) {
+            Map<String, Object> figures = new LinkedHashMap<>();
+            figures.put("model", pipe.name());
+            figures.put("classes", classes);
+            figures.put("weights", rows);
+            figures.put("guided_step_cost_ratio_by_batch", costs);
+            JsonLine.print(pw, figures);
+        }
+        return 0;
+    }
+
+    /** NAME-wW.png next to --out. */
+    private Path gridPath(double w) {
+        String name = out.getFileName().toString();
+        String stem = name.substring(0, name.length() - ".png".length());
+        String weight = w == Math.rint(w) ? Long.toString((long) w) : Double.toString(w);
+        return out.resolveSibling(stem + "-w" + weight + ".png");
+    }
+
+    private static String dataSource(DiffusionPipeline pipe) {
         Object data = pipe.config().get("data");
         Object source = data instanceof Map<?, ?> m ? m.get("source") : null;
-        if (source instanceof String name && DataSources.open(name) instanceof Toy2D toy && toy.mixture().isPresent()) {
+        if (!(source instanceof String name)) {
+            throw new DiffusionException(pipe.name() + "'s config names no training data");
+        }
+        return name;
+    }
+
+    private static GaussianMixture mixtureOf(DiffusionPipeline pipe) {
+        String source = dataSource(pipe);
+        if (DataSources.open(source) instanceof Toy2D toy && toy.mixture().isPresent()) {
             return toy.mixture().get();
         }
         throw new DiffusionException("guidance-sweep scores classes against the components of a built-in mixture (8gaussians, "
@@ -198,6 +304,9 @@ final class GuidanceSweepCommand implements Callable<Integer> {
 
     /** Median time of a guided denoiser call (2B through the network) over an unguided one (B), at a mid noise level. */
     private double guidedCostRatio(DiffusionPipeline pipe, int batch) {
+        if (batch < 1) {
+            throw new DiffusionException("--cost-batches must be at least 1, got " + batch);
+        }
         Denoiser plain = pipe.denoiser();
         Denoiser guided = pipe.withGuidance(ClassifierFreeGuidance.Options.of(0, 3.0), 0).denoiser();
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.inference()) {
@@ -206,8 +315,8 @@ final class GuidanceSweepCommand implements Callable<Integer> {
             System.arraycopy(pipe.spec().sampleShape(), 0, shape, 1, shape.length - 1);
             Tensor x = Tensor.randn(new Generator(seed), shape);
             Tensor sigma = Tensor.of(new float[] {1.0f}, 1);
-            double[] plainTimes = new double[COST_REPEATS];
-            double[] guidedTimes = new double[COST_REPEATS];
+            List<Double> plainTimes = new ArrayList<>();
+            List<Double> guidedTimes = new ArrayList<>();
             for (int r = -2; r < COST_REPEATS; r++) {   // two untimed warm-up rounds
                 long t0 = System.nanoTime();
                 plain.denoise(x, sigma).sum().item();
@@ -215,17 +324,11 @@ final class GuidanceSweepCommand implements Callable<Integer> {
                 guided.denoise(x, sigma).sum().item();
                 long t2 = System.nanoTime();
                 if (r >= 0) {
-                    plainTimes[r] = t1 - t0;
-                    guidedTimes[r] = t2 - t1;
+                    plainTimes.add((double) (t1 - t0));
+                    guidedTimes.add((double) (t2 - t1));
                 }
             }
-            return median(guidedTimes) / median(plainTimes);
+            return BenchImagesCommand.median(guidedTimes) / BenchImagesCommand.median(plainTimes);
         }
-    }
-
-    private static double median(double[] v) {
-        double[] c = v.clone();
-        Arrays.sort(c);
-        return c[c.length / 2];
     }
 }

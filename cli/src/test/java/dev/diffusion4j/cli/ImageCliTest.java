@@ -175,6 +175,29 @@ class ImageCliTest {
         Path plain = shared.resolve("plain.png");
         PngWriter.write(plain, new BufferedImage(20, 20, BufferedImage.TYPE_INT_RGB), Map.of());
         CliTest.assertUserError(diffuse("eval", "--samples", plain.toString(), "--data", "fashion-mnist-test"), "not a diffusion4j sample grid");
+
+        // A class-conditional U-Net: guided sampling with dynamic thresholding, and the guidance sweep under this classifier.
+        Path cond = shared.resolve("fm-cond");
+        CliTest.Run c = diffuse(tinyTrain(cond, 4, "--conditional"));
+        assertEquals(0, c.code(), c.err());
+        Path sneakers = shared.resolve("class7.png");
+        CliTest.Run guided = diffuse("sample", "--model", cond.toString(), "--class", "7", "--guidance", "3", "--threshold", "dynamic",
+                "--num", "4", "--sampler", "ddim", "--steps", "3", "--out", sneakers.toString());
+        assertEquals(0, guided.code(), guided.err());
+        assertTrue(Files.size(sneakers) > 0);
+        Path sweepPlot = shared.resolve("sweep.png");
+        CliTest.Run sweep = diffuse("guidance-sweep", "--model", cond.toString(), "--classifier", clf.toString(), "--weights", "0,2",
+                "--num", "2", "--steps", "2", "--cost-batches", "2", "--out", sweepPlot.toString(), "--json");
+        assertEquals(0, sweep.code(), sweep.err());
+        assertEquals(2, sweep.json().get("weights").size());
+        for (com.fasterxml.jackson.databind.JsonNode row : sweep.json().get("weights")) {
+            assertTrue(row.get("accuracy").asDouble() >= 0 && row.get("accuracy").asDouble() <= 1, row.toString());
+            assertEquals(20, row.get("samples").asInt(), "2 per class, 10 classes");
+            assertTrue(row.get("fid").asDouble() > 0, row.toString());
+        }
+        assertTrue(Files.exists(shared.resolve("sweep-w0.png")) && Files.exists(shared.resolve("sweep-w2.png")) && Files.exists(sweepPlot));
+        CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--class", "1", "--out", sneakers.toString()),
+                "not class-conditional");
     }
 
     @Test
