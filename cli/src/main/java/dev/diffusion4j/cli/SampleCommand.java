@@ -145,15 +145,17 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--no-clip", description = "Do not clip denoised estimates to the training data's range.")
     boolean noClip;
 
-    @Option(names = "--class", description = "Class-conditional models: generate class K (0-based; see the model's training data).")
-    Integer classLabel;
+    @Option(names = "--class", description = "Class-conditional models: the class to generate, by index (0-based) or by the name "
+            + "the training data gave it (e.g. Sneaker, or an image folder's sub-folder name).")
+    String classLabel;
 
     @Option(names = "--guidance", defaultValue = "3.0", description = "With --class: classifier-free guidance weight w; 0 is the "
             + "unconditional model, 1 the conditional one, larger w trades diversity for fidelity (default: ${DEFAULT-VALUE}).")
     double guidance;
 
-    @Option(names = "--negative", description = "With --class: a class to steer away from instead of the unconditional model.")
-    Integer negative;
+    @Option(names = "--negative", description = "With --class: a class (index or name) to steer away from instead of the "
+            + "unconditional model.")
+    String negative;
 
     @Option(names = "--guidance-interval", split = ",", description = "With --class: guide only at noise levels sigma in "
             + "LOW,HIGH (e.g. 0.3,5); elsewhere the conditional model alone runs (default: every level).")
@@ -194,8 +196,8 @@ final class SampleCommand implements Callable<Integer> {
         }
         double low = guidanceInterval == null ? 0 : guidanceInterval[0];
         double high = guidanceInterval == null ? Double.POSITIVE_INFINITY : guidanceInterval[1];
-        return pipe.withGuidance(new ClassifierFreeGuidance.Options(classLabel, negative == null ? -1 : negative, guidance, low, high,
-                cfgRescale), dynamicPercentile);
+        return pipe.withGuidance(new ClassifierFreeGuidance.Options(pipe.classIndex(classLabel),
+                negative == null ? -1 : pipe.classIndex(negative), guidance, low, high, cfgRescale), dynamicPercentile);
     }
 
     @Override
@@ -250,10 +252,10 @@ final class SampleCommand implements Callable<Integer> {
             Map<String, String> params = gen.parameters(sampler, options);
             params.put("model", pipe.name());
             if (classLabel != null) {
-                params.put("class", Integer.toString(classLabel));
+                params.put("class", classLabel);
                 params.put("guidance", Double.toString(guidance));
                 if (negative != null) {
-                    params.put("negative", Integer.toString(negative));
+                    params.put("negative", negative);
                 }
                 if (cfgRescale > 0) {
                     params.put("cfg_rescale", Double.toString(cfgRescale));

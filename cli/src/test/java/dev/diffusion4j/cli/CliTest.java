@@ -328,8 +328,15 @@ class CliTest {
                 "--out", csv.toString(), "--json");
         assertEquals(0, s.code(), s.err());
         assertEquals(51, Files.readAllLines(csv).size());
+        Path byName = dir.resolve("k2-by-name.csv");
+        Run named = diffuse("sample", "--model", cond.toString(), "--class", "Component 2", "--guidance", "4", "--negative", "component 6",
+                "--guidance-interval", "0.1,20", "--cfg-rescale", "0.5", "--sampler", "euler", "--steps", "20", "--num", "50",
+                "--out", byName.toString());
+        assertEquals(0, named.code(), named.err());
+        assertEquals(Files.readAllLines(csv), Files.readAllLines(byName), "a class name selects the same label as its index");
         String out = dir.resolve("s.csv").toString();
         assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "8", "--out", out), "unknown class 8");
+        assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "triangle", "--out", out), "component 7");
         assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--negative", "9", "--out", out),
                 "unknown negative class 9");
         assertUserError(diffuse("sample", "--model", cond.toString(), "--guidance", "2", "--out", out), "add --class");

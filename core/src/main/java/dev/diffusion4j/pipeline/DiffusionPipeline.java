@@ -184,6 +184,33 @@ public final class DiffusionPipeline {
         return network == null ? 0 : network.numClasses();
     }
 
+    /** The class names the training data gave, by label (empty if it named none). */
+    public List<String> classNames() {
+        Object data = config.get("data");
+        Object names = data instanceof Map<?, ?> m ? m.get("class_names") : null;
+        return names instanceof List<?> l ? l.stream().map(String::valueOf).toList() : List.of();
+    }
+
+    /**
+     * The label of {@code name}: a class index, or a class name (case-insensitive) of the training data.
+     * Unknown names list the known ones.
+     */
+    public int classIndex(String name) {
+        String n = name.strip();
+        if (n.matches("-?\\d+")) {
+            return Integer.parseInt(n);
+        }
+        List<String> names = classNames();
+        for (int k = 0; k < names.size(); k++) {
+            if (names.get(k).equalsIgnoreCase(n)) {
+                return k;
+            }
+        }
+        throw new DiffusionException("unknown class '" + name + "': " + (names.isEmpty()
+                ? "this model's data named no classes, give an index 0 to " + (numClasses() - 1)
+                : "the model knows " + String.join(", ", names) + " (or indices 0 to " + (numClasses() - 1) + ")"));
+    }
+
     /**
      * This model guided towards a class by classifier-free guidance ({@code guidance} null: none),
      * with x̂₀ dynamically thresholded at {@code dynamicPercentile} instead of clipped (0: off).
