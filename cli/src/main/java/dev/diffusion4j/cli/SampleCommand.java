@@ -153,6 +153,11 @@ final class SampleCommand implements Callable<Integer> {
             + "unconditional model, 1 the conditional one, larger w trades diversity for fidelity (default: ${DEFAULT-VALUE}).")
     double guidance;
 
+    @Option(names = "--classifier-scale", description = "With --class: classifier guidance of this strength s instead of "
+            + "classifier-free guidance, D + s*sigma^2*grad log p(class | x) (Dhariwal & Nichol 2021). Needs a classifier of noisy "
+            + "samples: the analytic oracles (oracle:NAME) have an exact one, for which s = 1 samples the class exactly.")
+    Double classifierScale;
+
     @Option(names = "--negative", description = "With --class: a class (index or name) to steer away from instead of the "
             + "unconditional model.")
     String negative;
@@ -187,6 +192,13 @@ final class SampleCommand implements Callable<Integer> {
                 throw new DiffusionException("--guidance, --negative, --guidance-interval and --cfg-rescale steer towards a class: add --class K");
             }
             return dynamicPercentile > 0 ? pipe.withGuidance(null, dynamicPercentile) : pipe;
+        }
+        if (classifierScale != null) {
+            if (guidanceOptions) {
+                throw new DiffusionException("--classifier-scale is classifier guidance; --guidance, --negative, --guidance-interval and "
+                        + "--cfg-rescale are classifier-free guidance: choose one");
+            }
+            return pipe.withClassifierGuidance(pipe.classIndex(classLabel), classifierScale).withGuidance(null, dynamicPercentile);
         }
         if (pipe.numClasses() == 0) {
             throw new DiffusionException(pipe.name() + " is not class-conditional, so --class cannot steer it; train one with --conditional");
@@ -256,6 +268,10 @@ final class SampleCommand implements Callable<Integer> {
                 params.put("guidance", Double.toString(guidance));
                 if (negative != null) {
                     params.put("negative", negative);
+                }
+                if (classifierScale != null) {
+                    params.put("classifier_scale", Double.toString(classifierScale));
+                    params.remove("guidance");
                 }
                 if (cfgRescale > 0) {
                     params.put("cfg_rescale", Double.toString(cfgRescale));

@@ -348,6 +348,26 @@ class CliTest {
         assertUserError(diffuse(smallTrain(dir.resolve("moons"), "moons", "--conditional")), "has none");
         assertFalse(Files.exists(dir.resolve("s.csv")), "nothing written on errors");
 
+        // The analytic oracle has an exact noisy classifier: classifier guidance with s = 1 samples component 2 exactly.
+        Path exact = dir.resolve("oracle-k2.csv");
+        Run oracle = diffuse("sample", "--model", "oracle:8gaussians", "--class", "2", "--classifier-scale", "1", "--sampler", "heun",
+                "--steps", "30", "--num", "1000", "--out", exact.toString());
+        assertEquals(0, oracle.code(), oracle.err());
+        double sx = 0;
+        double sy = 0;
+        List<String> lines = Files.readAllLines(exact);
+        for (String line : lines.subList(1, lines.size())) {
+            String[] v = line.split(",");
+            sx += Double.parseDouble(v[0]);
+            sy += Double.parseDouble(v[1]);
+        }
+        assertEquals(0.0, sx / 1000, 0.03, "component 2 sits at (0, 2)");
+        assertEquals(2.0, sy / 1000, 0.03, "component 2 sits at (0, 2)");
+        assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--classifier-scale", "1", "--out", out),
+                "classifier-free guidance (--guidance)");
+        assertUserError(diffuse("sample", "--model", "oracle:8gaussians", "--class", "1", "--classifier-scale", "1", "--guidance", "2",
+                "--out", out), "choose one");
+
         Path plot = dir.resolve("sweep.png");
         Run sweep = diffuse("guidance-sweep", "--model", cond.toString(), "--weights", "0,3", "--num", "40", "--steps", "10",
                 "--cost-batches", "8", "--out", plot.toString(), "--json");

@@ -29,10 +29,15 @@ import java.util.Arrays;
  * spacing. Components whose variance is the same in every coordinate use matrix products
  * (O(B·K + K·d) memory); diagonal variances broadcast to [B, K, d].
  *
+ * <p>Each component is a class: {@link #denoise(Tensor, Tensor, Tensor)} is the exact conditional
+ * D(x; σ, k) = μₖ + sₖ²/(sₖ² + σ²)·(x − μₖ), and {@link #logProbabilities} the exact noisy
+ * classifier log rₖ(x), so guidance has an oracle too: with both exact, D(x; σ) + σ²·∇ log rₖ(x) is
+ * D(x; σ, k) (Tweedie's formula for p_σ(x | k)).
+ *
  * <p>Instances are immutable: {@link #withSigmaRange} and {@link #withSchedule} return copies that
  * share the mixture. The default noise range is continuous, σ ∈ [0.002, 80] as in EDM.
  */
-public final class MixtureDenoiser implements Denoiser {
+public final class MixtureDenoiser implements ConditionalDenoiser, NoisyClassifier {
     /** Lower end of the default continuous noise range (Karras et al. 2022, table 1). */
     public static final double DEFAULT_SIGMA_MIN = 0.002;
     /** Upper end of the default continuous noise range (Karras et al. 2022, table 1). */
@@ -172,6 +177,41 @@ public final class MixtureDenoiser implements Denoiser {
         }
     }
 
+    /** One class per component; label K (the null label) is the whole mixture. */
+    @Override
+    public int numClasses() {
+        return mix.k;
+    }
+
+    /** D(x; σ, k) = μₖ + sₖ²/(sₖ² + σ²)·(x − μₖ), the posterior mean under component k alone; label K gives D(x; σ). */
+    @Override
+    public Tensor denoise(Tensor x, Tensor sigma, Tensor labels) {
+        try (Scope s = Scope.open()) {
+            Tensor rows = rows(x);
+            if (labels.numel() != rows.size(0)) {
+                throw new DiffusionException("expected one label per sample (" + rows.size(0) + "), got " + labels.numel());
+            }
+            Tensor real = labels.clampMax(mix.k - 1).to(DType.INT64);   // a float bound promotes; null labels are replaced below
+            Tensor mu = mix.mu.indexSelect(0, real);                                            // [B, d]
+            Tensor var = mix.isotropic ? mix.var.reshape(mix.k).indexSelect(0, real).unsqueeze(1)
+                    : mix.var.squeeze(0).indexSelect(0, real);                                    // [B, 1] or [B, d]
+            Tensor a = var.div(var.add(sigmaSquared(sigma, rows.size(0))).clampMin(VARIANCE_FLOOR));
+            Tensor d = mu.add(a.mul(rows.sub(mu)));
+            Tensor whole = labels.ge(mix.k);
+            if (whole.sum().item() > 0) {
+                d = Tensor.where(whole.reshape(rows.size(0), 1), rows(denoise(x, sigma)), d);
+            }
+            return s.keep(d.reshape(x.shape()).to(outputType(x)));
+        }
+    }
+
+    /** log p(k | x; σ) = log rₖ(x), the exact noisy classifier, as float64 [B, K]; differentiable in x. */
+    @Override
+    public Tensor logProbabilities(Tensor x, Tensor sigma) {
+        Tensor rows = rows(x);
+        return posterior(rows, sigmaSquared(sigma, rows.size(0))).logits.logSoftmax(1);
+    }
+
     @Override
     public double[] trainingSigmas() {
         return trainingSigmas.clone();
@@ -199,7 +239,7 @@ public final class MixtureDenoiser implements Denoiser {
     @Override
     public double initNoiseScale(double sigma) {
         if (schedule != null) {
-            return Denoiser.super.initNoiseScale(sigma);
+            return ConditionalDenoiser.super.initNoiseScale(sigma);
         }
         return Math.sqrt(sigma * sigma + secondMoment());
     }

@@ -6,6 +6,9 @@ import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.io.SafetensorsFile;
 import dev.diffusion4j.data.Normalizer;
 import dev.diffusion4j.model.ClassifierFreeGuidance;
+import dev.diffusion4j.model.ClassifierGuidance;
+import dev.diffusion4j.model.ConditionalDenoiser;
+import dev.diffusion4j.model.NoisyClassifier;
 import dev.diffusion4j.model.CountingDenoiser;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.MixtureDenoiser;
@@ -50,6 +53,8 @@ public final class DiffusionPipeline {
     private final Map<String, Object> config;
     private final boolean ema;
     private final boolean clip;
+    /** The analytic oracle of an oracle pipeline (null for a trained network). */
+    private final Denoiser exact;
 
     private final String name;
 
@@ -66,6 +71,7 @@ public final class DiffusionPipeline {
         this.clip = clip;
         this.denoiser = denoiser;
         this.ema = ema;
+        this.exact = null;
         this.name = checkpoint.getParent() != null ? checkpoint.getParent().getFileName().toString() : checkpoint.toString();
     }
 
@@ -77,6 +83,7 @@ public final class DiffusionPipeline {
         this.denoiser = new CountingDenoiser(exact);
         this.ema = false;
         this.clip = false;
+        this.exact = exact;
         this.name = name;
     }
 
@@ -179,8 +186,11 @@ public final class DiffusionPipeline {
         return denoiser;
     }
 
-    /** Classes of a class-conditional model (0 for an unconditional one or an oracle). */
+    /** Classes of a class-conditional model (an oracle's classes are its mixture components; 0 when unconditional). */
     public int numClasses() {
+        if (exact instanceof ConditionalDenoiser c) {
+            return c.numClasses();
+        }
         return network == null ? 0 : network.numClasses();
     }
 
@@ -217,11 +227,30 @@ public final class DiffusionPipeline {
      * Evaluation counts start again from zero.
      */
     public DiffusionPipeline withGuidance(ClassifierFreeGuidance.Options guidance, double dynamicPercentile) {
-        if (network == null) {
-            throw new DiffusionException("the analytic oracle " + name + " is unconditional: guidance and thresholding need a trained model");
+        if (exact != null) {
+            if (dynamicPercentile > 0) {
+                throw new DiffusionException("dynamic thresholding assumes pixel values in [-1, 1]; it is for image models");
+            }
+            return new DiffusionPipeline(name, config, spec, guidance == null ? exact : new ClassifierFreeGuidance(exact, guidance));
         }
         return new DiffusionPipeline(checkpoint, config, spec, network, ema, clip,
                 new CountingDenoiser(spec.denoiser(network, clip, guidance, dynamicPercentile)));
+    }
+
+    /**
+     * This model steered towards class {@code label} by classifier guidance of strength {@code scale}
+     * (Dhariwal &amp; Nichol 2021). It needs a classifier of noisy samples: the analytic oracle has an
+     * exact one (its posterior over components); trained models have none yet.
+     */
+    public DiffusionPipeline withClassifierGuidance(int label, double scale) {
+        if (!(exact instanceof NoisyClassifier classifier)) {
+            throw new DiffusionException("classifier guidance needs a classifier of noisy samples; only the analytic oracles "
+                    + "(oracle:NAME) have one so far, so for " + name + " use classifier-free guidance (--guidance)");
+        }
+        if (label >= ((MixtureDenoiser) exact).numClasses()) {
+            throw new DiffusionException("unknown class " + label + ": the oracle knows classes 0 to " + (((MixtureDenoiser) exact).numClasses() - 1));
+        }
+        return new DiffusionPipeline(name, config, spec, new ClassifierGuidance(exact, classifier, label, scale));
     }
 
     /** Network evaluations made by this pipeline so far. */
