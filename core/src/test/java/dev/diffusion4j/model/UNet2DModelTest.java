@@ -145,6 +145,13 @@ class UNet2DModelTest {
             DiffusionException e = assertThrows(DiffusionException.class,
                     () -> UNet2DConfig.defaults(1, 28).build(new Generator(0)).forward(x, t, Tensor.of(new long[] {0, 0}, 2)));
             assertTrue(e.getMessage().contains("num_class_embeds"), e.getMessage());
+
+            // 10 rows = 9 classes + the null label, which unconditional calls use
+            assertEquals(9, net.numClasses());
+            Tensor nullLabel = net.forward(x, t, Tensor.of(new long[] {9, 9}, 2));
+            assertEquals(0, net.predict(x, t).sub(nullLabel).abs().amax().item(), 0, "no labels = the null label");
+            assertEquals(0, net.predictWithVariance(x, t, Tensor.of(new long[] {1, 7}, 2)).prediction().sub(b).abs().amax().item(), 1e-6);
+            assertEquals(0, UNet2DConfig.defaults(1, 28).build(new Generator(0)).numClasses());
         }
     }
 
