@@ -188,8 +188,9 @@ final class SampleCommand implements Callable<Integer> {
         boolean guidanceOptions = parse.hasMatchedOption("--guidance") || negative != null || guidanceInterval != null
                 || parse.hasMatchedOption("--cfg-rescale");
         if (classLabel == null) {
-            if (guidanceOptions) {
-                throw new DiffusionException("--guidance, --negative, --guidance-interval and --cfg-rescale steer towards a class: add --class K");
+            if (guidanceOptions || classifierScale != null) {
+                throw new DiffusionException("--guidance, --classifier-scale, --negative, --guidance-interval and --cfg-rescale steer "
+                        + "towards a class: add --class K");
             }
             return dynamicPercentile > 0 ? pipe.withGuidance(null, dynamicPercentile) : pipe;
         }

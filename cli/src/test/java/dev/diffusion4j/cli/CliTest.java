@@ -340,6 +340,7 @@ class CliTest {
         assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--negative", "9", "--out", out),
                 "unknown negative class 9");
         assertUserError(diffuse("sample", "--model", cond.toString(), "--guidance", "2", "--out", out), "add --class");
+        assertUserError(diffuse("sample", "--model", "oracle:8gaussians", "--classifier-scale", "2", "--out", out), "add --class");
         assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--guidance", "-1", "--out", out), "guidance scale");
         assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--threshold", "dynamic", "--out", out),
                 "image models");
