@@ -147,11 +147,16 @@ final class GuidanceSweepCommand implements Callable<Integer> {
                     Map.of("Software", "diffusion4j " + Version.VERSION, "model", pipe.name(), "sampler", sampler + " " + steps + " steps"));
             pw.println("plot: " + out);
         }
+        return finish(pw, pipe, rows, costs);
+    }
+
+    /** Flushes the report and, with --json, prints its figures as the last line. */
+    private int finish(PrintWriter pw, DiffusionPipeline pipe, List<Map<String, Object>> rows, Map<String, Object> costs) {
         pw.flush();
         if (json) {
             Map<String, Object> figures = new LinkedHashMap<>();
             figures.put("model", pipe.name());
-            figures.put("classes", classes);
+            figures.put("classes", pipe.numClasses());
             figures.put("weights", rows);
             figures.put("guided_step_cost_ratio_by_batch", costs);
             JsonLine.print(pw, figures);
@@ -230,16 +235,7 @@ final class GuidanceSweepCommand implements Callable<Integer> {
                     .build().render(), Map.of("Software", "diffusion4j " + Version.VERSION, "model", pipe.name()));
             pw.println("plot: " + out + "; grids: " + gridPath(weights[0]).getFileName() + " ...");
         }
-        pw.flush();
-        if (json) {
-            Map<String, Object> figures = new LinkedHashMap<>();
-            figures.put("model", pipe.name());
-            figures.put("classes", classes);
-            figures.put("weights", rows);
-            figures.put("guided_step_cost_ratio_by_batch", costs);
-            JsonLine.print(pw, figures);
-        }
-        return 0;
+        return finish(pw, pipe, rows, costs);
     }
 
     /** NAME-wW.png next to --out. */
