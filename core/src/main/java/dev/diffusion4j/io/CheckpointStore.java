@@ -120,6 +120,9 @@ public final class CheckpointStore {
      * Synchronized with {@link #cleanIfIdle} so that this JVM never holds two channels on one lock
      * file at once (a second tryLock would throw, and closing it could drop the first lock).
      */
+    /** How long staging waits for a lock held by someone else before it reports a concurrent writer. */
+    private static final long LOCK_WAIT_MILLIS = 2000;
+
     private static synchronized Locked lockForStaging(Path runDir, Path key) {
         if (!STAGING.add(key)) {
             throw new DiffusionException("a checkpoint is already being staged in " + runDir + "; commit or close it first");
@@ -128,13 +131,23 @@ public final class CheckpointStore {
         try {
             channel = FileChannel.open(key.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock lock = channel.tryLock();
+            // A reader's cleanIfIdle (e.g. another process polling latest()) holds the lock for milliseconds:
+            // wait that out; a writer staging a checkpoint holds it far longer.
+            for (long waited = 0; lock == null && waited < LOCK_WAIT_MILLIS; waited += 10) {
+                Thread.sleep(10);
+                lock = channel.tryLock();
+            }
             if (lock == null) {
                 throw new DiffusionException(runDir + " is being written by another process; wait for it to finish or use another output directory");
             }
             return new Locked(key, channel, lock);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | InterruptedException e) {
             closeQuietly(channel);
             STAGING.remove(key);
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+                throw new DiffusionException("interrupted while waiting to lock " + runDir, e);
+            }
             if (e instanceof IOException io) {
                 throw new DiffusionException("could not lock " + runDir + " for writing: " + AtomicFiles.reason(io), e);
             }
