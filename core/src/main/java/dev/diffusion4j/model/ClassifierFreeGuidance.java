@@ -91,7 +91,8 @@ public final class ClassifierFreeGuidance extends ForwardingDenoiser {
                 Tensor.cat(List.of(cond, Tensor.full(DType.INT64, other, b)), 0));
         Tensor conditional = both.narrow(0, 0, b);
         Tensor unconditional = both.narrow(0, b, b);
-        Tensor guided = unconditional.add(conditional.sub(unconditional).mul(weights(sigma, x)));
+        Tensor step = conditional.sub(unconditional);
+        Tensor guided = unconditional.add(sigma.numel() == 1 ? step.mul(options.scale()) : step.mul(perSampleWeights(sigma, x)));
         return options.rescale() > 0 ? rescale(guided, conditional) : guided;
     }
 
@@ -99,11 +100,8 @@ public final class ClassifierFreeGuidance extends ForwardingDenoiser {
         return sigma >= options.sigmaLow() && sigma <= options.sigmaHigh();
     }
 
-    /** w where σ is inside the interval, 1 (the conditional model) outside; scalar or [B, 1, …]. */
-    private Tensor weights(Tensor sigma, Tensor x) {
-        if (sigma.numel() == 1) {
-            return Tensor.full(DType.FLOAT32, options.scale(), 1).to(x.dtype());
-        }
+    /** Per-sample σ: w where σ is inside the interval, 1 (the conditional model) outside, as [B, 1, …]. */
+    private Tensor perSampleWeights(Tensor sigma, Tensor x) {
         double[] s = sigma.toDoubleArray();
         float[] w = new float[s.length];
         for (int i = 0; i < s.length; i++) {

@@ -247,8 +247,8 @@ public final class DiffusionPipeline {
             throw new DiffusionException("classifier guidance needs a classifier of noisy samples; only the analytic oracles "
                     + "(oracle:NAME) have one so far, so for " + name + " use classifier-free guidance (--guidance)");
         }
-        if (label >= ((MixtureDenoiser) exact).numClasses()) {
-            throw new DiffusionException("unknown class " + label + ": the oracle knows classes 0 to " + (((MixtureDenoiser) exact).numClasses() - 1));
+        if (label >= numClasses()) {
+            throw new DiffusionException("unknown class " + label + ": the oracle knows classes 0 to " + (numClasses() - 1));
         }
         return new DiffusionPipeline(name, config, spec, new ClassifierGuidance(exact, classifier, label, scale));
     }
