@@ -10,6 +10,7 @@ import dev.diffusion4j.eval.ImageClassifier;
 import dev.diffusion4j.eval.ImageQuality;
 import dev.diffusion4j.io.PngWriter;
 import dev.diffusion4j.model.ClassifierFreeGuidance;
+import dev.diffusion4j.model.Condition;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.sampling.Sampler;
@@ -35,7 +36,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "guidance-sweep", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"The fidelity/diversity trade-off of classifier-free guidance. Image models: for each guidance weight w, "
-                + "samples of every class, the share the feature classifier assigns to the class asked for, and FID and the "
+                + "samples of every class (text-conditioned models: of a prompt naming it), the share the feature classifier assigns to the class asked for, and FID and the "
                 + "Inception-Score-style score of all of them against the training data (next to the real-vs-real floor), plus a "
                 + "grid per weight with one row per class. 2D models of a built-in mixture (8gaussians, 25gaussians): for each "
                 + "w, samples of every class, the share that lands in "
@@ -47,8 +48,13 @@ final class GuidanceSweepCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "Run or checkpoint directory of a model trained with --conditional.")
+    @Option(names = "--model", required = true, description = "Run or checkpoint directory of a model trained with --conditional "
+            + "or --text.")
     String model;
+
+    @Option(names = "--prompt-template", defaultValue = "a photo of a {name}", description = "Text-conditioned models: the prompt "
+            + "asking for each class, {name} being the class name (default: '${DEFAULT-VALUE}').")
+    String promptTemplate;
 
     @Option(names = "--weights", split = ",", defaultValue = "0,1,2,3,5,7", description = "Guidance weights w (default: ${DEFAULT-VALUE}).")
     double[] weights;
@@ -92,9 +98,9 @@ final class GuidanceSweepCommand implements Callable<Integer> {
             throw new DiffusionException("--out must end in .png, got " + out);
         }
         DiffusionPipeline pipe = DiffusionPipeline.open(model, true, true);
-        int classes = pipe.numClasses();
+        int classes = classCount(pipe);
         if (classes == 0) {
-            throw new DiffusionException(pipe.name() + " is not class-conditional; train one with --conditional");
+            throw new DiffusionException(pipe.name() + " is not conditional; train one with --conditional or --text");
         }
         Sampler s = Samplers.create(sampler, SamplerOptions.DEFAULTS.withSteps(steps));
         PrintWriter pw = spec.commandLine().getOut();
@@ -113,7 +119,7 @@ final class GuidanceSweepCommand implements Callable<Integer> {
             double spreadSum = 0;
             for (int k = 0; k < classes; k++) {
                 try (Scope scope = Scope.open()) {
-                    Tensor x = pipe.withGuidance(ClassifierFreeGuidance.Options.of(k, weights[i]), 0).sample(num, s, seed + k);
+                    Tensor x = pipe.withGuidance(ClassifierFreeGuidance.Options.of(condition(pipe, k), weights[i]), 0).sample(num, s, seed + k);
                     double[] m = classFit(x, mixture, k);
                     inComponent += m[0];
                     within += m[1];
@@ -156,7 +162,10 @@ final class GuidanceSweepCommand implements Callable<Integer> {
         if (json) {
             Map<String, Object> figures = new LinkedHashMap<>();
             figures.put("model", pipe.name());
-            figures.put("classes", pipe.numClasses());
+            figures.put("classes", classCount(pipe));
+            if (pipe.contextLength() > 0) {
+                figures.put("prompt_template", promptTemplate);
+            }
             figures.put("weights", rows);
             figures.put("guided_step_cost_ratio_by_batch", costs);
             JsonLine.print(pw, figures);
@@ -177,8 +186,25 @@ final class GuidanceSweepCommand implements Callable<Integer> {
         return costs;
     }
 
+    /** Classes to ask for: a class-conditional model's, or the class names a text-conditioned model's captions were built from. */
+    private static int classCount(DiffusionPipeline pipe) {
+        return pipe.contextLength() > 0 ? pipe.classNames().size() : pipe.numClasses();
+    }
+
+    /** The condition asking for class k: its label, or for a text-conditioned model the prompt of --prompt-template. */
+    private Condition condition(DiffusionPipeline pipe, int k) {
+        if (pipe.contextLength() == 0) {
+            return Condition.ofClass(k);
+        }
+        return Condition.ofTokens(pipe.encodePrompt(prompt(pipe, k)).ids());
+    }
+
+    private String prompt(DiffusionPipeline pipe, int k) {
+        return promptTemplate.replace("{name}", pipe.classNames().get(k).toLowerCase(Locale.ROOT));
+    }
+
     private int imageSweep(DiffusionPipeline pipe, Sampler s, PrintWriter pw, int perClass) {
-        int classes = pipe.numClasses();
+        int classes = classCount(pipe);
         long[] shape = pipe.spec().sampleShape();
         String source = dataSource(pipe);
         if (!(DataSources.open(source, new ImageOptions((int) shape[1], (int) shape[0], false)) instanceof ImageDataset data)) {
@@ -200,7 +226,8 @@ final class GuidanceSweepCommand implements Callable<Integer> {
                 List<Tensor> parts = new ArrayList<>();
                 long[] labels = new long[classes * perClass];
                 for (int k = 0; k < classes; k++) {
-                    parts.add(pipe.withGuidance(ClassifierFreeGuidance.Options.of(k, weights[i]), 0).sample(perClass, s, seed + k));
+                    parts.add(pipe.withGuidance(ClassifierFreeGuidance.Options.of(condition(pipe, k), weights[i]), 0)
+                            .sample(perClass, s, seed + k));
                     java.util.Arrays.fill(labels, k * perClass, (k + 1) * perClass, k);
                     bar.update((long) i * classes + k + 1, String.format(Locale.ROOT, "w %.1f", weights[i]));
                 }
@@ -228,6 +255,9 @@ final class GuidanceSweepCommand implements Callable<Integer> {
                     row.get("fid_floor"), row.get("inception_score"));
         }
         pw.printf(Locale.ROOT, "%d samples per weight (%d per class) under %s%n", classes * perClass, perClass, rows.get(0).get("classifier"));
+        if (pipe.contextLength() > 0) {
+            pw.println("prompts: '" + prompt(pipe, 0) + "', '" + prompt(pipe, 1) + "', ... (--prompt-template '" + promptTemplate + "')");
+        }
         Map<String, Object> costs = costs(pipe, pw);
         if (out != null) {
             PngWriter.write(out, LineChart.builder().title("classifier-free guidance on " + pipe.name())
@@ -306,7 +336,7 @@ final class GuidanceSweepCommand implements Callable<Integer> {
             throw new DiffusionException("--cost-batches must be at least 1, got " + batch);
         }
         Denoiser plain = pipe.denoiser();
-        Denoiser guided = pipe.withGuidance(ClassifierFreeGuidance.Options.of(0, 3.0), 0).denoiser();
+        Denoiser guided = pipe.withGuidance(ClassifierFreeGuidance.Options.of(condition(pipe, 0), 3.0), 0).denoiser();
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.inference()) {
             long[] shape = new long[pipe.spec().sampleShape().length + 1];
             shape[0] = batch;

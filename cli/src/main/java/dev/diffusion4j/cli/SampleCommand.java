@@ -2,6 +2,7 @@ package dev.diffusion4j.cli;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.model.ClassifierFreeGuidance;
+import dev.diffusion4j.model.Condition;
 import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.sampling.DdpmSampler;
@@ -14,6 +15,7 @@ import dev.diffusion4j.sampling.SigmaSchedule;
 import dev.diffusion4j.sampling.TimestepSpacing;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.text.ClipTokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -149,6 +151,11 @@ final class SampleCommand implements Callable<Integer> {
             + "the training data gave it (e.g. Sneaker, or an image folder's sub-folder name).")
     String classLabel;
 
+    @Option(names = "--prompt", description = "Text-conditioned models (trained with --text): what to generate, e.g. "
+            + "\"a photo of a dark sneaker\". Prompts longer than the model's context (77 tokens with start and end) are cut, "
+            + "with a warning.")
+    String prompt;
+
     @Option(names = "--guidance", defaultValue = "3.0", description = "With --class: classifier-free guidance weight w; 0 is the "
             + "unconditional model, 1 the conditional one, larger w trades diversity for fidelity (default: ${DEFAULT-VALUE}).")
     double guidance;
@@ -159,7 +166,7 @@ final class SampleCommand implements Callable<Integer> {
     Double classifierScale;
 
     @Option(names = "--negative", description = "With --class: a class (index or name) to steer away from instead of the "
-            + "unconditional model.")
+            + "unconditional model; with --prompt: a negative prompt.")
     String negative;
 
     @Option(names = "--guidance-interval", split = ",", description = "With --class: guide only at noise levels sigma in "
@@ -187,12 +194,18 @@ final class SampleCommand implements Callable<Integer> {
         var parse = spec.commandLine().getParseResult();
         boolean guidanceOptions = parse.hasMatchedOption("--guidance") || negative != null || guidanceInterval != null
                 || parse.hasMatchedOption("--cfg-rescale");
-        if (classLabel == null) {
+        if (classLabel != null && prompt != null) {
+            throw new DiffusionException("choose --class (class-conditional models) or --prompt (text-conditioned models), not both");
+        }
+        if (classLabel == null && prompt == null) {
             if (guidanceOptions || classifierScale != null) {
                 throw new DiffusionException("--guidance, --classifier-scale, --negative, --guidance-interval and --cfg-rescale steer "
-                        + "towards a class: add --class K");
+                        + "towards a class or a prompt: add --class K or --prompt TEXT");
             }
             return dynamicPercentile > 0 ? pipe.withGuidance(null, dynamicPercentile) : pipe;
+        }
+        if (prompt != null && classifierScale != null) {
+            throw new DiffusionException("--classifier-scale steers towards a class; a prompt is followed with --guidance W");
         }
         if (classifierScale != null) {
             if (guidanceOptions) {
@@ -201,16 +214,30 @@ final class SampleCommand implements Callable<Integer> {
             }
             return pipe.withClassifierGuidance(pipe.classIndex(classLabel), classifierScale).withGuidance(null, dynamicPercentile);
         }
-        if (pipe.numClasses() == 0) {
-            throw new DiffusionException(pipe.name() + " is not class-conditional, so --class cannot steer it; train one with --conditional");
+        if (classLabel != null && pipe.numClasses() == 0) {
+            throw new DiffusionException(pipe.name() + " is not class-conditional, so --class cannot steer it; "
+                    + (pipe.contextLength() > 0 ? "it is text-conditioned: give --prompt TEXT" : "train one with --conditional"));
         }
         if (guidanceInterval != null && guidanceInterval.length != 2) {
             throw new DiffusionException("--guidance-interval takes two noise levels LOW,HIGH, got " + guidanceInterval.length + " values");
         }
         double low = guidanceInterval == null ? 0 : guidanceInterval[0];
         double high = guidanceInterval == null ? Double.POSITIVE_INFINITY : guidanceInterval[1];
-        return pipe.withGuidance(new ClassifierFreeGuidance.Options(pipe.classIndex(classLabel),
-                negative == null ? -1 : pipe.classIndex(negative), guidance, low, high, cfgRescale), dynamicPercentile);
+        Condition positive = prompt != null ? promptCondition(pipe, prompt, "prompt") : Condition.ofClass(pipe.classIndex(classLabel));
+        Condition against = negative == null ? null
+                : prompt != null ? promptCondition(pipe, negative, "negative prompt") : Condition.ofClass(pipe.classIndex(negative));
+        return pipe.withGuidance(new ClassifierFreeGuidance.Options(positive, against, guidance, low, high, cfgRescale), dynamicPercentile);
+    }
+
+    /** The prompt's token ids, with a warning when it is longer than the model reads. */
+    private Condition promptCondition(DiffusionPipeline pipe, String text, String what) {
+        ClipTokenizer.Encoding e = pipe.encodePrompt(text);
+        if (e.truncated()) {
+            String kept = ClipTokenizer.clip().decode(e);
+            spec.commandLine().getErr().println("warning: the " + what + " is longer than the model's context of " + pipe.contextLength()
+                    + " tokens (with start and end) and was cut to: \"" + kept + "\"");
+        }
+        return Condition.ofTokens(e.ids());
     }
 
     @Override
@@ -264,8 +291,8 @@ final class SampleCommand implements Callable<Integer> {
             Tensor samples = gen.samples();
             Map<String, String> params = gen.parameters(sampler, options);
             params.put("model", pipe.name());
-            if (classLabel != null) {
-                params.put("class", classLabel);
+            if (classLabel != null || prompt != null) {
+                params.put(prompt != null ? "prompt" : "class", prompt != null ? prompt : classLabel);
                 params.put("guidance", Double.toString(guidance));
                 if (negative != null) {
                     params.put("negative", negative);

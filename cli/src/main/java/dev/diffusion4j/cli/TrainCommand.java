@@ -8,6 +8,7 @@ import dev.diffusion4j.data.ImageOptions;
 import dev.diffusion4j.model.MlpConfig;
 import dev.diffusion4j.model.NetworkConfig;
 import dev.diffusion4j.model.SeedUNetConfig;
+import dev.diffusion4j.model.TextUNet2DConfig;
 import dev.diffusion4j.model.UNet2DConfig;
 import dev.diffusion4j.model.VarianceType;
 import dev.diffusion4j.nn.Activation;
@@ -146,8 +147,13 @@ final class TrainCommand implements Callable<Integer> {
             + "and p(x) through condition dropout; sample it with 'diffuse sample --class K --guidance W'.")
     boolean conditional;
 
-    @Option(names = "--cond-dropout", defaultValue = "0.1", description = "With --conditional: share of training labels replaced "
-            + "by the null label (p_uncond; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--text", description = "Text-conditioned image model: a small text encoder over CLIP tokens, trained with a "
+            + "U-Net whose attention blocks cross-attend to it, on captions built from class names and simple attributes "
+            + "(\"a photo of a small dark sandal\"); sample it with 'diffuse sample --prompt TEXT --guidance W'.")
+    boolean text;
+
+    @Option(names = "--cond-dropout", defaultValue = "0.1", description = "With --conditional or --text: share of training labels "
+            + "(captions) replaced by the null label (the empty prompt) (p_uncond; default: ${DEFAULT-VALUE}).")
     double condDropout;
 
     @Option(names = "--resume", description = "Continue the newest checkpoint in --out (its settings are kept; --steps may extend the run).")
@@ -260,8 +266,15 @@ final class TrainCommand implements Callable<Integer> {
             }
             arch = new MlpConfig(opened.dim(), hidden, blocks, 64, Activation.SILU, fourier, fourierScale, varianceType);
         }
+        if (conditional && text) {
+            throw new DiffusionException("choose --conditional (class labels) or --text (captions), not both");
+        }
         if (conditional) {
             arch = conditioned(arch, opened);
+            cfg = cfg.withCondDropout(condDropout);
+        }
+        if (text) {
+            arch = textConditioned(arch, opened);
             cfg = cfg.withCondDropout(condDropout);
         }
         if (opened instanceof ImageDataset images) {
@@ -294,6 +307,19 @@ final class TrainCommand implements Callable<Integer> {
             return unet.withClassEmbeddings(classes + 1);   // the last row is the null label
         }
         throw new DiffusionException("--preset seed-unet has no class embedding; drop --conditional or the preset");
+    }
+
+    /** {@code arch} conditioned on captions of {@code data}'s images. */
+    private static NetworkConfig textConditioned(NetworkConfig arch, DataSource data) {
+        if (!(arch instanceof UNet2DConfig unet)) {
+            throw new DiffusionException(arch instanceof MlpConfig ? "--text conditions image models; 2D data takes --conditional"
+                    : "--preset seed-unet has no cross-attention; drop --text or the preset");
+        }
+        if (data.classNames().isEmpty()) {
+            throw new DiffusionException("--text builds captions from class names, and data set '" + data.name() + "' names none "
+                    + "(named sets: fashion-mnist, image folders with one sub-folder per class)");
+        }
+        return TextUNet2DConfig.of(unet);
     }
 
     private static final String UNET = "unet";

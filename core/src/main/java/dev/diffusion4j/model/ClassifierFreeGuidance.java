@@ -1,21 +1,20 @@
 package dev.diffusion4j.model;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.List;
 
 /**
  * Classifier-free guidance (Ho &amp; Salimans 2022) as a denoiser, so that every sampler gets it:
  * <pre>
- * D̂(x; σ) = D(x; σ, ∅) + w·(D(x; σ, y) − D(x; σ, ∅))
+ * D̂(x; σ) = D(x; σ, ∅) + w·(D(x; σ, y) − D(x; σ, ∅))      y a class or a prompt
  * </pre>
  * w = 0 is the unconditional model, w = 1 the conditional one, w &gt; 1 pushes past it. The paper
  * writes ε̃ = (1 + w′)·ε(y) − w′·ε(∅), the same mix with w = 1 + w′; it is the same in x̂₀, ε or v,
  * which are affine in each other at fixed x and σ. Both evaluations run as one batch of 2B.
  *
  * <ul>
- * <li>Negative conditioning: a negative class replaces ∅, steering away from it.</li>
+ * <li>Negative conditioning: a negative class or prompt replaces ∅, steering away from it.</li>
  * <li>Guidance interval (Kynkäänniemi et al. 2024): outside [σ_low, σ_high] only the conditional
  *     model runs, at the cost of one evaluation.</li>
  * <li>CFG rescale (Lin et al. 2024, sec. 3.4): per sample, x̂_r = x̂·std(D(y))/std(x̂), then
@@ -26,18 +25,20 @@ import java.util.List;
 public final class ClassifierFreeGuidance extends ForwardingDenoiser {
     private final ConditionalDenoiser model;
     private final Options options;
-    private final long other;
 
     /**
-     * @param label    the class y to generate
-     * @param negative a class to steer away from, or −1 for the null label ∅
-     * @param scale    guidance weight w ≥ 0
+     * @param condition the class or prompt y to generate
+     * @param negative  a class or prompt to steer away from, or null for the null condition ∅
+     * @param scale     guidance weight w ≥ 0
      * @param sigmaLow  guidance applies at σ ≥ sigmaLow …
      * @param sigmaHigh … and σ ≤ sigmaHigh
-     * @param rescale  φ in [0, 1]; 0 is plain guidance
+     * @param rescale   φ in [0, 1]; 0 is plain guidance
      */
-    public record Options(int label, int negative, double scale, double sigmaLow, double sigmaHigh, double rescale) {
+    public record Options(Condition condition, Condition negative, double scale, double sigmaLow, double sigmaHigh, double rescale) {
         public Options {
+            if (condition == null) {
+                throw new DiffusionException("guidance needs a class or a prompt to steer towards");
+            }
             if (!(scale >= 0) || Double.isInfinite(scale)) {
                 throw new DiffusionException("guidance scale must be a number ≥ 0, got " + scale);
             }
@@ -49,30 +50,42 @@ public final class ClassifierFreeGuidance extends ForwardingDenoiser {
             }
         }
 
-        /** Guidance of weight {@code scale} towards {@code label} at every noise level, no negative class, no rescale. */
+        /** Guidance of weight {@code scale} towards class {@code label} at every noise level, no negative, no rescale. */
         public static Options of(int label, double scale) {
-            return new Options(label, -1, scale, 0, Double.POSITIVE_INFINITY, 0);
+            return of(Condition.ofClass(label), scale);
+        }
+
+        /** Guidance of weight {@code scale} towards {@code condition} at every noise level, no negative, no rescale. */
+        public static Options of(Condition condition, double scale) {
+            return new Options(condition, null, scale, 0, Double.POSITIVE_INFINITY, 0);
         }
     }
 
     public ClassifierFreeGuidance(Denoiser model, Options options) {
         super(model);
-        if (!(model instanceof ConditionalDenoiser c) || c.numClasses() == 0) {
-            throw new DiffusionException("guidance needs a class-conditional model; this one was trained without labels "
-                    + "(train on labelled data with --conditional)");
+        if (!(model instanceof ConditionalDenoiser c) || (c.numClasses() == 0 && c.contextLength() == 0)) {
+            throw new DiffusionException("guidance needs a conditional model; this one was trained without labels or captions "
+                    + "(train on labelled data with --conditional, or with --text)");
         }
         this.model = c;
         this.options = options;
-        requireClass(options.label(), "class");
-        if (options.negative() >= 0) {
-            requireClass(options.negative(), "negative class");
+        requireFits(options.condition(), "");
+        if (options.negative() != null) {
+            requireFits(options.negative(), "negative ");
         }
-        this.other = options.negative() >= 0 ? options.negative() : c.numClasses();
     }
 
-    private void requireClass(int k, String what) {
-        if (k < 0 || k >= model.numClasses()) {
-            throw new DiffusionException("unknown " + what + " " + k + ": the model knows classes 0 to " + (model.numClasses() - 1));
+    private void requireFits(Condition c, String what) {
+        if (model.contextLength() > 0) {
+            if (!c.prompt() || c.ids().length != model.contextLength()) {
+                throw new DiffusionException("this model is conditioned on text: give a " + what + "prompt (of "
+                        + model.contextLength() + " token ids), not a " + what + c);
+            }
+        } else if (c.prompt()) {
+            throw new DiffusionException("this model is conditioned on classes, not text: give a " + what + "class instead of a prompt");
+        } else if (c.label() < 0 || c.label() >= model.numClasses()) {
+            throw new DiffusionException("unknown " + what + "class " + c.label() + ": the model knows classes 0 to "
+                    + (model.numClasses() - 1));
         }
     }
 
@@ -83,12 +96,12 @@ public final class ClassifierFreeGuidance extends ForwardingDenoiser {
     @Override
     public Tensor denoise(Tensor x, Tensor sigma) {
         long b = x.size(0);
-        Tensor cond = Tensor.full(DType.INT64, options.label(), b);
+        Tensor cond = options.condition().batch(b);
         if (sigma.numel() == 1 && !guided(sigma.item())) {
             return model.denoise(x, sigma, cond);
         }
         Tensor both = model.denoise(Tensor.cat(List.of(x, x), 0), sigma.numel() == 1 ? sigma : Tensor.cat(List.of(sigma, sigma), 0),
-                Tensor.cat(List.of(cond, Tensor.full(DType.INT64, other, b)), 0));
+                Tensor.cat(List.of(cond, options.negative() == null ? model.nullCondition(b) : options.negative().batch(b)), 0));
         Tensor conditional = both.narrow(0, 0, b);
         Tensor unconditional = both.narrow(0, b, b);
         Tensor step = conditional.sub(unconditional);

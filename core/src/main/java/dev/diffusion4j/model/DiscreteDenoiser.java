@@ -11,8 +11,8 @@ import java.util.Optional;
  * t(σ) (log-σ interpolation of the training grid), and its output is converted from its
  * {@link Prediction} parameterisation to x̂₀. A network that {@link NoisePredictor#learnsVariance()
  * learns its variance} makes this a {@link LearnedVariance} too, with u = (v + 1)/2 from the same
- * evaluation. A class-conditional network makes it a {@link ConditionalDenoiser}; unconditional
- * calls then pass the null label.
+ * evaluation. A conditional network makes it a {@link ConditionalDenoiser}; unconditional calls
+ * then pass the null condition.
  */
 public final class DiscreteDenoiser implements ConditionalDenoiser {
     private final NoisePredictor network;
@@ -45,7 +45,17 @@ public final class DiscreteDenoiser implements ConditionalDenoiser {
         return network.numClasses();
     }
 
-    /** D(x; σ, y); null labels mean unconditional. */
+    @Override
+    public int contextLength() {
+        return network.contextLength();
+    }
+
+    @Override
+    public Tensor nullCondition(long batch) {
+        return network.nullCondition(batch);
+    }
+
+    /** D(x; σ, c); a null condition means unconditional. */
     @Override
     public Tensor denoise(Tensor x, Tensor sigma, Tensor labels) {
         Tensor alphaBar = sigma.square().add(1.0).reciprocal();   // ᾱ = 1/(1+σ²)

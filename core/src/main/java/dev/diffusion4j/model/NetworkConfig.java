@@ -59,7 +59,10 @@ public interface NetworkConfig {
         if (SeedUNetConfig.TYPE.equals(type)) {
             return SeedUNetConfig.fromConfig(model);
         }
+        if (TextUNet2DConfig.TYPE.equals(type)) {
+            return TextUNet2DConfig.fromConfig(model);
+        }
         throw new DiffusionException("unknown model_type '" + type + "' in config.json (this version knows: " + MlpConfig.TYPE
-                + ", " + UNet2DConfig.TYPE + ", " + SeedUNetConfig.TYPE + ")");
+                + ", " + UNet2DConfig.TYPE + ", " + SeedUNetConfig.TYPE + ", " + TextUNet2DConfig.TYPE + ")");
     }
 }

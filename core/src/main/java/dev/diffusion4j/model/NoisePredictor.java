@@ -1,6 +1,7 @@
 package dev.diffusion4j.model;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Tensor;
 
 /**
@@ -39,11 +40,28 @@ public interface NoisePredictor {
     }
 
     /**
-     * One evaluation conditioned on int64 class labels [B] (each in 0 … numClasses, the last being the
-     * null label); null labels mean unconditional, the same as {@link #predictWithVariance(Tensor, Tensor)}.
+     * Tokens per prompt of a text-conditioned network, whose condition is a prompt's token ids
+     * [B, contextLength]; 0 for a network that reads no text.
      */
-    default Output predictWithVariance(Tensor xt, Tensor t, Tensor labels) {
-        if (labels != null) {
+    default int contextLength() {
+        return 0;
+    }
+
+    /**
+     * The condition meaning "none" for {@code batch} samples: the null label for a class-conditional
+     * network, the empty prompt for a text-conditioned one; null for an unconditional network.
+     */
+    default Tensor nullCondition(long batch) {
+        return numClasses() > 0 ? Tensor.full(DType.INT64, numClasses(), batch) : null;
+    }
+
+    /**
+     * One evaluation under a condition, one per sample: int64 class labels [B] (each in 0 … numClasses,
+     * the last being the null label) or token ids [B, contextLength]; null means unconditional, the
+     * same as {@link #predictWithVariance(Tensor, Tensor)}.
+     */
+    default Output predictWithVariance(Tensor xt, Tensor t, Tensor condition) {
+        if (condition != null) {
             throw new DiffusionException(NOT_CONDITIONAL);
         }
         return predictWithVariance(xt, t);

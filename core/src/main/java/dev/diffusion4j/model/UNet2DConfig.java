@@ -19,12 +19,17 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
                            List<Integer> blockOutChannels, int layersPerBlock, double midBlockScaleFactor, int downsamplePadding,
                            String downsampleType, Activation actFn, Integer attentionHeadDim, int normNumGroups,
                            Integer attnNormNumGroups, double normEps, String resnetTimeScaleShift, boolean addAttention,
-                           Integer numClassEmbeds, double dropout, VarianceType varianceType) implements NetworkConfig {
+                           Integer numClassEmbeds, double dropout, VarianceType varianceType, Integer crossAttentionDim)
+        implements NetworkConfig {
     public static final String TYPE = "unet_2d";
     public static final String DOWN = "DownBlock2D";
     public static final String ATTN_DOWN = "AttnDownBlock2D";
     public static final String UP = "UpBlock2D";
     public static final String ATTN_UP = "AttnUpBlock2D";
+    public static final String CROSS_ATTN_DOWN = "CrossAttnDownBlock2D";
+    public static final String CROSS_ATTN_UP = "CrossAttnUpBlock2D";
+    private static final List<String> DOWN_TYPES = List.of(DOWN, ATTN_DOWN, CROSS_ATTN_DOWN);
+    private static final List<String> UP_TYPES = List.of(UP, ATTN_UP, CROSS_ATTN_UP);
 
     public UNet2DConfig {
         downBlockTypes = List.copyOf(downBlockTypes);
@@ -38,11 +43,15 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
         require(downBlockTypes.size() == levels && upBlockTypes.size() == levels, "down_block_types, up_block_types and "
                 + "block_out_channels must have the same length, got " + downBlockTypes.size() + ", " + upBlockTypes.size() + ", " + levels);
         for (String t : downBlockTypes) {
-            require(t.equals(DOWN) || t.equals(ATTN_DOWN), "unsupported down block type '" + t + "' (supported: " + DOWN + ", " + ATTN_DOWN + ")");
+            require(DOWN_TYPES.contains(t), "unsupported down block type '" + t + "' (supported: " + String.join(", ", DOWN_TYPES) + ")");
+            require(!t.equals(CROSS_ATTN_DOWN) || crossAttentionDim != null, t + " needs cross_attention_dim");
         }
         for (String t : upBlockTypes) {
-            require(t.equals(UP) || t.equals(ATTN_UP), "unsupported up block type '" + t + "' (supported: " + UP + ", " + ATTN_UP + ")");
+            require(UP_TYPES.contains(t), "unsupported up block type '" + t + "' (supported: " + String.join(", ", UP_TYPES) + ")");
+            require(!t.equals(CROSS_ATTN_UP) || crossAttentionDim != null, t + " needs cross_attention_dim");
         }
+        require(crossAttentionDim == null || (crossAttentionDim >= 1 && addAttention), "cross_attention_dim must be ≥ 1 and needs the "
+                + "middle block's attention (add_attention), which then cross-attends");
         require(inChannels >= 1, "in_channels must be at least 1");
         int expectedOut = varianceType == VarianceType.LEARNED_RANGE ? 2 * inChannels : inChannels;
         require(outChannels == expectedOut, "out_channels must be " + expectedOut + " for in_channels " + inChannels
@@ -55,7 +64,7 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
         }
         if (attentionHeadDim != null) {
             for (int i = 0; i < levels; i++) {
-                boolean attends = downBlockTypes.get(i).equals(ATTN_DOWN) || upBlockTypes.get(levels - 1 - i).equals(ATTN_UP)
+                boolean attends = !downBlockTypes.get(i).equals(DOWN) || !upBlockTypes.get(levels - 1 - i).equals(UP)
                         || (addAttention && i == levels - 1);
                 require(!attends || blockOutChannels.get(i) % attentionHeadDim == 0, "block_out_channels[" + i + "] = "
                         + blockOutChannels.get(i) + " has attention and must be a multiple of attention_head_dim " + attentionHeadDim);
@@ -88,7 +97,7 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
     public static UNet2DConfig defaults(int channels, int imageSize) {
         return new UNet2DConfig(imageSize, channels, channels, false, true, 0,
                 List.of(DOWN, DOWN, ATTN_DOWN), List.of(ATTN_UP, UP, UP), List.of(16, 32, 64), 1, 1.0, 1, "conv",
-                Activation.SILU, 32, 8, null, 1e-5, "scale_shift", true, null, 0.0, VarianceType.FIXED);
+                Activation.SILU, 32, 8, null, 1e-5, "scale_shift", true, null, 0.0, VarianceType.FIXED, null);
     }
 
     /** This architecture with other widths per level; the block types are kept when the level count is the same. */
@@ -108,7 +117,7 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
         }
         return new UNet2DConfig(sampleSize, inChannels, outChannels, centerInputSample, flipSinToCos, freqShift, down, up, widths,
                 layersPerBlock, midBlockScaleFactor, downsamplePadding, downsampleType, actFn, attentionHeadDim, normNumGroups,
-                attnNormNumGroups, normEps, resnetTimeScaleShift, addAttention, numClassEmbeds, dropout, varianceType);
+                attnNormNumGroups, normEps, resnetTimeScaleShift, addAttention, numClassEmbeds, dropout, varianceType, crossAttentionDim);
     }
 
     /** This architecture with another variance head (a learned range doubles the output channels). */
@@ -116,7 +125,7 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
         int out = v == VarianceType.LEARNED_RANGE ? 2 * inChannels : inChannels;
         return new UNet2DConfig(sampleSize, inChannels, out, centerInputSample, flipSinToCos, freqShift, downBlockTypes, upBlockTypes,
                 blockOutChannels, layersPerBlock, midBlockScaleFactor, downsamplePadding, downsampleType, actFn, attentionHeadDim,
-                normNumGroups, attnNormNumGroups, normEps, resnetTimeScaleShift, addAttention, numClassEmbeds, dropout, v);
+                normNumGroups, attnNormNumGroups, normEps, resnetTimeScaleShift, addAttention, numClassEmbeds, dropout, v, crossAttentionDim);
     }
 
     /** This architecture with a class-label embedding of {@code classes} entries added to the timestep embedding. */
@@ -124,7 +133,20 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
         return new UNet2DConfig(sampleSize, inChannels, outChannels, centerInputSample, flipSinToCos, freqShift, downBlockTypes,
                 upBlockTypes, blockOutChannels, layersPerBlock, midBlockScaleFactor, downsamplePadding, downsampleType, actFn,
                 attentionHeadDim, normNumGroups, attnNormNumGroups, normEps, resnetTimeScaleShift, addAttention, classes, dropout,
-                varianceType);
+                varianceType, crossAttentionDim);
+    }
+
+    /**
+     * This architecture conditioned on context tokens of {@code dim} channels: its attention blocks
+     * become cross-attention blocks (self-attention, then attention to the context) and so does the
+     * middle block's.
+     */
+    public UNet2DConfig withCrossAttention(int dim) {
+        List<String> down = downBlockTypes.stream().map(t -> t.equals(ATTN_DOWN) ? CROSS_ATTN_DOWN : t).toList();
+        List<String> up = upBlockTypes.stream().map(t -> t.equals(ATTN_UP) ? CROSS_ATTN_UP : t).toList();
+        return new UNet2DConfig(sampleSize, inChannels, outChannels, centerInputSample, flipSinToCos, freqShift, down, up,
+                blockOutChannels, layersPerBlock, midBlockScaleFactor, downsamplePadding, downsampleType, actFn, attentionHeadDim,
+                normNumGroups, attnNormNumGroups, normEps, resnetTimeScaleShift, addAttention, numClassEmbeds, dropout, varianceType, dim);
     }
 
     /** Channels of the timestep embedding: 4 × block_out_channels[0], as in diffusers. */
@@ -178,6 +200,9 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
         m.put("class_embed_type", null);
         m.put("num_class_embeds", numClassEmbeds);
         m.put("variance_type", varianceType.configName());
+        if (crossAttentionDim != null) {
+            m.put("cross_attention_dim", crossAttentionDim);
+        }
         return m;
     }
 
@@ -216,7 +241,8 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
                     (Boolean) m.getOrDefault("add_attention", true),
                     nullableInt(m.get("num_class_embeds")),
                     num(m, "dropout", 0).doubleValue(),
-                    VarianceType.parse((String) m.getOrDefault("variance_type", VarianceType.FIXED.configName())));
+                    VarianceType.parse((String) m.getOrDefault("variance_type", VarianceType.FIXED.configName())),
+                    nullableInt(m.get("cross_attention_dim")));
         } catch (ClassCastException | NullPointerException e) {
             throw new DiffusionException("U-Net config has a malformed field (" + e.getMessage() + "): " + m);
         }

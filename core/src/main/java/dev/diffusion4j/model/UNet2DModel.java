@@ -11,6 +11,7 @@ import dev.diffusion4j.nn.ModuleList;
 import dev.diffusion4j.nn.ResnetBlock2D;
 import dev.diffusion4j.nn.SinusoidalEmbedding;
 import dev.diffusion4j.nn.TimestepEmbedding;
+import dev.diffusion4j.nn.Transformer2D;
 import dev.diffusion4j.nn.Upsample2D;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Tensor;
@@ -25,13 +26,16 @@ import java.util.List;
  * {@code down_blocks.1.resnets.0.conv1.weight}:
  *
  * <pre>
- * emb = time_embedding(sinusoid(t)) [+ class_embedding(y)]
+ * emb = time_embedding(sinusoid(t)) [+ class_embedding(y)] [+ an added embedding]
  * h = conv_in(x);  skips = [h]
  * down_blocks: (resnet [→ attention]) × layers, each output pushed to skips; then downsample (pushed too)
  * mid_block:   resnet → attention → resnet
  * up_blocks:   (concat(h, skips.pop()) → resnet [→ attention]) × (layers + 1); then upsample
  * out = conv_out(act(conv_norm_out(h)))
  * </pre>
+ * With {@code cross_attention_dim} set, the attention of CrossAttn blocks and of the middle block
+ * is a {@link Transformer2D} that also attends to context tokens (diffusers' UNet2DConditionModel
+ * blocks), which is how a text encoder's output reaches the image.
  */
 public final class UNet2DModel extends DenoisingNetwork {
     private final UNet2DConfig config;
@@ -64,8 +68,7 @@ public final class UNet2DModel extends DenoisingNetwork {
         for (int i = 0; i < ch.size(); i++) {
             int in = out;
             out = ch.get(i);
-            boolean attn = config.downBlockTypes().get(i).equals(UNet2DConfig.ATTN_DOWN);
-            downBlocks.add(new DownBlock(config, in, out, attn, i < ch.size() - 1, g));
+            downBlocks.add(new DownBlock(config, in, out, config.downBlockTypes().get(i), i < ch.size() - 1, g));
         }
         int mid = ch.get(ch.size() - 1);
         // diffusers leaves the middle attention un-normalised under scale-shift unless attn_norm_num_groups says otherwise
@@ -80,8 +83,7 @@ public final class UNet2DModel extends DenoisingNetwork {
             int prevOut = out;
             out = rev.get(i);
             int in = rev.get(Math.min(i + 1, rev.size() - 1));
-            boolean attn = config.upBlockTypes().get(i).equals(UNet2DConfig.ATTN_UP);
-            upBlocks.add(new UpBlock(config, in, out, prevOut, attn, i < rev.size() - 1, g));
+            upBlocks.add(new UpBlock(config, in, out, prevOut, config.upBlockTypes().get(i), i < rev.size() - 1, g));
         }
         this.convNormOut = child("conv_norm_out", new GroupNorm(groups, ch.get(0), config.normEps(), true));
         this.convOut = child("conv_out", new Conv2d(ch.get(0), config.outChannels(), 3, g));
@@ -115,17 +117,17 @@ public final class UNet2DModel extends DenoisingNetwork {
         if (numClasses() == 0) {
             throw new dev.diffusion4j.DiffusionException(NOT_CONDITIONAL);
         }
-        return split(forward(x, t, labels));
+        return output(forward(x, t, labels));
     }
 
     /** Unconditional: the null label for a class-conditional U-Net. */
     @Override
     public Output predictWithVariance(Tensor x, Tensor t) {
-        Tensor nullLabels = numClasses() > 0 ? Tensor.full(dev.diffusion4j.tensor.DType.INT64, numClasses(), x.size(0)) : null;
-        return split(forward(x, t, nullLabels));
+        return output(forward(x, t, nullCondition(x.size(0))));
     }
 
-    private Output split(Tensor out) {
+    /** The raw output split into the prediction and, for a learned variance, its values. */
+    Output output(Tensor out) {
         if (!learnsVariance()) {
             return new Output(out, null);
         }
@@ -138,6 +140,18 @@ public final class UNet2DModel extends DenoisingNetwork {
      * embedding, or null for none.
      */
     public Tensor forward(Tensor x, Tensor t, Tensor labels) {
+        return forward(x, t, labels, null, null);
+    }
+
+    /**
+     * The raw output with the conditioning of a text-conditioned model: {@code addedEmbedding}
+     * [B, time_embed_dim] joins the timestep embedding, {@code context} [B, M, cross_attention_dim]
+     * is what the cross-attention blocks attend to (either may be null).
+     */
+    public Tensor forward(Tensor x, Tensor t, Tensor labels, Tensor addedEmbedding, Tensor context) {
+        if (config.crossAttentionDim() != null && context == null) {
+            throw new dev.diffusion4j.DiffusionException("this U-Net cross-attends and needs context tokens");
+        }
         if (config.centerInputSample()) {
             x = x.mul(2).sub(1);
         }
@@ -148,15 +162,19 @@ public final class UNet2DModel extends DenoisingNetwork {
             }
             emb = emb.add(classEmbedding.forward(labels));
         }
+        if (addedEmbedding != null) {
+            emb = emb.add(addedEmbedding);
+        }
+        Block.Context c = new Block.Context(emb, context);
         Tensor h = convIn.forward(x);
         Deque<Tensor> skips = new ArrayDeque<>();
         skips.push(h);
         for (DownBlock b : downBlocks.items()) {
-            h = b.forward(h, emb, skips);
+            h = b.forward(h, c, skips);
         }
-        h = midBlock.forward(h, emb);
+        h = midBlock.forward(h, c);
         for (UpBlock b : upBlocks.items()) {
-            h = b.forward(h, emb, skips);
+            h = b.forward(h, c, skips);
         }
         return convOut.forward(act.apply(convNormOut.forward(h)));
     }
@@ -166,34 +184,59 @@ public final class UNet2DModel extends DenoisingNetwork {
                 c.resnetTimeScaleShift().equals("scale_shift"), c.dropout(), outputScale, c.actFn(), g);
     }
 
-    private static Attention attention(UNet2DConfig c, int channels, int groups, Generator g) {
-        return new Attention(channels, c.attentionHeadDim() != null ? c.attentionHeadDim() : channels, groups, c.normEps(), 1.0, g);
+    /**
+     * The attention layers of a block: self-attention, cross-attention (a Transformer2D), or none.
+     * Subclasses register them after their resnets and create them interleaved with the resnets,
+     * which keeps diffusers' key order and the initialisation order of the weights.
+     */
+    private abstract static class Block extends Module {
+        record Context(Tensor emb, Tensor tokens) {
+        }
+
+        private ModuleList<Attention> attentions;
+        private ModuleList<Transformer2D> transformers;
+
+        final void registerAttentions(boolean attn, boolean cross) {
+            attentions = attn && !cross ? child("attentions", new ModuleList<>()) : null;
+            transformers = cross ? child("attentions", new ModuleList<>()) : null;
+        }
+
+        final void addAttention(UNet2DConfig c, int channels, int groups, Generator g) {
+            int headDim = c.attentionHeadDim() != null ? c.attentionHeadDim() : channels;
+            if (attentions != null) {
+                attentions.add(new Attention(channels, headDim, groups, c.normEps(), 1.0, g));
+            } else if (transformers != null) {
+                transformers.add(new Transformer2D(channels, headDim, c.crossAttentionDim(), c.normNumGroups(), 1, g));
+            }
+        }
+
+        /** The j-th attention layer applied to h (h itself when the block has none). */
+        final Tensor attend(int j, Tensor h, Context c) {
+            if (attentions != null) {
+                return attentions.get(j).forward(h);
+            }
+            return transformers == null ? h : transformers.get(j).forward(h, c.tokens());
+        }
     }
 
-    /** DownBlock2D / AttnDownBlock2D: layers × (resnet [→ attention]), then a downsampler unless last. */
-    private static final class DownBlock extends Module {
+    /** DownBlock2D / AttnDownBlock2D / CrossAttnDownBlock2D: layers × (resnet [→ attention]), then a downsampler unless last. */
+    private static final class DownBlock extends Block {
         final ModuleList<ResnetBlock2D> resnets = child("resnets", new ModuleList<>());
-        final ModuleList<Attention> attentions;
         final Downsample2D downsampler;
 
-        DownBlock(UNet2DConfig c, int in, int out, boolean attn, boolean downsample, Generator g) {
-            attentions = attn ? child("attentions", new ModuleList<>()) : null;
+        DownBlock(UNet2DConfig c, int in, int out, String type, boolean downsample, Generator g) {
+            registerAttentions(type.equals(UNet2DConfig.ATTN_DOWN), type.equals(UNet2DConfig.CROSS_ATTN_DOWN));
             for (int j = 0; j < c.layersPerBlock(); j++) {
                 resnets.add(resnet(c, j == 0 ? in : out, out, 1.0, g));
-                if (attn) {
-                    attentions.add(attention(c, out, c.normNumGroups(), g));
-                }
+                addAttention(c, out, c.normNumGroups(), g);
             }
             downsampler = downsample ? child("downsamplers", new ModuleList<Downsample2D>())
                     .add(new Downsample2D(out, c.downsampleType().equals("conv"), c.downsamplePadding(), g)) : null;
         }
 
-        Tensor forward(Tensor h, Tensor emb, Deque<Tensor> skips) {
+        Tensor forward(Tensor h, Context c, Deque<Tensor> skips) {
             for (int j = 0; j < resnets.size(); j++) {
-                h = resnets.get(j).forward(h, emb);
-                if (attentions != null) {
-                    h = attentions.get(j).forward(h);
-                }
+                h = attend(j, resnets.get(j).forward(h, c.emb()), c);
                 skips.push(h);
             }
             if (downsampler != null) {
@@ -204,56 +247,46 @@ public final class UNet2DModel extends DenoisingNetwork {
         }
     }
 
-    /** UpBlock2D / AttnUpBlock2D: (layers + 1) × (concat skip → resnet [→ attention]), then an upsampler unless last. */
-    private static final class UpBlock extends Module {
+    /** UpBlock2D / AttnUpBlock2D / CrossAttnUpBlock2D: (layers + 1) × (concat skip → resnet [→ attention]), then an upsampler unless last. */
+    private static final class UpBlock extends Block {
         final ModuleList<ResnetBlock2D> resnets = child("resnets", new ModuleList<>());
-        final ModuleList<Attention> attentions;
         final Upsample2D upsampler;
 
-        UpBlock(UNet2DConfig c, int in, int out, int prevOut, boolean attn, boolean upsample, Generator g) {
-            attentions = attn ? child("attentions", new ModuleList<>()) : null;
+        UpBlock(UNet2DConfig c, int in, int out, int prevOut, String type, boolean upsample, Generator g) {
+            registerAttentions(type.equals(UNet2DConfig.ATTN_UP), type.equals(UNet2DConfig.CROSS_ATTN_UP));
             int layers = c.layersPerBlock() + 1;
             for (int j = 0; j < layers; j++) {
                 int skip = j == layers - 1 ? in : out;
                 resnets.add(resnet(c, (j == 0 ? prevOut : out) + skip, out, 1.0, g));
-                if (attn) {
-                    attentions.add(attention(c, out, c.normNumGroups(), g));
-                }
+                addAttention(c, out, c.normNumGroups(), g);
             }
             upsampler = upsample ? child("upsamplers", new ModuleList<Upsample2D>()).add(new Upsample2D(out, g)) : null;
         }
 
-        Tensor forward(Tensor h, Tensor emb, Deque<Tensor> skips) {
+        Tensor forward(Tensor h, Context c, Deque<Tensor> skips) {
             for (int j = 0; j < resnets.size(); j++) {
-                h = resnets.get(j).forward(Tensor.cat(List.of(h, skips.pop()), 1), emb);
-                if (attentions != null) {
-                    h = attentions.get(j).forward(h);
-                }
+                h = attend(j, resnets.get(j).forward(Tensor.cat(List.of(h, skips.pop()), 1), c.emb()), c);
             }
             return upsampler == null ? h : upsampler.forward(h);
         }
     }
 
-    /** UNetMidBlock2D: resnet → attention (when add_attention) → resnet, scaled by mid_block_scale_factor. */
-    private static final class MidBlock extends Module {
+    /**
+     * UNetMidBlock2D (UNetMidBlock2DCrossAttn with cross_attention_dim): resnet → attention (when
+     * add_attention) → resnet, scaled by mid_block_scale_factor.
+     */
+    private static final class MidBlock extends Block {
         final ModuleList<ResnetBlock2D> resnets = child("resnets", new ModuleList<>());
-        final ModuleList<Attention> attentions;
 
         MidBlock(UNet2DConfig c, int channels, int attnGroups, Generator g) {
             resnets.add(resnet(c, channels, channels, c.midBlockScaleFactor(), g));
-            attentions = c.addAttention() ? child("attentions", new ModuleList<>()) : null;
-            if (attentions != null) {
-                attentions.add(attention(c, channels, attnGroups, g));
-            }
+            registerAttentions(c.addAttention(), c.crossAttentionDim() != null);
+            addAttention(c, channels, attnGroups, g);
             resnets.add(resnet(c, channels, channels, c.midBlockScaleFactor(), g));
         }
 
-        Tensor forward(Tensor h, Tensor emb) {
-            h = resnets.get(0).forward(h, emb);
-            if (attentions != null) {
-                h = attentions.get(0).forward(h);
-            }
-            return resnets.get(1).forward(h, emb);
+        Tensor forward(Tensor h, Context c) {
+            return resnets.get(1).forward(attend(0, resnets.get(0).forward(h, c.emb()), c), c.emb());
         }
     }
 }

@@ -20,6 +20,7 @@ import dev.diffusion4j.sampling.Sampler;
 import dev.diffusion4j.sampling.SamplingListener;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.text.ClipTokenizer;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
@@ -221,8 +222,25 @@ public final class DiffusionPipeline {
                 : "the model knows " + String.join(", ", names) + " (or indices 0 to " + (numClasses() - 1) + ")"));
     }
 
+    /** Token ids per prompt of a text-conditioned model; 0 for any other. */
+    public int contextLength() {
+        return network == null ? 0 : network.contextLength();
+    }
+
     /**
-     * This model guided towards a class by classifier-free guidance ({@code guidance} null: none),
+     * {@code text} tokenized for this text-conditioned model; a prompt longer than its context is cut,
+     * which {@link ClipTokenizer.Encoding#truncated()} reports.
+     */
+    public ClipTokenizer.Encoding encodePrompt(String text) {
+        if (contextLength() == 0) {
+            throw new DiffusionException(name + " is not text-conditioned, so it takes no prompt; train one on captioned data with "
+                    + "--text" + (numClasses() > 0 ? ", or steer this one with --class" : ""));
+        }
+        return ClipTokenizer.clip().encode(text, contextLength());
+    }
+
+    /**
+     * This model guided towards a class or prompt by classifier-free guidance ({@code guidance} null: none),
      * with x̂₀ dynamically thresholded at {@code dynamicPercentile} instead of clipped (0: off).
      * Evaluation counts start again from zero.
      */

@@ -668,7 +668,16 @@ public final class Tensor implements AutoCloseable {
      * {@code F.scaled_dot_product_attention}, which picks the flash/memory-efficient CPU kernel).
      */
     public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v) {
-        Tensor out = wrap(torch.scaled_dot_product_attention(q.n(), k.n(), v.n()));
+        return scaledDotProductAttention(q, k, v, false);
+    }
+
+    /**
+     * {@link #scaledDotProductAttention(Tensor, Tensor, Tensor)}, where {@code causal} lets query i
+     * see keys 0 … i only (a left-to-right text encoder).
+     */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, boolean causal) {
+        Tensor out = wrap(causal ? torch.scaled_dot_product_attention(q.n(), k.n(), v.n(), new TensorOptional(), 0.0, true,
+                new DoubleOptional(), false) : torch.scaled_dot_product_attention(q.n(), k.n(), v.n()));
         // QKᵀ: Lq·Lk·d multiply-adds per head; softmax·V: Lq·Lk·dv
         long heads = q.numel() / (q.size(-2) * q.size(-1));
         FlopCounter.countFlops(2 * heads * q.size(-2) * k.size(-2) * (q.size(-1) + v.size(-1)));

@@ -21,6 +21,8 @@ import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.text.Captions;
+import dev.diffusion4j.text.ClipTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,6 +71,8 @@ public final class Trainer {
     private final Generator noiseGen;
     /** Condition dropout's coin flips: a stream of their own, so unconditional runs draw exactly as before. */
     private final Generator labelGen;
+    /** Captions for a text-conditioned model, built from the data's class names; null otherwise. */
+    private final Captions captions;
     private final List<double[]> lossLog = new ArrayList<>();
     private long step;
     private double elapsedSeconds;
@@ -93,6 +97,12 @@ public final class Trainer {
             throw new DiffusionException("the model is conditioned on " + classes + " classes but data set '" + data.name() + "' has "
                     + (data.numClasses() == 0 ? "no class labels" : data.numClasses() + " classes"));
         }
+        if (network.contextLength() > 0 && (data.numClasses() == 0 || data.classNames().isEmpty())) {
+            throw new DiffusionException("a text-conditioned model learns from captions built from class names, and data set '"
+                    + data.name() + "' names no classes");
+        }
+        this.captions = network.contextLength() > 0
+                ? new Captions(data.classNames(), ClipTokenizer.clip(), network.contextLength()) : null;
     }
 
     /**
@@ -230,13 +240,19 @@ public final class Trainer {
         return last == null ? saveCheckpoint() : last;
     }
 
-    /** Condition dropout: each label becomes the null label (index numClasses) with probability p_uncond. */
-    private Tensor dropLabels(Tensor labels) {
+    /**
+     * The batch's conditions: its labels, or for a text-conditioned model the token ids of a caption
+     * per image; then condition dropout, which makes each the null condition (the null label, the
+     * empty prompt) with probability p_uncond.
+     */
+    private Tensor conditions(DataSource.Labeled batch) {
+        Tensor c = captions == null ? batch.labels() : captions.tokens(batch.items(), batch.labels(), labelGen);
         if (config.condDropout() == 0) {
-            return labels;
+            return c;
         }
-        Tensor drop = Tensor.rand(labelGen, labels.numel()).lt(config.condDropout());
-        return Tensor.where(drop, Tensor.full(DType.INT64, network.numClasses(), labels.numel()), labels);
+        long b = c.size(0);
+        Tensor drop = Tensor.rand(labelGen, b).lt(config.condDropout());
+        return Tensor.where(c.dim() == 1 ? drop : drop.view(b, 1), network.nullCondition(b), c);
     }
 
     /** One optimizer step over {@code gradAccumulation} micro-batches; returns the mean loss. */
@@ -248,10 +264,10 @@ public final class Trainer {
             try (Scope s = Scope.open()) {
                 Tensor x0;
                 Tensor labels = null;
-                if (network.numClasses() > 0) {
+                if (network.numClasses() > 0 || network.contextLength() > 0) {
                     DataSource.Labeled batch = data.sampleLabeled(dataGen, config.batchSize());
                     x0 = spec.normalize(batch.items());
-                    labels = dropLabels(batch.labels());
+                    labels = conditions(batch);
                 } else {
                     x0 = spec.normalize(data.sample(dataGen, config.batchSize()));
                 }

@@ -79,7 +79,7 @@ class ClassifierFreeGuidanceTest {
     @Test
     void negativeClassReplacesTheNullLabel() {
         LabelledDenoiser d = new LabelledDenoiser();
-        float[] out = guided(new ClassifierFreeGuidance.Options(2, 0, 2.0, 0, Double.POSITIVE_INFINITY, 0), 1.0, d);
+        float[] out = guided(new ClassifierFreeGuidance.Options(Condition.ofClass(2), Condition.ofClass(0), 2.0, 0, Double.POSITIVE_INFINITY, 0), 1.0, d);
         // D(y = 2) = 3x + σ, D(neg = 0) = x + σ: D̂ = x + σ + 2·2x = 5x + σ
         for (int i = 0; i < X.length; i++) {
             assertEquals(5 * X[i] + 1, out[i], 1e-5);
@@ -89,7 +89,7 @@ class ClassifierFreeGuidanceTest {
 
     @Test
     void outsideTheGuidanceIntervalOnlyTheConditionalModelRuns() {
-        ClassifierFreeGuidance.Options o = new ClassifierFreeGuidance.Options(0, -1, 5.0, 0.5, 2.0, 0);
+        ClassifierFreeGuidance.Options o = new ClassifierFreeGuidance.Options(Condition.ofClass(0), null, 5.0, 0.5, 2.0, 0);
         LabelledDenoiser d = new LabelledDenoiser();
         float[] out = guided(o, 3.0, d);
         for (int i = 0; i < X.length; i++) {
@@ -103,7 +103,7 @@ class ClassifierFreeGuidanceTest {
 
     @Test
     void perSampleNoiseLevelsGetPerSampleWeights() {
-        ClassifierFreeGuidance.Options o = new ClassifierFreeGuidance.Options(1, -1, 3.0, 0.5, 2.0, 0);
+        ClassifierFreeGuidance.Options o = new ClassifierFreeGuidance.Options(Condition.ofClass(1), null, 3.0, 0.5, 2.0, 0);
         try (Scope s = Scope.open()) {
             float[] out = new ClassifierFreeGuidance(new LabelledDenoiser(), o)
                     .denoise(Tensor.of(X, 2, 2), Tensor.of(new float[] {1.0f, 4.0f}, 2)).toFloatArray();
@@ -121,9 +121,9 @@ class ClassifierFreeGuidanceTest {
             LabelledDenoiser d = new LabelledDenoiser();
             Tensor cond = d.denoise(x, sigma, Tensor.of(new long[] {0}, 1));
             Tensor plain = new ClassifierFreeGuidance(d, ClassifierFreeGuidance.Options.of(0, 4.0)).denoise(x, sigma);
-            Tensor full = new ClassifierFreeGuidance(d, new ClassifierFreeGuidance.Options(0, -1, 4.0, 0, Double.POSITIVE_INFINITY, 1.0))
+            Tensor full = new ClassifierFreeGuidance(d, new ClassifierFreeGuidance.Options(Condition.ofClass(0), null, 4.0, 0, Double.POSITIVE_INFINITY, 1.0))
                     .denoise(x, sigma);
-            Tensor half = new ClassifierFreeGuidance(d, new ClassifierFreeGuidance.Options(0, -1, 4.0, 0, Double.POSITIVE_INFINITY, 0.5))
+            Tensor half = new ClassifierFreeGuidance(d, new ClassifierFreeGuidance.Options(Condition.ofClass(0), null, 4.0, 0, Double.POSITIVE_INFINITY, 0.5))
                     .denoise(x, sigma);
             assertEquals(cond.std(1, false).item(), full.std(1, false).item(), 1e-5, "phi = 1: the conditional std");
             assertTrue(plain.std(1, false).item() > 2 * cond.std(1, false).item(), "plain guidance inflates the scale");
@@ -135,14 +135,14 @@ class ClassifierFreeGuidanceTest {
     void clearErrorsForModelsAndClassesThatDoNotFit() {
         DiffusionException unconditional = assertThrows(DiffusionException.class,
                 () -> new ClassifierFreeGuidance(new ForwardingDenoiser(new LabelledDenoiser()) { }, ClassifierFreeGuidance.Options.of(0, 2)));
-        assertTrue(unconditional.getMessage().contains("class-conditional"), unconditional.getMessage());
+        assertTrue(unconditional.getMessage().contains("conditional model"), unconditional.getMessage());
         DiffusionException unknown = assertThrows(DiffusionException.class,
                 () -> new ClassifierFreeGuidance(new LabelledDenoiser(), ClassifierFreeGuidance.Options.of(3, 2)));
         assertTrue(unknown.getMessage().contains("unknown class 3") && unknown.getMessage().contains("0 to 2"), unknown.getMessage());
         assertThrows(DiffusionException.class,
-                () -> new ClassifierFreeGuidance(new LabelledDenoiser(), new ClassifierFreeGuidance.Options(0, 7, 2, 0, 1, 0)));
+                () -> new ClassifierFreeGuidance(new LabelledDenoiser(), new ClassifierFreeGuidance.Options(Condition.ofClass(0), Condition.ofClass(7), 2, 0, 1, 0)));
         assertThrows(DiffusionException.class, () -> ClassifierFreeGuidance.Options.of(0, -1));
-        assertThrows(DiffusionException.class, () -> new ClassifierFreeGuidance.Options(0, -1, 2, 0, 1, 1.5));
+        assertThrows(DiffusionException.class, () -> new ClassifierFreeGuidance.Options(Condition.ofClass(0), null, 2, 0, 1, 1.5));
     }
 
     @Test
