@@ -86,6 +86,8 @@ final class GuidanceSweepCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a one-line JSON summary last.")
     boolean json;
 
+    private List<String> names;
+
     /** Timed repetitions of one denoiser call; the median is reported. */
     private static final int COST_REPEATS = 15;
 
@@ -187,8 +189,16 @@ final class GuidanceSweepCommand implements Callable<Integer> {
     }
 
     /** Classes to ask for: a class-conditional model's, or the class names a text-conditioned model's captions were built from. */
-    private static int classCount(DiffusionPipeline pipe) {
-        return pipe.contextLength() > 0 ? pipe.classNames().size() : pipe.numClasses();
+    private int classCount(DiffusionPipeline pipe) {
+        return pipe.contextLength() > 0 ? classNames(pipe).size() : pipe.numClasses();
+    }
+
+    /** The class names of the model's config, else (for runs that did not record them) of its training data. */
+    private List<String> classNames(DiffusionPipeline pipe) {
+        if (names == null) {
+            names = pipe.classNames().isEmpty() ? DataSources.open(dataSource(pipe)).classNames() : pipe.classNames();
+        }
+        return names;
     }
 
     /** The condition asking for class k: its label, or for a text-conditioned model the prompt of --prompt-template. */
@@ -200,7 +210,7 @@ final class GuidanceSweepCommand implements Callable<Integer> {
     }
 
     private String prompt(DiffusionPipeline pipe, int k) {
-        return promptTemplate.replace("{name}", pipe.classNames().get(k).toLowerCase(Locale.ROOT));
+        return promptTemplate.replace("{name}", classNames(pipe).get(k).toLowerCase(Locale.ROOT));
     }
 
     private int imageSweep(DiffusionPipeline pipe, Sampler s, PrintWriter pw, int perClass) {

@@ -198,6 +198,33 @@ class ImageCliTest {
         assertTrue(Files.exists(shared.resolve("sweep-w0.png")) && Files.exists(shared.resolve("sweep-w2.png")) && Files.exists(sweepPlot));
         CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--class", "1", "--out", sneakers.toString()),
                 "not class-conditional");
+
+        // A text-conditioned U-Net: a prompt and a negative prompt, a cut-off long prompt, the sweep over prompts, misuse.
+        Path text = shared.resolve("fm-text");
+        CliTest.Run tt = diffuse(tinyTrain(text, 4, "--text"));
+        assertEquals(0, tt.code(), tt.err());
+        assertTrue(Files.readString(CheckpointStore.latest(text).orElseThrow().resolve("config.json")).contains("text_unet_2d"));
+        Path prompted = shared.resolve("prompt.png");
+        CliTest.Run p = diffuse("sample", "--model", text.toString(), "--prompt", "a photo of a dark sneaker", "--negative", "sandal",
+                "--guidance", "4", "--num", "2", "--sampler", "ddim", "--steps", "3", "--out", prompted.toString());
+        assertEquals(0, p.code(), p.err());
+        assertTrue(PngWriter.readText(prompted).get("prompt").equals("a photo of a dark sneaker"), "the prompt is in the PNG");
+        CliTest.Run longPrompt = diffuse("sample", "--model", text.toString(), "--prompt", "a sneaker ".repeat(60), "--num", "1",
+                "--sampler", "ddim", "--steps", "2", "--out", shared.resolve("long.png").toString());
+        assertEquals(0, longPrompt.code(), longPrompt.err());
+        assertTrue(longPrompt.err().contains("warning: the prompt is longer than the model's context of 77 tokens"), longPrompt.err());
+        CliTest.Run textSweep = diffuse("guidance-sweep", "--model", text.toString(), "--classifier", clf.toString(), "--weights", "3",
+                "--num", "1", "--steps", "2", "--cost-batches", "2", "--json");
+        assertEquals(0, textSweep.code(), textSweep.err());
+        assertEquals(10, textSweep.json().get("weights").get(0).get("samples").asInt(), "a prompt per class, 10 classes");
+        assertTrue(textSweep.out().contains("'a photo of a t-shirt/top'"), textSweep.out());
+        CliTest.assertUserError(diffuse("sample", "--model", text.toString(), "--class", "1", "--out", prompted.toString()),
+                "give --prompt");
+        CliTest.assertUserError(diffuse("sample", "--model", cond.toString(), "--prompt", "a bag", "--out", prompted.toString()),
+                "not text-conditioned");
+        CliTest.assertUserError(diffuse("sample", "--model", text.toString(), "--prompt", "a bag", "--class", "1", "--out",
+                prompted.toString()), "not both");
+        CliTest.assertUserError(diffuse(tinyTrain(shared.resolve("both"), 2, "--text", "--conditional")), "not both");
     }
 
     @Test

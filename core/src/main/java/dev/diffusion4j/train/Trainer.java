@@ -336,7 +336,7 @@ public final class Trainer {
         @SuppressWarnings("unchecked")
         Map<String, Object> dataSection = new LinkedHashMap<>((Map<String, Object>) m.get("data"));
         dataSection.put("source", data.name());
-        if (network.numClasses() > 0 && !data.classNames().isEmpty()) {
+        if ((network.numClasses() > 0 || network.contextLength() > 0) && !data.classNames().isEmpty()) {
             dataSection.put("class_names", data.classNames());
         }
         m.put("data", dataSection);

@@ -54,6 +54,90 @@ class ClassifierFreeGuidanceTest {
         }
     }
 
+    /**
+     * A text-conditioned denoiser over prompts of 3 token ids: D(x; σ, c) = (c₁ mod 10 + 1)·x + σ, c₁ being the
+     * first token after start-of-text. The empty prompt (start, end, 0) gives c₁ = end-of-text, 49407 → 8x + σ.
+     */
+    private static final class PromptDenoiser implements ConditionalDenoiser {
+        static final long[] EMPTY = {49406, 49407, 0};
+        final List<long[]> calls = new ArrayList<>();
+
+        @Override
+        public int numClasses() {
+            return 0;
+        }
+
+        @Override
+        public int contextLength() {
+            return 3;
+        }
+
+        @Override
+        public Tensor nullCondition(long batch) {
+            return Tensor.of(EMPTY, 1, 3).expand(batch, 3);
+        }
+
+        @Override
+        public Tensor denoise(Tensor x, Tensor sigma, Tensor tokens) {
+            calls.add(tokens.contiguous().toLongArray());
+            Tensor first = tokens.narrow(1, 1, 1).contiguous().view(tokens.size(0));
+            Tensor factor = first.sub(first.div(10.0).floor().mul(10.0)).add(1.0).to(x.dtype());
+            return x.mul(factor.broadcastTo(x)).add(sigma.broadcastTo(x));
+        }
+
+        @Override
+        public Tensor denoise(Tensor x, Tensor sigma) {
+            return denoise(x, sigma, nullCondition(x.size(0)));
+        }
+
+        @Override
+        public double[] trainingSigmas() {
+            return new double[] {0.1, 1, 10};
+        }
+
+        @Override
+        public double sigmaMin() {
+            return 0.1;
+        }
+
+        @Override
+        public double sigmaMax() {
+            return 10;
+        }
+    }
+
+    @Test
+    void promptsAreGuidedAgainstTheEmptyPromptOrANegativePrompt() {
+        Condition cat = Condition.ofTokens(new int[] {49406, 2, 49407});          // → 3x + σ
+        Condition dog = Condition.ofTokens(new int[] {49406, 5, 49407});          // → 6x + σ
+        try (Scope s = Scope.open()) {
+            PromptDenoiser d = new PromptDenoiser();
+            float[] out = new ClassifierFreeGuidance(d, ClassifierFreeGuidance.Options.of(cat, 2.0))
+                    .denoise(Tensor.of(X, 2, 2), Tensor.of(new float[] {1}, 1)).toFloatArray();
+            // D(∅) = 8x + σ, D(cat) = 3x + σ, w = 2: 8x + σ + 2·(−5x) = −2x + σ
+            for (int i = 0; i < X.length; i++) {
+                assertEquals(-2 * X[i] + 1, out[i], 1e-5);
+            }
+            assertArrayEquals(new long[] {49406, 2, 49407, 49406, 2, 49407, 49406, 49407, 0, 49406, 49407, 0}, d.calls.get(0),
+                    "one call: the prompt's rows, then the empty prompt's");
+            assertEquals(1, d.calls.size());
+            float[] neg = new ClassifierFreeGuidance(d, new ClassifierFreeGuidance.Options(cat, dog, 2.0, 0, Double.POSITIVE_INFINITY, 0))
+                    .denoise(Tensor.of(X, 2, 2), Tensor.of(new float[] {1}, 1)).toFloatArray();
+            // D(dog) = 6x + σ replaces ∅: 6x + σ + 2·(−3x) = σ
+            for (float v : neg) {
+                assertEquals(1, v, 1e-5);
+            }
+        }
+        DiffusionException classForText = assertThrows(DiffusionException.class,
+                () -> new ClassifierFreeGuidance(new PromptDenoiser(), ClassifierFreeGuidance.Options.of(1, 2)));
+        assertTrue(classForText.getMessage().contains("conditioned on text"), classForText.getMessage());
+        assertThrows(DiffusionException.class, () -> new ClassifierFreeGuidance(new PromptDenoiser(),
+                ClassifierFreeGuidance.Options.of(Condition.ofTokens(new int[] {49406, 49407}), 2)), "a prompt of the wrong length");
+        DiffusionException textForClass = assertThrows(DiffusionException.class,
+                () -> new ClassifierFreeGuidance(new LabelledDenoiser(), ClassifierFreeGuidance.Options.of(cat, 2)));
+        assertTrue(textForClass.getMessage().contains("classes, not text"), textForClass.getMessage());
+    }
+
     private static final float[] X = {1, 2, -1, 0.5f};
 
     private static float[] guided(ClassifierFreeGuidance.Options o, double sigma, LabelledDenoiser d) {
