@@ -4,6 +4,7 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.model.ClassifierFreeGuidance;
 import dev.diffusion4j.model.Condition;
 import dev.diffusion4j.data.CsvDataset;
+import dev.diffusion4j.eval.ImageClassifier;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.sampling.DdpmSampler;
 import dev.diffusion4j.sampling.PredictorCorrectorSampler;
@@ -162,8 +163,13 @@ final class SampleCommand implements Callable<Integer> {
 
     @Option(names = "--classifier-scale", description = "With --class: classifier guidance of this strength s instead of "
             + "classifier-free guidance, D + s*sigma^2*grad log p(class | x) (Dhariwal & Nichol 2021). Needs a classifier of noisy "
-            + "samples: the analytic oracles (oracle:NAME) have an exact one, for which s = 1 samples the class exactly.")
+            + "samples: the analytic oracles (oracle:NAME) have an exact one, for which s = 1 samples the class exactly; image "
+            + "models take one from 'diffuse train-classifier --noisy' via --classifier DIR.")
     Double classifierScale;
+
+    @Option(names = "--classifier", description = "With --class and --classifier-scale: a classifier of noisy images from "
+            + "'diffuse train-classifier --noisy' (directory or .safetensors) whose gradient steers any image model, conditional or not.")
+    Path classifierPath;
 
     @Option(names = "--negative", description = "With --class: a class (index or name) to steer away from instead of the "
             + "unconditional model; with --prompt: a negative prompt.")
@@ -212,7 +218,27 @@ final class SampleCommand implements Callable<Integer> {
                 throw new DiffusionException("--classifier-scale is classifier guidance; --guidance, --negative, --guidance-interval and "
                         + "--cfg-rescale are classifier-free guidance: choose one");
             }
-            return pipe.withClassifierGuidance(pipe.classIndex(classLabel), classifierScale).withGuidance(null, dynamicPercentile);
+            if (classifierPath == null && !pipe.hasExactClassifier()) {
+                throw new DiffusionException("classifier guidance of " + pipe.name() + " needs a classifier of noisy samples: train one "
+                        + "with 'diffuse train-classifier --noisy' and pass it with --classifier DIR");
+            }
+            if (classifierPath == null) {
+                return pipe.withClassifierGuidance(pipe.classIndex(classLabel), classifierScale).withGuidance(null, dynamicPercentile);
+            }
+            ImageClassifier classifier = ImageClassifier.load(classifierPath);
+            long[] shape = pipe.spec().sampleShape();
+            if (!classifier.config().noisy()) {
+                throw new DiffusionException(classifierPath + " was trained on clean images; classifier guidance needs one trained with "
+                        + "'diffuse train-classifier --noisy'");
+            }
+            if (shape.length != 3 || !classifier.config().inputShape().equals(shape[0] + "x" + shape[1] + "x" + shape[2])) {
+                throw new DiffusionException("the classifier reads " + classifier.config().inputShape() + " images but " + pipe.name()
+                        + " makes " + (shape.length == 3 ? shape[0] + "x" + shape[1] + "x" + shape[2] + " images" : "vectors"));
+            }
+            return pipe.withClassifierGuidance(classifier, classifierClass(classifier, classLabel), classifierScale, dynamicPercentile);
+        }
+        if (classifierPath != null) {
+            throw new DiffusionException("--classifier steers by classifier guidance: add --classifier-scale S");
         }
         if (classLabel != null && pipe.numClasses() == 0) {
             throw new DiffusionException(pipe.name() + " is not class-conditional, so --class cannot steer it; "
@@ -227,6 +253,27 @@ final class SampleCommand implements Callable<Integer> {
         Condition against = negative == null ? null
                 : prompt != null ? promptCondition(pipe, negative, "negative prompt") : Condition.ofClass(pipe.classIndex(negative));
         return pipe.withGuidance(new ClassifierFreeGuidance.Options(positive, against, guidance, low, high, cfgRescale), dynamicPercentile);
+    }
+
+    /** A class of the classifier by index or (case-insensitive) name. */
+    private static int classifierClass(ImageClassifier c, String name) {
+        List<String> names = c.config().classNames();
+        String n = name.strip();
+        int k = -1;
+        if (n.matches("\\d+")) {
+            k = Integer.parseInt(n);
+        } else {
+            for (int i = 0; i < names.size(); i++) {
+                if (names.get(i).equalsIgnoreCase(n)) {
+                    k = i;
+                }
+            }
+        }
+        if (k < 0 || k >= names.size()) {
+            throw new DiffusionException("unknown class '" + name + "': the classifier knows " + String.join(", ", names)
+                    + " (or indices 0 to " + (names.size() - 1) + ")");
+        }
+        return k;
     }
 
     /** The prompt's token ids, with a warning when it is longer than the model reads. */

@@ -61,6 +61,14 @@ final class TrainClassifierCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of initialisation and batches (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--noisy", description = "Train on noisy images x0 + sigma*n (sigma log-uniform in [0.002, 160]) with sigma "
+            + "as an input: the noise-aware classifier that classifier guidance needs ('diffuse sample --class K --classifier DIR "
+            + "--classifier-scale S'). Its accuracy is reported per noise level.")
+    boolean noisy;
+
+    /** Noise levels at which a noisy classifier's accuracy is reported. */
+    private static final double[] REPORTED_SIGMAS = {0.1, 0.5, 1, 2, 5};
+
     @Option(names = "--json", description = "Print a one-line JSON summary last.")
     boolean json;
 
@@ -87,7 +95,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
             throw new DiffusionException("--test-data holds " + test.channels() + "x" + test.height() + "x" + test.width()
                     + " images but --data " + train.channels() + "x" + train.height() + "x" + train.width());
         }
-        ClassifierTraining.Options opts = ClassifierTraining.Options.defaults().withSeed(seed);
+        ClassifierTraining.Options opts = ClassifierTraining.Options.defaults().withSeed(seed).withNoisy(noisy);
         if (steps != null) {
             opts = opts.withSteps(steps);
         }
@@ -107,8 +115,15 @@ final class TrainClassifierCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - start) / 1e9;
         bar.finish(String.format(Locale.ROOT, "trained %d steps in %.1f s", opts.steps(), seconds));
         double accuracy;
+        Map<String, Object> byNoise = new LinkedHashMap<>();
         try (Scope s = Scope.open()) {
             accuracy = classifier.accuracy(test.all().orElseThrow(), test.labels());
+            if (noisy) {
+                Generator g = new Generator(seed);
+                for (double sigma : REPORTED_SIGMAS) {
+                    byNoise.put(Double.toString(sigma), classifier.noisyAccuracy(test.all().orElseThrow(), test.labels(), sigma, g));
+                }
+            }
         }
         Path file = out.resolve(ImageClassifier.FILE);
         classifier.save(file);
@@ -118,12 +133,17 @@ final class TrainClassifierCommand implements Callable<Integer> {
         report.put("test_data", test.name());
         report.put("test_images", test.size());
         report.put("accuracy", accuracy);
+        if (noisy) {
+            report.put("noisy", true);
+            report.put("accuracy_by_sigma", byNoise);
+        }
         report.put("steps", opts.steps());
         report.put("batch_size", opts.batchSize());
         report.put("seconds", seconds);
         report.put("parameters", classifier.parameterCount());
         Json.write(out.resolve("report.json"), report);
         o.printf(Locale.ROOT, "test accuracy %.2f%% on %s (%d images)%n", 100 * accuracy, test.name(), test.size());
+        byNoise.forEach((sigma, acc) -> o.printf(Locale.ROOT, "  at noise level sigma = %s: %.2f%%%n", sigma, 100 * (double) acc));
         o.println("classifier: " + file);
         if (json) {
             JsonLine.print(o, report);

@@ -11,6 +11,9 @@ import dev.diffusion4j.nn.Conv2d;
 import dev.diffusion4j.nn.GroupNorm;
 import dev.diffusion4j.nn.Linear;
 import dev.diffusion4j.nn.Module;
+import dev.diffusion4j.nn.SinusoidalEmbedding;
+import dev.diffusion4j.nn.TimestepEmbedding;
+import dev.diffusion4j.model.NoisyClassifier;
 import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
@@ -37,8 +40,16 @@ import java.util.Optional;
  * feature vector; linear → logits. Each conv is followed by GroupNorm and ReLU; GroupNorm rather
  * than BatchNorm so that training and evaluation compute the same function with no running
  * statistics to keep.
+ *
+ * <p>A <em>noisy</em> classifier (Dhariwal &amp; Nichol 2021, sec. 4) reads x = x₀ + σ·n, scaled to
+ * x/√(1 + σ²), and is told σ: a sinusoidal embedding of log σ passes through an MLP, and each
+ * GroupNorm output h becomes h·(1 + a) + b with (a, b) from that embedding (FiLM). It gives the
+ * log p(y | x; σ) that classifier guidance differentiates.
  */
-public final class ImageClassifier extends Module {
+public final class ImageClassifier extends Module implements NoisyClassifier {
+    /** The noise levels a noisy classifier is trained on and told apart, log-uniformly: beyond them σ is clamped. */
+    public static final double SIGMA_MIN = 0.002;
+    public static final double SIGMA_MAX = 160;
     /** Where the trained Fashion-MNIST classifier ships. */
     static final String BUILT_IN_RESOURCE = "/dev/diffusion4j/eval/fashion-mnist-classifier.safetensors";
     /** The file inside a classifier directory. */
@@ -46,7 +57,7 @@ public final class ImageClassifier extends Module {
     private static final String CONFIG_KEY = "config";
 
     /** What a classifier reads and predicts. */
-    public record Config(int channels, int imageSize, List<String> classNames, List<Integer> widths, String data) {
+    public record Config(int channels, int imageSize, List<String> classNames, List<Integer> widths, String data, boolean noisy) {
         public Config {
             if (channels != 1 && channels != 3) {
                 throw new DiffusionException("a classifier reads 1 (grey) or 3 (RGB) channels, not " + channels);
@@ -66,7 +77,12 @@ public final class ImageClassifier extends Module {
 
         /** The default widths 32, 64, 128. */
         public static Config of(int channels, int imageSize, List<String> classNames, String data) {
-            return new Config(channels, imageSize, classNames, List.of(32, 64, 128), data);
+            return new Config(channels, imageSize, classNames, List.of(32, 64, 128), data, false);
+        }
+
+        /** This classifier made noise-aware (or not). */
+        public Config withNoisy(boolean n) {
+            return new Config(channels, imageSize, classNames, widths, data, n);
         }
 
         public int numClasses() {
@@ -89,6 +105,7 @@ public final class ImageClassifier extends Module {
             o.putPOJO("class_names", classNames);
             o.putPOJO("widths", widths);
             o.put("data", data);
+            o.put("noisy", noisy);
             return o.toString();
         }
 
@@ -99,7 +116,8 @@ public final class ImageClassifier extends Module {
                 o.get("class_names").forEach(n -> names.add(n.asText()));
                 List<Integer> widths = new ArrayList<>();
                 o.get("widths").forEach(n -> widths.add(n.asInt()));
-                return new Config(o.get("channels").asInt(), o.get("image_size").asInt(), names, widths, o.path("data").asText(""));
+                return new Config(o.get("channels").asInt(), o.get("image_size").asInt(), names, widths, o.path("data").asText(""),
+                        o.path("noisy").asBoolean(false));
             } catch (IOException | NullPointerException e) {
                 throw new DiffusionException(where + " has no valid classifier configuration (" + e.getMessage() + ")");
             }
@@ -116,6 +134,9 @@ public final class ImageClassifier extends Module {
     private final Conv2d conv3;
     private final GroupNorm norm3;
     private final Linear head;
+    private final SinusoidalEmbedding noiseProj;
+    private final TimestepEmbedding noiseEmbedding;
+    private final Linear[] films;
 
     public ImageClassifier(Config config, Generator g) {
         this.config = config;
@@ -131,20 +152,73 @@ public final class ImageClassifier extends Module {
         conv3 = child("conv3", new Conv2d(w1, w2, 3, g));
         norm3 = child("norm3", new GroupNorm(8, w2));
         head = child("head", new Linear(w2, config.numClasses(), g));
+        noiseProj = config.noisy() ? new SinusoidalEmbedding(w0) : null;
+        noiseEmbedding = config.noisy() ? child("noise_embedding", new TimestepEmbedding(w0, 4 * w0, g)) : null;
+        films = new Linear[config.noisy() ? 4 : 0];
+        int[] widths = {w0, w1, w1, w2};
+        for (int i = 0; i < films.length; i++) {
+            films[i] = child("film" + i, new Linear(4 * w0, 2 * widths[i], g));
+        }
     }
 
     public Config config() {
         return config;
     }
 
-    /** Pooled features [n, featureDim] of images [n, c, s, s] in [−1, 1]. */
+    /** Pooled features [n, featureDim] of images [n, c, s, s] in [−1, 1] (for a noisy classifier: at the lowest noise level). */
     public Tensor features(Tensor x) {
+        return features(x, config.noisy() ? Tensor.full(SIGMA_MIN, x.size(0)) : null);
+    }
+
+    /**
+     * Pooled features of images x/√(1 + σ²) (x = x₀ + σ·n) at noise levels {@code sigma} [n] (or [1]);
+     * {@code sigma} must be null for a clean classifier and given for a noisy one.
+     */
+    public Tensor features(Tensor x, Tensor sigma) {
         checkInput(x);
-        Tensor h = norm0.forward(conv0.forward(x)).relu().maxPool2d(2, 2);
-        h = norm1.forward(conv1.forward(h)).relu();
-        h = norm2.forward(conv2.forward(h)).relu().maxPool2d(2, 2);
-        h = norm3.forward(conv3.forward(h)).relu();
+        if (config.noisy() != (sigma != null)) {
+            throw new IllegalArgumentException(config.noisy() ? "a noisy classifier needs noise levels" : "a clean classifier takes no noise level");
+        }
+        Tensor emb = sigma == null ? null : noiseEmbedding.forward(noiseProj.forward(noiseTimestep(sigma, x.size(0)))).silu();
+        Tensor h = film(0, norm0.forward(conv0.forward(x)), emb).relu().maxPool2d(2, 2);
+        h = film(1, norm1.forward(conv1.forward(h)), emb).relu();
+        h = film(2, norm2.forward(conv2.forward(h)), emb).relu().maxPool2d(2, 2);
+        h = film(3, norm3.forward(conv3.forward(h)), emb).relu();
         return h.mean(new long[] {2, 3}, false);
+    }
+
+    /** log σ mapped linearly onto [0, 1000], the range the sinusoidal embedding is made for; [n]. */
+    private static Tensor noiseTimestep(Tensor sigma, long n) {
+        double lo = Math.log(SIGMA_MIN);
+        double hi = Math.log(SIGMA_MAX);
+        Tensor t = sigma.to(dev.diffusion4j.tensor.DType.FLOAT32).clamp(SIGMA_MIN, SIGMA_MAX).log().sub(lo).mul(1000 / (hi - lo));
+        return t.numel() == 1 ? t.reshape(1).expand(n) : t.reshape(n);
+    }
+
+    /** h·(1 + a) + b with (a, b) = film_i(emb), per channel; h itself for a clean classifier. */
+    private Tensor film(int i, Tensor h, Tensor emb) {
+        if (emb == null) {
+            return h;
+        }
+        Tensor ab = films[i].forward(emb).view(h.size(0), 2 * h.size(1), 1, 1);
+        return h.mul(ab.narrow(1, 0, h.size(1)).add(1.0)).add(ab.narrow(1, h.size(1), h.size(1)));
+    }
+
+    /**
+     * log p(y | x; σ) [n, classes] for x = x₀ + σ·n in the data's scale ([−1, 1] images), differentiable
+     * in x; only for a noisy classifier.
+     */
+    @Override
+    public Tensor logProbabilities(Tensor x, Tensor sigma) {
+        if (!config.noisy()) {
+            throw new DiffusionException("this classifier was trained on clean images; classifier guidance needs one trained on noisy "
+                    + "images: diffuse train-classifier --noisy");
+        }
+        Tensor s = sigma.to(dev.diffusion4j.tensor.DType.FLOAT32);
+        Tensor scale = s.square().add(1.0).rsqrt();
+        Tensor xs = x.to(dev.diffusion4j.tensor.DType.FLOAT32);
+        xs = xs.mul(scale.numel() == 1 ? scale : scale.view(x.size(0), 1, 1, 1));
+        return logits(features(xs, s), false).logSoftmax(1);
     }
 
     /** Logits [n, classes] from features. */
@@ -185,6 +259,26 @@ public final class ImageClassifier extends Module {
             Tensor predicted = evaluate(images, 500).probabilities().argmax(1);
             return predicted.eq(labels).to(dev.diffusion4j.tensor.DType.FLOAT32).mean().item();
         }
+    }
+
+    /**
+     * Fraction of {@code images} x₀ + σ·n (fresh noise from {@code g}) that a noisy classifier puts in
+     * their class {@code labels}.
+     */
+    public double noisyAccuracy(Tensor images, Tensor labels, double sigma, Generator g) {
+        long n = images.size(0);
+        long correct = 0;
+        try (NoGrad ng = NoGrad.inference()) {
+            for (long i = 0; i < n; i += 500) {
+                try (Scope s = Scope.open()) {
+                    Tensor x = images.narrow(0, i, Math.min(500, n - i));
+                    Tensor noisy = x.add(Tensor.randn(g, x.shape()).mul(sigma));
+                    Tensor predicted = logProbabilities(noisy, Tensor.full(sigma, 1)).argmax(1);
+                    correct += (long) predicted.eq(labels.narrow(0, i, x.size(0))).sum().item();
+                }
+            }
+        }
+        return (double) correct / n;
     }
 
     private void checkInput(Tensor x) {

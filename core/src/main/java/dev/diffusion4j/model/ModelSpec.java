@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Everything needed to rebuild a trained model for sampling: the network architecture, the noise
@@ -67,14 +68,14 @@ public record ModelSpec(NetworkConfig network, NoiseSchedule schedule, Predictio
     }
 
     /**
-     * The network as a denoiser, guided towards a class when {@code guidance} is given, with x̂₀
-     * dynamically thresholded at {@code dynamicPercentile} (image models; 0 = off) or else clipped
-     * to the training data's range when {@code clip} is set.
+     * The network as a denoiser, wrapped by {@code guidance} when given (classifier-free or
+     * classifier guidance), with x̂₀ dynamically thresholded at {@code dynamicPercentile} (image
+     * models; 0 = off) or else clipped to the training data's range when {@code clip} is set.
      */
-    public Denoiser denoiser(NoisePredictor net, boolean clip, ClassifierFreeGuidance.Options guidance, double dynamicPercentile) {
+    public Denoiser denoiser(NoisePredictor net, boolean clip, UnaryOperator<Denoiser> guidance, double dynamicPercentile) {
         Denoiser d = new DiscreteDenoiser(net, schedule, prediction);
         if (guidance != null) {
-            d = new ClassifierFreeGuidance(d, guidance);
+            d = guidance.apply(d);
         }
         if (dynamicPercentile > 0) {
             if (!isImage()) {

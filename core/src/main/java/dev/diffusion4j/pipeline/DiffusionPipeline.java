@@ -32,6 +32,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * The user-facing facade: load a trained checkpoint and generate samples in data space.
@@ -245,30 +246,47 @@ public final class DiffusionPipeline {
      * Evaluation counts start again from zero.
      */
     public DiffusionPipeline withGuidance(ClassifierFreeGuidance.Options guidance, double dynamicPercentile) {
-        if (exact != null) {
-            if (dynamicPercentile > 0) {
-                throw new DiffusionException("dynamic thresholding assumes pixel values in [-1, 1]; it is for image models");
-            }
-            return new DiffusionPipeline(name, config, spec, guidance == null ? exact : new ClassifierFreeGuidance(exact, guidance));
-        }
-        return new DiffusionPipeline(checkpoint, config, spec, network, ema, clip,
-                new CountingDenoiser(spec.denoiser(network, clip, guidance, dynamicPercentile)));
+        return guided(guidance == null ? null : d -> new ClassifierFreeGuidance(d, guidance), dynamicPercentile);
     }
 
     /**
      * This model steered towards class {@code label} by classifier guidance of strength {@code scale}
-     * (Dhariwal &amp; Nichol 2021). It needs a classifier of noisy samples: the analytic oracle has an
-     * exact one (its posterior over components); trained models have none yet.
+     * (Dhariwal &amp; Nichol 2021), with the analytic oracle's exact classifier of noisy samples.
+     * Trained models take a trained one: {@link #withClassifierGuidance(NoisyClassifier, int, double, double)}.
      */
     public DiffusionPipeline withClassifierGuidance(int label, double scale) {
-        if (!(exact instanceof NoisyClassifier classifier)) {
-            throw new DiffusionException("classifier guidance needs a classifier of noisy samples; only the analytic oracles "
-                    + "(oracle:NAME) have one so far, so for " + name + " use classifier-free guidance (--guidance)");
+        if (!hasExactClassifier()) {
+            throw new DiffusionException("classifier guidance of " + name + " needs a classifier of noisy samples: train one with "
+                    + "'diffuse train-classifier --noisy' and pass it with --classifier DIR");
         }
         if (label >= numClasses()) {
             throw new DiffusionException("unknown class " + label + ": the oracle knows classes 0 to " + (numClasses() - 1));
         }
-        return new DiffusionPipeline(name, config, spec, new ClassifierGuidance(exact, classifier, label, scale));
+        return withClassifierGuidance((NoisyClassifier) exact, label, scale, 0);
+    }
+
+    /** Whether this is an analytic oracle, which has an exact classifier of noisy samples. */
+    public boolean hasExactClassifier() {
+        return exact instanceof NoisyClassifier;
+    }
+
+    /**
+     * This model steered towards class {@code label} by {@code classifier}'s gradient at strength
+     * {@code scale}; x̂₀ dynamically thresholded at {@code dynamicPercentile} (0 = off).
+     */
+    public DiffusionPipeline withClassifierGuidance(NoisyClassifier classifier, int label, double scale, double dynamicPercentile) {
+        return guided(d -> new ClassifierGuidance(d, classifier, label, scale), dynamicPercentile);
+    }
+
+    private DiffusionPipeline guided(UnaryOperator<Denoiser> guidance, double dynamicPercentile) {
+        if (exact != null) {
+            if (dynamicPercentile > 0) {
+                throw new DiffusionException("dynamic thresholding assumes pixel values in [-1, 1]; it is for image models");
+            }
+            return new DiffusionPipeline(name, config, spec, guidance == null ? exact : guidance.apply(exact));
+        }
+        return new DiffusionPipeline(checkpoint, config, spec, network, ema, clip,
+                new CountingDenoiser(spec.denoiser(network, clip, guidance, dynamicPercentile)));
     }
 
     /** Network evaluations made by this pipeline so far. */
