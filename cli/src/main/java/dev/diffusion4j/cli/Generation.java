@@ -209,9 +209,14 @@ final class Generation {
         Object data = pipe.config().get("data");
         if (data instanceof Map<?, ?> m && m.get("source") instanceof String) {
             Object training = pipe.config().get("training");
-            String source = training instanceof Map<?, ?> t && t.get("data") instanceof String s ? s : (String) m.get("source");
             try {
-                return Optional.of(DataSources.open(source));
+                if (training instanceof Map<?, ?> t && t.get("data") instanceof String) {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> settings = (Map<String, Object>) t;
+                    // as the run opened it: a CSV label column is not a data column
+                    return Optional.of(dev.diffusion4j.train.Trainer.openData(dev.diffusion4j.train.TrainConfig.fromConfig(settings)));
+                }
+                return Optional.of(DataSources.open((String) m.get("source")));
             } catch (dev.diffusion4j.DiffusionException e) {
                 return Optional.empty();
             }

@@ -1,6 +1,7 @@
 package dev.diffusion4j.cli;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.ImageDataset;
@@ -143,9 +144,14 @@ final class TrainCommand implements Callable<Integer> {
     Integer checkpointEvery;
 
     @Option(names = "--conditional", description = "Class-conditional model: learns p(x | class) from the data's labels "
-            + "(8gaussians and 25gaussians: the mixture component; image folders: the sub-folder; fashion-mnist: its 10 classes), "
+            + "(8gaussians and 25gaussians: the mixture component; image folders: the sub-folder; fashion-mnist: its 10 classes; "
+            + "a CSV file: the column named by --label-column), "
             + "and p(x) through condition dropout; sample it with 'diffuse sample --class K --guidance W'.")
     boolean conditional;
+
+    @Option(names = "--label-column", description = "With --conditional on a CSV file: the column (header name or 0-based index) "
+            + "holding each row's class, an integer; the other columns are the data.")
+    String labelColumn;
 
     @Option(names = "--text", description = "Text-conditioned image model: a small text encoder over CLIP tokens, trained with a "
             + "U-Net whose attention blocks cross-attend to it, on captions built from class names and simple attributes "
@@ -195,6 +201,15 @@ final class TrainCommand implements Callable<Integer> {
         String source = Files.exists(Path.of(data)) ? Path.of(data).toAbsolutePath().normalize().toString() : data;
         Integer colorChannels = ImageOptions.channelsOf(color);
         DataSource opened = DataSources.open(source, new ImageOptions(imageSize, colorChannels, flip));
+        if (labelColumn != null) {
+            if (!conditional) {
+                throw new DiffusionException("--label-column names the class column of a class-conditional model: add --conditional");
+            }
+            if (!(opened instanceof CsvDataset table)) {
+                throw new DiffusionException("--label-column picks a column of a CSV file; " + data + " carries its own labels");
+            }
+            opened = table.withLabelColumn(labelColumn);
+        }
         boolean image = opened.itemShape().length == 3;
         boolean seedPreset = preset != null;
         if (seedPreset && !preset.equalsIgnoreCase("seed-unet")) {
@@ -271,7 +286,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (conditional) {
             arch = conditioned(arch, opened);
-            cfg = cfg.withCondDropout(condDropout);
+            cfg = cfg.withCondDropout(condDropout).withLabelColumn(labelColumn);
         }
         if (text) {
             arch = textConditioned(arch, opened);
@@ -298,7 +313,8 @@ final class TrainCommand implements Callable<Integer> {
         int classes = data.numClasses();
         if (classes == 0) {
             throw new DiffusionException("--conditional needs class labels, and data set '" + data.name() + "' has none "
-                    + "(labelled sets: 8gaussians, 25gaussians, fashion-mnist, image folders with one sub-folder per class)");
+                    + "(labelled sets: 8gaussians, 25gaussians, fashion-mnist, image folders with one sub-folder per class, CSV files "
+                    + "with --label-column)");
         }
         if (arch instanceof MlpConfig mlp) {
             return mlp.withNumClasses(classes);

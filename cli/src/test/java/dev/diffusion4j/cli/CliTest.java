@@ -349,6 +349,31 @@ class CliTest {
         assertUserError(diffuse(smallTrain(dir.resolve("moons"), "moons", "--conditional")), "has none");
         assertFalse(Files.exists(dir.resolve("s.csv")), "nothing written on errors");
 
+        // Any integer column of a CSV file as the class: kind 5 sits at x = −3, kind 9 at x = +3.
+        Path table = dir.resolve("labelled.csv");
+        StringBuilder rows = new StringBuilder("x,kind,y\n");
+        java.util.Random r = new java.util.Random(1);
+        for (int i = 0; i < 400; i++) {
+            int kind = i % 2 == 0 ? 5 : 9;
+            rows.append(String.format(java.util.Locale.ROOT, "%.4f,%d,%.4f%n", (kind == 5 ? -3 : 3) + 0.3 * r.nextGaussian(), kind,
+                    0.3 * r.nextGaussian()));
+        }
+        Files.writeString(table, rows.toString());
+        Path csvRun = dir.resolve("csv-cond");
+        Run labelled = diffuse(smallTrain(csvRun, table.toString(), "--conditional", "--label-column", "kind"));
+        assertEquals(0, labelled.code(), labelled.err());
+        Path nines = dir.resolve("nines.csv");
+        Run nine = diffuse("sample", "--model", csvRun.toString(), "--class", "9", "--guidance", "3", "--num", "200", "--out",
+                nines.toString());
+        assertEquals(0, nine.code(), nine.err());
+        List<String> nineLines = Files.readAllLines(nines);
+        assertEquals("x,y", nineLines.get(0), "the label column is not a data column");
+        long right = nineLines.subList(1, nineLines.size()).stream().filter(l -> Double.parseDouble(l.split(",")[0]) > 0).count();
+        assertTrue(right >= 180, "class '9' (value 9, index 1) lands at x = +3: " + right + " of 200");
+        assertUserError(diffuse(smallTrain(dir.resolve("csv2"), table.toString(), "--label-column", "kind")), "add --conditional");
+        assertUserError(diffuse(smallTrain(dir.resolve("csv3"), table.toString(), "--conditional", "--label-column", "x")),
+                "must be integers");
+
         // The analytic oracle has an exact noisy classifier: classifier guidance with s = 1 samples component 2 exactly.
         Path exact = dir.resolve("oracle-k2.csv");
         Run oracle = diffuse("sample", "--model", "oracle:8gaussians", "--class", "2", "--classifier-scale", "1", "--sampler", "heun",
@@ -365,7 +390,7 @@ class CliTest {
         assertEquals(0.0, sx / 1000, 0.03, "component 2 sits at (0, 2)");
         assertEquals(2.0, sy / 1000, 0.03, "component 2 sits at (0, 2)");
         assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--classifier-scale", "1", "--out", out),
-                "classifier-free guidance (--guidance)");
+                "train-classifier --noisy");
         assertUserError(diffuse("sample", "--model", "oracle:8gaussians", "--class", "1", "--classifier-scale", "1", "--guidance", "2",
                 "--out", out), "choose one");
 
@@ -381,7 +406,7 @@ class CliTest {
         }
         assertTrue(sweep.json().get("guided_step_cost_ratio_by_batch").get("8").asDouble() > 0);
         assertTrue(Files.size(plot) > 0);
-        assertUserError(diffuse("guidance-sweep", "--model", run.toString()), "not class-conditional");
+        assertUserError(diffuse("guidance-sweep", "--model", run.toString()), "is not conditional");
     }
 
     @Test

@@ -225,6 +225,26 @@ class ImageCliTest {
         CliTest.assertUserError(diffuse("sample", "--model", text.toString(), "--prompt", "a bag", "--class", "1", "--out",
                 prompted.toString()), "not both");
         CliTest.assertUserError(diffuse(tinyTrain(shared.resolve("both"), 2, "--text", "--conditional")), "not both");
+
+        // Classifier guidance of the unconditional model with a noise-aware classifier.
+        Path noisy = shared.resolve("noisy-clf");
+        CliTest.Run nt = diffuse("train-classifier", "--data", "fashion-mnist-test", "--image-size", "16", "--steps", "20",
+                "--batch-size", "16", "--noisy", "--out", noisy.toString(), "--json");
+        assertEquals(0, nt.code(), nt.err());
+        assertEquals(5, nt.json().get("accuracy_by_sigma").size(), nt.out());
+        assertTrue(nt.out().contains("at noise level sigma = 0.5"), nt.out());
+        CliTest.Run steered = diffuse("sample", "--model", run.toString(), "--class", "Sneaker", "--classifier", noisy.toString(),
+                "--classifier-scale", "3", "--num", "2", "--sampler", "ddim", "--steps", "3", "--out", shared.resolve("cg.png").toString());
+        assertEquals(0, steered.code(), steered.err());
+        assertEquals("3.0", PngWriter.readText(shared.resolve("cg.png")).get("classifier_scale"));
+        CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--class", "1", "--classifier-scale", "3", "--out",
+                sneakers.toString()), "train-classifier --noisy");
+        CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--class", "1", "--classifier", clf.toString(),
+                "--classifier-scale", "3", "--out", sneakers.toString()), "trained on clean images");
+        CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--class", "1", "--classifier", noisy.toString(), "--out",
+                sneakers.toString()), "add --classifier-scale");
+        CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--class", "Boot", "--classifier", noisy.toString(),
+                "--classifier-scale", "3", "--out", sneakers.toString()), "the classifier knows");
     }
 
     @Test

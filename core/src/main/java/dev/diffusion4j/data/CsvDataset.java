@@ -41,12 +41,94 @@ public final class CsvDataset implements DataSource {
     private final List<String> columns;
     private final float[] values;
     private final int rows;
+    /** Class labels 0 … K−1 per row when a column was taken as the label, else null. */
+    private final long[] labels;
+    private final List<String> classNames;
 
     private CsvDataset(Path file, List<String> columns, float[] values, int rows) {
+        this(file, columns, values, rows, null, List.of());
+    }
+
+    private CsvDataset(Path file, List<String> columns, float[] values, int rows, long[] labels, List<String> classNames) {
         this.file = file;
         this.columns = List.copyOf(columns);
         this.values = values;
         this.rows = rows;
+        this.labels = labels;
+        this.classNames = List.copyOf(classNames);
+    }
+
+    /**
+     * This table with column {@code column} (a header name, or a 0-based index) as the class label
+     * of each row instead of a dimension. Its values must be integers; the distinct values, in
+     * increasing order, become classes 0 … K−1, named by their value.
+     */
+    public CsvDataset withLabelColumn(String column) {
+        if (labels != null) {
+            throw new DiffusionException(name() + " already has a label column");
+        }
+        int c = columns.indexOf(column);
+        if (c < 0 && column.matches("\\d+") && Integer.parseInt(column) < columns.size()) {
+            c = Integer.parseInt(column);
+        }
+        if (c < 0) {
+            throw new DiffusionException(name() + " has no column '" + column + "'; its columns are " + String.join(", ", columns)
+                    + " (or indices 0 to " + (columns.size() - 1) + ")");
+        }
+        if (columns.size() < 2) {
+            throw new DiffusionException(name() + " has a single column; with it as the label no data would be left");
+        }
+        int d = columns.size();
+        java.util.TreeSet<Long> distinct = new java.util.TreeSet<>();
+        for (int r = 0; r < rows; r++) {
+            float v = values[r * d + c];
+            if (v != Math.rint(v)) {
+                throw new DiffusionException(name() + ": label column '" + columns.get(c) + "' holds " + v + " in data row " + (r + 1)
+                        + "; class labels must be integers");
+            }
+            distinct.add((long) v);
+        }
+        if (distinct.size() < 2) {
+            throw new DiffusionException(name() + ": label column '" + columns.get(c) + "' has a single value; a class-conditional model "
+                    + "needs at least two classes");
+        }
+        List<Long> order = new ArrayList<>(distinct);
+        long[] ys = new long[rows];
+        float[] rest = new float[rows * (d - 1)];
+        for (int r = 0; r < rows; r++) {
+            ys[r] = order.indexOf((long) values[r * d + c]);
+            for (int j = 0, k = 0; j < d; j++) {
+                if (j != c) {
+                    rest[r * (d - 1) + k++] = values[r * d + j];
+                }
+            }
+        }
+        List<String> kept = new ArrayList<>(columns);
+        kept.remove(c);
+        return new CsvDataset(file, kept, rest, rows, ys, order.stream().map(String::valueOf).toList());
+    }
+
+    @Override
+    public int numClasses() {
+        return classNames.size();
+    }
+
+    @Override
+    public List<String> classNames() {
+        return classNames;
+    }
+
+    @Override
+    public Labeled sampleLabeled(Generator g, int batch) {
+        if (labels == null) {
+            return DataSource.super.sampleLabeled(g, batch);
+        }
+        long[] idx = rowIndices(g, batch);
+        long[] ys = new long[batch];
+        for (int i = 0; i < batch; i++) {
+            ys[i] = labels[(int) idx[i]];
+        }
+        return new Labeled(rowsAt(idx), Tensor.of(ys, batch));
     }
 
     /** Reads and validates {@code file}; see the class comment for the accepted format. */
@@ -228,19 +310,25 @@ public final class CsvDataset implements DataSource {
     /** Rows drawn uniformly with replacement (indices from {@code randint}), as float32 [batch, cols]. */
     @Override
     public Tensor sample(Generator g, int batch) {
+        return rowsAt(rowIndices(g, batch));
+    }
+
+    private long[] rowIndices(Generator g, int batch) {
         if (batch < 1) {
             throw new DiffusionException("batch size must be at least 1, got " + batch);
         }
-        long[] idx;
         try (Scope s = Scope.open()) {
-            idx = Tensor.randint(g, rows, new long[] {batch}).toLongArray();
+            return Tensor.randint(g, rows, new long[] {batch}).toLongArray();
         }
+    }
+
+    private Tensor rowsAt(long[] idx) {
         int d = dim();
-        float[] out = new float[batch * d];
-        for (int i = 0; i < batch; i++) {
+        float[] out = new float[idx.length * d];
+        for (int i = 0; i < idx.length; i++) {
             System.arraycopy(values, (int) idx[i] * d, out, i * d, d);
         }
-        return Tensor.of(out, batch, d);
+        return Tensor.of(out, idx.length, d);
     }
 
     @Override

@@ -204,19 +204,19 @@ public final class DiffusionPipeline {
     }
 
     /**
-     * The label of {@code name}: a class index, or a class name (case-insensitive) of the training data.
+     * The label of {@code name}: a class name (case-insensitive) of the training data, or else a class index.
      * Unknown names list the known ones.
      */
     public int classIndex(String name) {
         String n = name.strip();
-        if (n.matches("-?\\d+")) {
-            return Integer.parseInt(n);
-        }
         List<String> names = classNames();
         for (int k = 0; k < names.size(); k++) {
             if (names.get(k).equalsIgnoreCase(n)) {
-                return k;
+                return k;   // names first: a CSV label column's classes are named by their values
             }
+        }
+        if (n.matches("-?\\d+")) {
+            return Integer.parseInt(n);
         }
         throw new DiffusionException("unknown class '" + name + "': " + (names.isEmpty()
                 ? "this model's data named no classes, give an index 0 to " + (numClasses() - 1)

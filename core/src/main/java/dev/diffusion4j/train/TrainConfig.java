@@ -30,6 +30,7 @@ import java.util.Map;
  * @param sampleEvery      image models: steps between sample grids written to the run directory; 0 disables
  * @param condDropout      class-conditional models: probability p_uncond that a training label is replaced by the
  *                         null label, so one network learns both p(x | y) and p(x) (Ho &amp; Salimans 2022)
+ * @param labelColumn      CSV data: the column (name or index) holding each row's class label; null for none
  */
 public record TrainConfig(
         String data,
@@ -54,10 +55,21 @@ public record TrainConfig(
         Boolean flip,
         Precision precision,
         int sampleEvery,
-        double condDropout) {
+        double condDropout,
+        String labelColumn) {
 
     /** p_uncond of Ho &amp; Salimans 2022's experiments. */
     public static final double DEFAULT_COND_DROPOUT = 0.1;
+
+    /** Settings without a label column. */
+    public TrainConfig(String data, long seed, int steps, int batchSize, int gradAccumulation, double lr, int warmupSteps,
+                       double minLrRatio, double weightDecay, double gradClip, double emaDecay, Prediction prediction,
+                       LossType loss, Weighting weighting, double snrGamma, int checkpointEvery, int keepCheckpoints,
+                       int imageSize, int channels, Boolean flip, Precision precision, int sampleEvery, double condDropout) {
+        this(data, seed, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip, emaDecay,
+                prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, imageSize, channels, flip, precision,
+                sampleEvery, condDropout, null);
+    }
 
     /** Settings with the default condition dropout. */
     public TrainConfig(String data, long seed, int steps, int batchSize, int gradAccumulation, double lr, int warmupSteps,
@@ -124,38 +136,45 @@ public record TrainConfig(
     public TrainConfig withRecipe(double newLr, int newBatch, LossType newLoss) {
         return new TrainConfig(data, seed, steps, newBatch, gradAccumulation, newLr, warmupSteps, minLrRatio, weightDecay, gradClip,
                 emaDecay, prediction, newLoss, weighting, snrGamma, checkpointEvery, keepCheckpoints, imageSize, channels, flip,
-                precision, sampleEvery, condDropout);
+                precision, sampleEvery, condDropout, labelColumn);
     }
 
     public TrainConfig withSteps(int s) {
         return new TrainConfig(data, seed, s, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
                 emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, imageSize, channels, flip,
-                precision, sampleEvery, condDropout);
+                precision, sampleEvery, condDropout, labelColumn);
     }
 
     public TrainConfig withSeed(long s) {
         return new TrainConfig(data, s, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
                 emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, imageSize, channels, flip,
-                precision, sampleEvery, condDropout);
+                precision, sampleEvery, condDropout, labelColumn);
     }
 
     public TrainConfig withCheckpointEvery(int every) {
         return new TrainConfig(data, seed, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
                 emaDecay, prediction, loss, weighting, snrGamma, every, keepCheckpoints, imageSize, channels, flip,
-                precision, sampleEvery, condDropout);
+                precision, sampleEvery, condDropout, labelColumn);
     }
 
     /** These settings with the image-data options, precision and sample-grid interval. */
     public TrainConfig withImageOptions(int size, int ch, Boolean flipImages, Precision p, int gridEvery) {
         return new TrainConfig(data, seed, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
-                emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, size, ch, flipImages, p, gridEvery, condDropout);
+                emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, size, ch, flipImages, p, gridEvery, condDropout, labelColumn);
     }
 
     /** These settings with another condition-dropout probability. */
     public TrainConfig withCondDropout(double p) {
         return new TrainConfig(data, seed, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
                 emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, imageSize, channels, flip,
-                precision, sampleEvery, p);
+                precision, sampleEvery, p, labelColumn);
+    }
+
+    /** These settings with CSV column {@code column} as the class label. */
+    public TrainConfig withLabelColumn(String column) {
+        return new TrainConfig(data, seed, steps, batchSize, gradAccumulation, lr, warmupSteps, minLrRatio, weightDecay, gradClip,
+                emaDecay, prediction, loss, weighting, snrGamma, checkpointEvery, keepCheckpoints, imageSize, channels, flip,
+                precision, sampleEvery, condDropout, column);
     }
 
     public Map<String, Object> toConfig() {
@@ -183,6 +202,9 @@ public record TrainConfig(
         m.put("precision", precision.configName());
         m.put("sample_every", sampleEvery);
         m.put("cond_dropout", condDropout);
+        if (labelColumn != null) {
+            m.put("label_column", labelColumn);
+        }
         return m;
     }
 
@@ -211,7 +233,8 @@ public record TrainConfig(
                     (Boolean) m.get("flip"),
                     Precision.parse((String) m.getOrDefault("precision", "fp32")),
                     ((Number) m.getOrDefault("sample_every", 0)).intValue(),
-                    ((Number) m.getOrDefault("cond_dropout", DEFAULT_COND_DROPOUT)).doubleValue());
+                    ((Number) m.getOrDefault("cond_dropout", DEFAULT_COND_DROPOUT)).doubleValue(),
+                    (String) m.get("label_column"));
         } catch (ClassCastException | NullPointerException e) {
             throw new DiffusionException("config.json training section is malformed: " + e.getMessage());
         }

@@ -2,6 +2,7 @@ package dev.diffusion4j.train;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.ImageOptions;
@@ -163,8 +164,16 @@ public final class Trainer {
 
     /** The run's data set, opened as its settings say. */
     public static DataSource openData(TrainConfig config) {
-        return DataSources.open(config.data(), new ImageOptions(config.imageSize() == 0 ? null : config.imageSize(),
+        DataSource d = DataSources.open(config.data(), new ImageOptions(config.imageSize() == 0 ? null : config.imageSize(),
                 config.channels() == 0 ? null : config.channels(), config.flip()));
+        if (config.labelColumn() == null) {
+            return d;
+        }
+        if (!(d instanceof CsvDataset table)) {
+            throw new DiffusionException("a label column picks a column of a CSV table; " + d.name() + " is not one (built-in "
+                    + "mixtures and image sets carry their own labels)");
+        }
+        return table.withLabelColumn(config.labelColumn());
     }
 
     private static void prepareRunDir(Path runDir) {

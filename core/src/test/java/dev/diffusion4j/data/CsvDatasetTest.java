@@ -42,6 +42,45 @@ class CsvDatasetTest {
     }
 
     @Test
+    void aLabelColumnBecomesClassesNamedByTheirValues() throws IOException {
+        // the data columns carry the label (a = 10·label, b = −label) so rows and labels can be checked together
+        StringBuilder csv = new StringBuilder("a,kind,b\n");
+        int[] kinds = {7, 3, 7, 12, 3, 7};
+        for (int k : kinds) {
+            csv.append(10 * k).append(',').append(k).append(',').append(-k).append('\n');
+        }
+        CsvDataset table = CsvDataset.read(file("labelled.csv", csv.toString()));
+        CsvDataset labelled = table.withLabelColumn("kind");
+        assertEquals(2, labelled.dim());
+        assertEquals(java.util.List.of("a", "b"), labelled.columnNames());
+        assertEquals(java.util.List.of("3", "7", "12"), labelled.classNames());
+        assertEquals(3, labelled.numClasses());
+        assertEquals(0, table.numClasses());
+        assertEquals(labelled.classNames(), table.withLabelColumn("1").classNames(), "by index too");
+        try (Scope s = Scope.open()) {
+            DataSource.Labeled b = labelled.sampleLabeled(new dev.diffusion4j.tensor.Generator(3), 50);
+            float[] x = b.items().toFloatArray();
+            long[] y = b.labels().toLongArray();
+            java.util.Set<Long> seen = new java.util.HashSet<>();
+            for (int i = 0; i < 50; i++) {
+                long value = Long.parseLong(labelled.classNames().get((int) y[i]));
+                assertEquals(10f * value, x[2 * i], "row " + i);
+                assertEquals(-value, x[2 * i + 1], 0f);
+                seen.add(y[i]);
+            }
+            assertEquals(3, seen.size());
+            assertArrayEquals(labelled.sample(new dev.diffusion4j.tensor.Generator(3), 50).toFloatArray(), x,
+                    "the same draws as unlabelled sampling");
+        }
+        assertTrue(assertThrows(DiffusionException.class, () -> table.withLabelColumn("nope")).getMessage().contains("a, kind, b"));
+        assertTrue(assertThrows(DiffusionException.class, () -> CsvDataset.read(file("f.csv", "x,c\n1,0.5\n2,1\n"))
+                .withLabelColumn("c")).getMessage().contains("must be integers"));
+        assertTrue(assertThrows(DiffusionException.class, () -> CsvDataset.read(file("one.csv", "x,c\n1,2\n2,2\n"))
+                .withLabelColumn("c")).getMessage().contains("single value"));
+        assertThrows(DiffusionException.class, () -> table.sampleLabeled(new dev.diffusion4j.tensor.Generator(0), 2));
+    }
+
+    @Test
     void readsHeaderCommentsBlankLinesCrlfAndByteOrderMark() throws IOException {
         Path p = file("points.csv", "\uFEFF# two columns\r\nx, y\r\n\r\n1.5,-2\r\n  # indented comment\r\n3e2 , .25\r\n-0.0,+7\r\n");
         CsvDataset ds = CsvDataset.read(p);
