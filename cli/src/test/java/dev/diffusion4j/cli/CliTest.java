@@ -351,14 +351,14 @@ class CliTest {
 
         // Any integer column of a CSV file as the class: kind 5 sits at x = −3, kind 9 at x = +3.
         Path table = dir.resolve("labelled.csv");
-        StringBuilder rows = new StringBuilder("x,kind,y\n");
+        StringBuilder csvText = new StringBuilder("x,kind,y\n");
         java.util.Random r = new java.util.Random(1);
         for (int i = 0; i < 400; i++) {
             int kind = i % 2 == 0 ? 5 : 9;
-            rows.append(String.format(java.util.Locale.ROOT, "%.4f,%d,%.4f%n", (kind == 5 ? -3 : 3) + 0.3 * r.nextGaussian(), kind,
+            csvText.append(String.format(java.util.Locale.ROOT, "%.4f,%d,%.4f%n", (kind == 5 ? -3 : 3) + 0.3 * r.nextGaussian(), kind,
                     0.3 * r.nextGaussian()));
         }
-        Files.writeString(table, rows.toString());
+        Files.writeString(table, csvText.toString());
         Path csvRun = dir.resolve("csv-cond");
         Run labelled = diffuse(smallTrain(csvRun, table.toString(), "--conditional", "--label-column", "kind"));
         assertEquals(0, labelled.code(), labelled.err());
