@@ -15,11 +15,29 @@ import org.junit.jupiter.api.Test;
 /** Classifier-free guidance and dynamic thresholding against their formulas, on a denoiser whose answers are known. */
 class ClassifierFreeGuidanceTest {
 
+    /** Test denoisers trained on σ in [0.1, 10]. */
+    private abstract static class FakeDenoiser implements ConditionalDenoiser {
+        @Override
+        public double[] trainingSigmas() {
+            return new double[] {0.1, 1, 10};
+        }
+
+        @Override
+        public double sigmaMin() {
+            return 0.1;
+        }
+
+        @Override
+        public double sigmaMax() {
+            return 10;
+        }
+    }
+
     /**
      * D(x; σ, y) = (y + 1)·x + σ: every label gives a different, easily checked answer. Records the
      * labels of each call so tests can see how the wrapper batches.
      */
-    private static final class LabelledDenoiser implements ConditionalDenoiser {
+    private static final class LabelledDenoiser extends FakeDenoiser {
         final List<long[]> calls = new ArrayList<>();
 
         @Override
@@ -38,27 +56,13 @@ class ClassifierFreeGuidanceTest {
             return denoise(x, sigma, Tensor.full(dev.diffusion4j.tensor.DType.INT64, numClasses(), x.size(0)));
         }
 
-        @Override
-        public double[] trainingSigmas() {
-            return new double[] {0.1, 1, 10};
-        }
-
-        @Override
-        public double sigmaMin() {
-            return 0.1;
-        }
-
-        @Override
-        public double sigmaMax() {
-            return 10;
-        }
     }
 
     /**
      * A text-conditioned denoiser over prompts of 3 token ids: D(x; σ, c) = (c₁ mod 10 + 1)·x + σ, c₁ being the
      * first token after start-of-text. The empty prompt (start, end, 0) gives c₁ = end-of-text, 49407 → 8x + σ.
      */
-    private static final class PromptDenoiser implements ConditionalDenoiser {
+    private static final class PromptDenoiser extends FakeDenoiser {
         static final long[] EMPTY = {49406, 49407, 0};
         final List<long[]> calls = new ArrayList<>();
 
@@ -90,20 +94,6 @@ class ClassifierFreeGuidanceTest {
             return denoise(x, sigma, nullCondition(x.size(0)));
         }
 
-        @Override
-        public double[] trainingSigmas() {
-            return new double[] {0.1, 1, 10};
-        }
-
-        @Override
-        public double sigmaMin() {
-            return 0.1;
-        }
-
-        @Override
-        public double sigmaMax() {
-            return 10;
-        }
     }
 
     @Test
