@@ -66,6 +66,11 @@ final class GuidanceSweepCommand implements Callable<Integer> {
             + "train-classifier'; default: the built-in one for 1x28x28 images).")
     Path classifier;
 
+    @Option(names = "--guide-classifier", description = "Image models: sweep classifier guidance instead, the --weights being "
+            + "its scale s, with this classifier of noisy images ('diffuse train-classifier --noisy'); the model may then be "
+            + "unconditional (a class-conditional one is guided from its unconditional half).")
+    Path guideClassifier;
+
     @Option(names = "--sampler", defaultValue = "dpmpp_2m", description = "Sampler (default: ${DEFAULT-VALUE}).")
     String sampler;
 
@@ -87,6 +92,8 @@ final class GuidanceSweepCommand implements Callable<Integer> {
     boolean json;
 
     private List<String> names;
+    /** The classifier of noisy images that --guide-classifier names, else null. */
+    private ImageClassifier guide;
 
     /** Timed repetitions of one denoiser call; the median is reported. */
     private static final int COST_REPEATS = 15;
@@ -100,9 +107,17 @@ final class GuidanceSweepCommand implements Callable<Integer> {
             throw new DiffusionException("--out must end in .png, got " + out);
         }
         DiffusionPipeline pipe = DiffusionPipeline.open(model, true, true);
+        if (guideClassifier != null) {
+            guide = ImageClassifier.load(guideClassifier);
+            if (!guide.config().noisy() || !pipe.spec().isImage()) {
+                throw new DiffusionException(!pipe.spec().isImage() ? "--guide-classifier guides image models"
+                        : guideClassifier + " was trained on clean images; train one with 'diffuse train-classifier --noisy'");
+            }
+        }
         int classes = classCount(pipe);
         if (classes == 0) {
-            throw new DiffusionException(pipe.name() + " is not conditional; train one with --conditional or --text");
+            throw new DiffusionException(pipe.name() + " is not conditional; train one with --conditional or --text, or sweep "
+                    + "classifier guidance with --guide-classifier DIR");
         }
         Sampler s = Samplers.create(sampler, SamplerOptions.DEFAULTS.withSteps(steps));
         PrintWriter pw = spec.commandLine().getOut();
@@ -121,7 +136,7 @@ final class GuidanceSweepCommand implements Callable<Integer> {
             double spreadSum = 0;
             for (int k = 0; k < classes; k++) {
                 try (Scope scope = Scope.open()) {
-                    Tensor x = pipe.withGuidance(ClassifierFreeGuidance.Options.of(condition(pipe, k), weights[i]), 0).sample(num, s, seed + k);
+                    Tensor x = steered(pipe, k, weights[i]).sample(num, s, seed + k);
                     double[] m = classFit(x, mixture, k);
                     inComponent += m[0];
                     within += m[1];
@@ -181,16 +196,28 @@ final class GuidanceSweepCommand implements Callable<Integer> {
         for (int b : costBatches) {
             double ratio = guidedCostRatio(pipe, b);
             costs.put(Integer.toString(b), ratio);
-            pw.printf(Locale.ROOT, "batch %5d: a guided step (2x%d through the network) costs %.2fx an unguided one (median of %d)%n",
-                    b, b, ratio, COST_REPEATS);
+            pw.printf(Locale.ROOT, "batch %5d: a guided step (%s) costs %.2fx an unguided one (median of %d)%n",
+                    b, guide != null ? "the network, then the classifier's gradient" : "2x" + b + " through the network", ratio, COST_REPEATS);
             pw.flush();
         }
         return costs;
     }
 
-    /** Classes to ask for: a class-conditional model's, or the class names a text-conditioned model's captions were built from. */
+    /**
+     * Classes to ask for: the guiding classifier's, a class-conditional model's, or the class names a
+     * text-conditioned model's captions were built from.
+     */
     private int classCount(DiffusionPipeline pipe) {
+        if (guide != null) {
+            return guide.config().numClasses();
+        }
         return pipe.contextLength() > 0 ? classNames(pipe).size() : pipe.numClasses();
+    }
+
+    /** The model steered towards class k at weight w: classifier-free guidance, or classifier guidance with --guide-classifier. */
+    private DiffusionPipeline steered(DiffusionPipeline pipe, int k, double w) {
+        return guide != null ? pipe.withClassifierGuidance(guide, k, w, 0)
+                : pipe.withGuidance(ClassifierFreeGuidance.Options.of(condition(pipe, k), w), 0);
     }
 
     /** The class names of the model's config, else (for runs that did not record them) of its training data. */
@@ -236,8 +263,7 @@ final class GuidanceSweepCommand implements Callable<Integer> {
                 List<Tensor> parts = new ArrayList<>();
                 long[] labels = new long[classes * perClass];
                 for (int k = 0; k < classes; k++) {
-                    parts.add(pipe.withGuidance(ClassifierFreeGuidance.Options.of(condition(pipe, k), weights[i]), 0)
-                            .sample(perClass, s, seed + k));
+                    parts.add(steered(pipe, k, weights[i]).sample(perClass, s, seed + k));
                     java.util.Arrays.fill(labels, k * perClass, (k + 1) * perClass, k);
                     bar.update((long) i * classes + k + 1, String.format(Locale.ROOT, "w %.1f", weights[i]));
                 }
@@ -259,19 +285,21 @@ final class GuidanceSweepCommand implements Callable<Integer> {
             }
         }
         bar.finish("");
-        pw.printf(Locale.ROOT, "%-6s %10s %10s %10s %8s%n", "w", "accuracy", "FID", "FID floor", "IS");
+        pw.printf(Locale.ROOT, "%-6s %10s %10s %10s %8s%n", guide != null ? "s" : "w", "accuracy", "FID", "FID floor", "IS");
         for (Map<String, Object> row : rows) {
             pw.printf(Locale.ROOT, "%-6.2f %10.3f %10.3f %10.3f %8.2f%n", row.get("w"), row.get("accuracy"), row.get("fid"),
                     row.get("fid_floor"), row.get("inception_score"));
         }
         pw.printf(Locale.ROOT, "%d samples per weight (%d per class) under %s%n", classes * perClass, perClass, rows.get(0).get("classifier"));
-        if (pipe.contextLength() > 0) {
+        if (guide != null) {
+            pw.println("classifier guidance by " + guideClassifier + " (s = the scale); accuracy under the feature classifier");
+        } else if (pipe.contextLength() > 0) {
             pw.println("prompts: '" + prompt(pipe, 0) + "', '" + prompt(pipe, 1) + "', ... (--prompt-template '" + promptTemplate + "')");
         }
         Map<String, Object> costs = costs(pipe, pw);
         if (out != null) {
-            PngWriter.write(out, LineChart.builder().title("classifier-free guidance on " + pipe.name())
-                    .axisLabels("guidance weight w", "classifier accuracy").series("accuracy on the class asked for", weights, accuracy)
+            PngWriter.write(out, LineChart.builder().title((guide != null ? "classifier" : "classifier-free") + " guidance on " + pipe.name())
+                    .axisLabels(guide != null ? "classifier scale s" : "guidance weight w", "classifier accuracy").series("accuracy on the class asked for", weights, accuracy)
                     .build().render(), Map.of("Software", "diffusion4j " + Version.VERSION, "model", pipe.name()));
             pw.println("plot: " + out + "; grids: " + gridPath(weights[0]).getFileName() + " ...");
         }
@@ -346,7 +374,7 @@ final class GuidanceSweepCommand implements Callable<Integer> {
             throw new DiffusionException("--cost-batches must be at least 1, got " + batch);
         }
         Denoiser plain = pipe.denoiser();
-        Denoiser guided = pipe.withGuidance(ClassifierFreeGuidance.Options.of(condition(pipe, 0), 3.0), 0).denoiser();
+        Denoiser guided = steered(pipe, 0, 3.0).denoiser();
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.inference()) {
             long[] shape = new long[pipe.spec().sampleShape().length + 1];
             shape[0] = batch;

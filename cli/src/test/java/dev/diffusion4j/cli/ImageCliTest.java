@@ -237,6 +237,11 @@ class ImageCliTest {
                 "--classifier-scale", "3", "--num", "2", "--sampler", "ddim", "--steps", "3", "--out", shared.resolve("cg.png").toString());
         assertEquals(0, steered.code(), steered.err());
         assertEquals("3.0", PngWriter.readText(shared.resolve("cg.png")).get("classifier_scale"));
+        CliTest.Run cgSweep = diffuse("guidance-sweep", "--model", run.toString(), "--guide-classifier", noisy.toString(),
+                "--classifier", clf.toString(), "--weights", "0,3", "--num", "1", "--steps", "2", "--cost-batches", "2", "--json");
+        assertEquals(0, cgSweep.code(), cgSweep.err());
+        assertEquals(2, cgSweep.json().get("weights").size(), "an unconditional model swept over the classifier scale");
+        assertTrue(cgSweep.out().contains("the classifier's gradient"), cgSweep.out());
         CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--class", "1", "--classifier-scale", "3", "--out",
                 sneakers.toString()), "train-classifier --noisy");
         CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--class", "1", "--classifier", clf.toString(),

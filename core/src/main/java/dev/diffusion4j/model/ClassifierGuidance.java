@@ -51,7 +51,7 @@ public final class ClassifierGuidance extends ForwardingDenoiser {
     /** ∇ₓ log p(y | x; σ) [B, ...], shaped like x. */
     Tensor gradient(Tensor x, Tensor sigma) {
         try (NoGrad ignored = NoGrad.enableGrad()) {
-            Tensor xg = x.detach().to(DType.FLOAT64).requiresGrad_(true);
+            Tensor xg = x.detach().to(DType.FLOAT64).clone().requiresGrad_(true);   // a copy: x may be an inference tensor
             Tensor logp = classifier.logProbabilities(xg, sigma);
             if (label >= logp.size(1)) {
                 throw new DiffusionException("unknown class " + label + ": the classifier knows classes 0 to " + (logp.size(1) - 1));

@@ -8,10 +8,10 @@ import org.bytedeco.pytorch.InferenceMode;
  * threads must open one of these explicitly.
  */
 public final class NoGrad implements AutoCloseable {
-    private final org.bytedeco.javacpp.Pointer guard;
+    private final org.bytedeco.javacpp.Pointer[] guards;
 
-    private NoGrad(org.bytedeco.javacpp.Pointer guard) {
-        this.guard = guard;
+    private NoGrad(org.bytedeco.javacpp.Pointer... guards) {
+        this.guards = guards;
     }
 
     /** Disables gradient recording until closed (tensors stay usable in autograd later). */
@@ -29,10 +29,13 @@ public final class NoGrad implements AutoCloseable {
         return new NoGrad(new InferenceMode(true));
     }
 
-    /** Re-enables gradient recording inside a no-grad region (e.g. for a guidance gradient). */
+    /**
+     * Re-enables gradient recording inside a no-grad or inference region (e.g. for a guidance
+     * gradient); tensors made in inference mode must be copied before they can join a graph.
+     */
     public static NoGrad enableGrad() {
         Backend.ensureLoaded();
-        return new NoGrad(new AutoGradMode(true));
+        return new NoGrad(new InferenceMode(false), new AutoGradMode(true));
     }
 
     public static boolean isGradEnabled() {
@@ -42,7 +45,9 @@ public final class NoGrad implements AutoCloseable {
 
     @Override
     public void close() {
-        // Destroying the RAII guard restores the previous mode.
-        guard.close();
+        // Destroying the RAII guards, innermost first, restores the previous modes.
+        for (int i = guards.length - 1; i >= 0; i--) {
+            guards[i].close();
+        }
     }
 }

@@ -92,6 +92,12 @@ class NoisyClassifierTest {
             assertTrue(weak > before + 0.1 && strong > weak && strong >= 0.6, "guided samples are read as class " + k + ": "
                     + before + " -> " + weak + " -> " + strong);
         }
+        try (Scope s = Scope.open(); NoGrad ng = NoGrad.inference()) {   // inference tensors are copied into the gradient's graph
+            Tensor x = Tensor.randn(new Generator(6), 2, 256).to(dev.diffusion4j.tensor.DType.FLOAT64);
+            Tensor sigma = Tensor.full(1.0, 1).to(dev.diffusion4j.tensor.DType.FLOAT64);
+            assertTrue(new ClassifierGuidance(images, onVectors, k, 1.0).denoise(x, sigma).sub(images.denoise(x, sigma)).abs().amax()
+                    .item() > 1e-3, "classifier guidance works in inference mode too");
+        }
         DiffusionException clean = assertThrows(DiffusionException.class,
                 () -> ImageClassifier.fashionMnist().logProbabilities(Tensor.zeros(1, 1, 28, 28), Tensor.full(1.0, 1)));
         assertTrue(clean.getMessage().contains("--noisy"), clean.getMessage());
