@@ -1,6 +1,7 @@
 package dev.diffusion4j.cli;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.GaussianMixture;
 import dev.diffusion4j.data.ImageDataset;
@@ -223,7 +224,8 @@ final class GuidanceSweepCommand implements Callable<Integer> {
     /** The class names of the model's config, else (for runs that did not record them) of its training data. */
     private List<String> classNames(DiffusionPipeline pipe) {
         if (names == null) {
-            names = pipe.classNames().isEmpty() ? DataSources.open(dataSource(pipe)).classNames() : pipe.classNames();
+            names = !pipe.classNames().isEmpty() ? pipe.classNames()
+                    : Generation.trainingData(pipe).map(DataSource::classNames).orElse(List.of());
         }
         return names;
     }

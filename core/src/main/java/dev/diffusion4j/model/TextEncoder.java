@@ -35,8 +35,11 @@ public final class TextEncoder extends Module {
     public TextEncoder(TextEncoderConfig config, Generator g) {
         this.config = config;
         Named embeddings = child("embeddings", new Named());
-        this.tokenEmbedding = embeddings.add("token_embedding", new Embedding(config.vocabSize(), config.hiddenSize(), g));
-        this.positionEmbedding = embeddings.add("position_embedding", new Embedding(config.maxPositionEmbeddings(), config.hiddenSize(), g));
+        // CLIP's initialisation (std 0.02 and 0.01): with N(0, 1) rows, AdamW's steps of about the learning rate would
+        // need thousands of steps to move a word's embedding, and every prompt's pooled feature stayed alike (cosine > 0.93)
+        this.tokenEmbedding = embeddings.add("token_embedding", new Embedding(config.vocabSize(), config.hiddenSize(), 0.02, g));
+        this.positionEmbedding = embeddings.add("position_embedding",
+                new Embedding(config.maxPositionEmbeddings(), config.hiddenSize(), 0.01, g));
         this.layers = child("encoder", new Named()).add("layers", new ModuleList<>());
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             layers.add(new TransformerBlock(config.hiddenSize(), config.headDim(), 0, true, g));
