@@ -271,9 +271,7 @@ final class GuidanceSweepCommand implements Callable<Integer> {
                 }
                 Tensor all = Tensor.cat(parts, 0);
                 accuracy[i] = features.accuracy(all, Tensor.of(labels, labels.length));
-                // the samples come sorted by class; the Inception-style score averages over splits, which must not be one class each
-                Tensor shuffled = all.indexSelect(0, Tensor.randperm(new Generator(seed), all.size(0)));
-                ImageQuality.Report r = ImageQuality.evaluate(shuffled, data, features, seed);
+                ImageQuality.Report r = ImageQuality.evaluate(all, data, features, seed);
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("w", weights[i]);
                 row.put("accuracy", accuracy[i]);

@@ -56,8 +56,10 @@ public final class ImageQuality {
     }
 
     /**
-     * Evaluates {@code samples} [n, c, h, w] in [−1, 1] against {@code data}. When the data set has
-     * fewer than 2n images, the first size/2 samples are used.
+     * Evaluates {@code samples} [n, c, h, w] in [−1, 1] against {@code data}. The samples are taken
+     * in a random order (from {@code seed}), so that samples sorted by class — a conditional model's
+     * output — neither fill one Inception-score split each nor lose whole classes when the data set
+     * has fewer than 2n images and only size/2 samples are used.
      */
     public static Report evaluate(Tensor samples, ImageDataset data, ImageClassifier classifier, long seed) {
         long[] shape = samples.shape();
@@ -81,7 +83,8 @@ public final class ImageQuality {
             Tensor all = data.all().orElseThrow();
             Tensor realA = all.indexSelect(0, order.narrow(0, 0, n));
             Tensor realB = all.indexSelect(0, order.narrow(0, n, n));
-            ImageClassifier.Outputs fake = classifier.evaluate(samples.narrow(0, 0, n), BATCH);
+            Tensor picked = samples.indexSelect(0, Tensor.randperm(Generator.derived(seed, 3), shape[0]).narrow(0, 0, n));
+            ImageClassifier.Outputs fake = classifier.evaluate(picked, BATCH);
             ImageClassifier.Outputs a = classifier.evaluate(realA, BATCH);
             ImageClassifier.Outputs b = classifier.evaluate(realB, BATCH);
             int splits = Math.min(IS_SPLITS, n / 5);

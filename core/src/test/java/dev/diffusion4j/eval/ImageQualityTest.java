@@ -44,6 +44,23 @@ class ImageQualityTest {
     }
 
     @Test
+    void theOrderOfTheSamplesDoesNotMatter() {
+        // A class-conditional sweep hands its samples over sorted by class. Split in that order, each
+        // Inception-score split would hold one class and score near 1; taking the first half of
+        // too many samples would leave out whole classes.
+        int[] byClass = IntStream.range(0, heldOut.size()).boxed().sorted(java.util.Comparator.comparingInt(heldOut::label))
+                .mapToInt(Integer::intValue).toArray();
+        try (Scope s = Scope.open()) {
+            Tensor sorted = heldOut.subset(byClass, " (sorted by class)").all().orElseThrow();
+            ImageQuality.Report r = ImageQuality.evaluate(sorted, reference, classifier, 1);
+            assertTrue(Math.abs(r.inceptionScore() - r.inceptionScoreReal()) < 0.15 * r.inceptionScoreReal(), r.toString());
+            ImageQuality.Report half = ImageQuality.evaluate(sorted, reference.subset(IntStream.range(0, 1200).toArray(), ""), classifier, 1);
+            assertEquals(600, half.samples());
+            assertTrue(half.recall() > half.recallFloor() - 0.1 && half.fid() < 3 * half.fidFloor() + 1, half.toString());
+        }
+    }
+
+    @Test
     void noiseAndACollapsedModelAreCaught() {
         try (Scope s = Scope.open()) {
             Tensor noise = Tensor.rand(new Generator(3), 500, 1, 28, 28).mul(2).sub(1);
