@@ -8,6 +8,7 @@ import dev.diffusion4j.data.ImageDatasets;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import java.util.Comparator;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,7 +49,7 @@ class ImageQualityTest {
         // A class-conditional sweep hands its samples over sorted by class. Split in that order, each
         // Inception-score split would hold one class and score near 1; taking the first half of
         // too many samples would leave out whole classes.
-        int[] byClass = IntStream.range(0, heldOut.size()).boxed().sorted(java.util.Comparator.comparingInt(heldOut::label))
+        int[] byClass = IntStream.range(0, heldOut.size()).boxed().sorted(Comparator.comparingInt(heldOut::label))
                 .mapToInt(Integer::intValue).toArray();
         try (Scope s = Scope.open()) {
             Tensor sorted = heldOut.subset(byClass, " (sorted by class)").all().orElseThrow();
