@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 BenchSamplersCommand.class,
                 BenchImagesCommand.class,
+                ServeCommand.class,
                 CommandLine.HelpCommand.class
         },
         footer = {"", "Run 'diffuse COMMAND --help' for the options of a command."})

@@ -2,18 +2,61 @@ package dev.diffusion4j.data;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.io.PngWriter;
+import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.viz.ImageTiles;
+import java.awt.image.BufferedImage;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * Sample grids read back as images: a grid PNG written by {@code diffuse sample} records its layout
- * in PNG text ({@link Layout#toMetadata()}), so the tiles can be cut out again for evaluation.
+ * Sample grids as PNG files: a grid records its layout in PNG text ({@link Layout#toMetadata()}) next
+ * to the generation parameters, so the tiles can be cut out again for evaluation.
  */
 public final class ImageGrids {
+    /** Small images are enlarged to at least this many pixels a side so that a grid is readable. */
+    public static final int MIN_TILE = 56;
+    private static final int GRID_PADDING = 2;
+
     private ImageGrids() {
+    }
+
+    /**
+     * Images [n, c, h, w] in [−1, 1] as a grid of {@code cols} columns (0: square), enlarged to at
+     * least {@link #MIN_TILE} pixels a side.
+     */
+    public static BufferedImage render(Tensor images, int cols) {
+        return ImageTiles.grid(enlarged(ImageTiles.fromTensor(images)), columns(images.size(0), cols), GRID_PADDING);
+    }
+
+    /** {@link #render} written to {@code out} with {@code parameters} and the layout as PNG text. */
+    public static void write(Tensor images, int cols, Path out, Map<String, String> parameters) {
+        List<BufferedImage> raw = ImageTiles.fromTensor(images);
+        List<BufferedImage> tiles = enlarged(raw);
+        int columns = columns(tiles.size(), cols);
+        Map<String, String> text = new LinkedHashMap<>(parameters);
+        text.putAll(new Layout(tiles.size(), columns, raw.get(0).getWidth(), raw.get(0).getHeight(),
+                tiles.get(0).getWidth() / raw.get(0).getWidth(), GRID_PADDING).toMetadata());
+        PngWriter.write(out, ImageTiles.grid(tiles, columns, GRID_PADDING), text);
+    }
+
+    private static int columns(long count, int cols) {
+        return (int) Math.min(count, cols > 0 ? cols : (int) Math.ceil(Math.sqrt(count)));
+    }
+
+    /** {@code images} scaled by a whole factor to at least {@link #MIN_TILE} pixels a side. */
+    public static List<BufferedImage> enlarged(List<BufferedImage> images) {
+        int side = Math.min(images.get(0).getWidth(), images.get(0).getHeight());
+        int factor = Math.max(1, (int) Math.ceil((double) MIN_TILE / side));
+        if (factor == 1) {
+            return images;
+        }
+        List<BufferedImage> out = new ArrayList<>(images.size());
+        images.forEach(i -> out.add(ImageTiles.scale(i, factor)));
+        return out;
     }
 
     /**
@@ -22,7 +65,7 @@ public final class ImageGrids {
      * pixels apart and around.
      */
     public record Layout(int count, int columns, int tileWidth, int tileHeight, int scale, int padding) {
-        private static final String KEY = "grid_layout";
+        public static final String KEY = "grid_layout";
 
         public Layout {
             if (count < 1 || columns < 1 || tileWidth < 1 || tileHeight < 1 || scale < 1 || padding < 0) {

@@ -20,4 +20,12 @@ public interface TrainListener {
     /** Called after an image model's sample grid was written (every {@code sample_every} steps). */
     default void onSampleGrid(long step, Path grid) {
     }
+
+    /**
+     * Polled after every step; returning true ends the run early with a checkpoint of that step,
+     * from which {@link Trainer#resume} continues exactly.
+     */
+    default boolean stopRequested() {
+        return false;
+    }
 }

@@ -210,8 +210,8 @@ public final class Trainer {
     }
 
     /**
-     * Trains until the configured step count, writing a checkpoint every
-     * {@code checkpointEvery} steps and at the end. Returns the final checkpoint directory.
+     * Trains until the configured step count (or until {@link TrainListener#stopRequested()}), writing
+     * a checkpoint every {@code checkpointEvery} steps and at the end. Returns the final checkpoint directory.
      */
     public Path run(TrainListener listener) {
         long total = config.steps();
@@ -244,6 +244,13 @@ public final class Trainer {
             }
             if (config.sampleEvery() > 0 && spec.isImage() && (step % config.sampleEvery() == 0 || step == total)) {
                 listener.onSampleGrid(step, writeSampleGrid());
+            }
+            if (step < total && listener.stopRequested()) {
+                if (step % config.checkpointEvery() != 0) {
+                    last = saveCheckpoint();
+                    listener.onCheckpoint(last);
+                }
+                break;
             }
         }
         return last == null ? saveCheckpoint() : last;
