@@ -122,13 +122,12 @@ final class Models {
         return new Info(name, spec.isImage(), spec.sampleShape(), classes, text, CheckpointStore.step(ckpt));
     }
 
+    /** Classes a network is conditioned on: a U-Net's class table has one more row (the null label) than classes. */
     private static int classCount(Map<String, Object> net) {
-        for (String key : List.of("num_class_embeds", "num_classes")) {
-            if (net.get(key) instanceof Number n && n.intValue() > 0) {
-                return n.intValue();
-            }
+        if (net.get("num_class_embeds") instanceof Number n) {
+            return n.intValue() - 1;
         }
-        return 0;
+        return net.get("num_classes") instanceof Number n ? n.intValue() : 0;
     }
 
     /** The pipeline of model {@code name} at its newest checkpoint (EMA weights, x̂₀ clipped). */

@@ -1,0 +1,114 @@
+package dev.diffusion4j.studio;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.diffusion4j.io.Json;
+import dev.diffusion4j.model.UNet2DConfig;
+import dev.diffusion4j.objective.LossType;
+import dev.diffusion4j.schedule.BetaSchedule;
+import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.train.Precision;
+import dev.diffusion4j.train.TrainConfig;
+import dev.diffusion4j.train.TrainListener;
+import dev.diffusion4j.train.Trainer;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** A running studio over a models folder with a tiny class-conditional image model, and HTTP helpers. */
+final class StudioFixture implements AutoCloseable {
+    static final String IMAGE_MODEL = "tiny-fm";
+    final Studio studio;
+    final Path models;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    record Response(int status, String body) {
+        JsonNode json() {
+            try {
+                return Json.mapper().readTree(body);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON: " + body, e);
+            }
+        }
+    }
+
+    StudioFixture(Path root, int queue) {
+        this.models = root.resolve("models");
+        this.studio = Studio.start(new Studio.Options("127.0.0.1", 0, models, root.resolve("out"), 1, queue));
+    }
+
+    /** Trains a 16 px class-conditional U-Net for a few steps into the models folder: enough to exercise generation. */
+    void trainTinyImageModel() {
+        UNet2DConfig arch = UNet2DConfig.defaults(1, 16).withBlockOutChannels(16, 32).withClassEmbeddings(11);
+        TrainConfig cfg = TrainConfig.imageDefaults("fashion-mnist-test").withRecipe(1e-3, 4, LossType.L2).withSteps(4)
+                .withCheckpointEvery(4).withImageOptions(16, 1, false, Precision.FP32, 0);
+        Trainer.create(models.resolve(IMAGE_MODEL), cfg, arch, NoiseSchedule.of(BetaSchedule.LINEAR, 100)).run(TrainListener.NONE);
+    }
+
+    Response get(String path) {
+        return send(HttpRequest.newBuilder(uri(path)).GET());
+    }
+
+    Response post(String path, String json) {
+        return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    private URI uri(String path) {
+        return URI.create(studio.url() + path.replaceFirst("^/", ""));
+    }
+
+    private Response send(HttpRequest.Builder b) {
+        try {
+            HttpResponse<String> r = http.send(b.timeout(Duration.ofMinutes(2)).build(), HttpResponse.BodyHandlers.ofString());
+            return new Response(r.statusCode(), r.body());
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Submits a job and returns its id. */
+    String submit(String json) {
+        Response r = post("api/jobs", json);
+        assertEquals(202, r.status(), r.body());
+        return r.json().get("id").asText();
+    }
+
+    /** Polls a job until it has finished; its final status. */
+    JsonNode await(String id, Duration timeout) {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < end) {
+            JsonNode s = get("api/jobs/" + id).json();
+            String state = s.get("state").asText();
+            if (state.equals("done") || state.equals("failed") || state.equals("cancelled")) {
+                return s;
+            }
+            sleep(20);
+        }
+        fail("job " + id + " did not finish within " + timeout);
+        return null;
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        studio.close();
+    }
+}
