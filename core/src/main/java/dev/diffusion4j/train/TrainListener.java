@@ -28,4 +28,9 @@ public interface TrainListener {
     default boolean stopRequested() {
         return false;
     }
+
+    /** Polled after every step; returning true writes a checkpoint of that step (if none was due anyway). */
+    default boolean checkpointRequested() {
+        return false;
+    }
 }

@@ -238,18 +238,16 @@ public final class Trainer {
                 logCount = 0;
             }
             listener.onStep(step, total, loss, optimizer.learningRate());
-            if (step % config.checkpointEvery() == 0 || step == total) {
+            boolean stop = step < total && listener.stopRequested();
+            boolean requested = listener.checkpointRequested();
+            if (step % config.checkpointEvery() == 0 || step == total || stop || requested) {
                 last = saveCheckpoint();
                 listener.onCheckpoint(last);
             }
             if (config.sampleEvery() > 0 && spec.isImage() && (step % config.sampleEvery() == 0 || step == total)) {
                 listener.onSampleGrid(step, writeSampleGrid());
             }
-            if (step < total && listener.stopRequested()) {
-                if (step % config.checkpointEvery() != 0) {
-                    last = saveCheckpoint();
-                    listener.onCheckpoint(last);
-                }
+            if (stop) {
                 break;
             }
         }

@@ -93,6 +93,50 @@ class TrainerTest {
         assertEquals(Trainer.resume(straight, 0).lossLog().size(), Trainer.resume(broken, 0).lossLog().size());
     }
 
+    /** A listener can ask for a checkpoint at any step and stop the run early; the stopped run resumes exactly. */
+    @Test
+    void requestedCheckpointsAndAStopResumeExactly(@TempDir Path dir) throws Exception {
+        Path straight = dir.resolve("straight");
+        Path stopped = dir.resolve("stopped");
+        Trainer.create(straight, small("moons", 200, 80), SMALL, SCHEDULE).run(TrainListener.NONE);
+        java.util.List<Long> saved = new java.util.ArrayList<>();
+        Path last = Trainer.create(stopped, small("moons", 200, 80), SMALL, SCHEDULE).run(new TrainListener() {
+            private long step;
+
+            @Override
+            public void onStep(long s, long total, double loss, double lr) {
+                step = s;
+            }
+
+            @Override
+            public boolean checkpointRequested() {
+                return step == 50;
+            }
+
+            @Override
+            public boolean stopRequested() {
+                return step == 123;
+            }
+
+            @Override
+            public void onCheckpoint(Path checkpoint) {
+                saved.add(CheckpointStore.step(checkpoint));
+            }
+        });
+        assertEquals(List.of(50L, 80L, 123L), saved);
+        assertEquals(CheckpointStore.dirName(123), last.getFileName().toString());
+        Trainer.resume(stopped, 0).run(TrainListener.NONE);
+        try (Scope s = Scope.open();
+             SafetensorsFile a = Safetensors.open(CheckpointStore.latest(straight).orElseThrow().resolve(Trainer.MODEL_FILE));
+             SafetensorsFile b = Safetensors.open(CheckpointStore.latest(stopped).orElseThrow().resolve(Trainer.MODEL_FILE))) {
+            Map<String, Tensor> wa = a.readAll();
+            Map<String, Tensor> wb = b.readAll();
+            for (String k : wa.keySet()) {
+                assertTrue(wa.get(k).equal(wb.get(k)), k + " differs after a stop and resume");
+            }
+        }
+    }
+
     @Test
     void divergenceStopsWithAClearMessageAndKeepsTheLastGoodCheckpoint(@TempDir Path dir) {
         TrainConfig wild = new TrainConfig("8gaussians", 1, 500, 64, 1, 1e9, 0, 0.0, 0.0, 0.0, 0.0,

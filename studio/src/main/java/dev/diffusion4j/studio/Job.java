@@ -40,6 +40,7 @@ final class Job {
     private final long created = System.currentTimeMillis();
     private final List<Event> events = new ArrayList<>();
     private volatile boolean cancelRequested;
+    private final java.util.concurrent.atomic.AtomicBoolean checkpointRequested = new java.util.concurrent.atomic.AtomicBoolean();
     private State state = State.QUEUED;
     private long step;
     private long total;
@@ -69,6 +70,16 @@ final class Job {
 
     void requestCancel() {
         cancelRequested = true;
+    }
+
+    /** Asks a running training job for a checkpoint at its next step. */
+    void requestCheckpoint() {
+        checkpointRequested.set(true);
+    }
+
+    /** Whether a checkpoint was asked for since the last call. */
+    boolean takeCheckpointRequest() {
+        return checkpointRequested.getAndSet(false);
     }
 
     synchronized State state() {

@@ -21,8 +21,9 @@ import java.util.Map;
 
 /**
  * Training a 2D MLP as a job: the loss of every logged step and, every few hundred steps, samples
- * of the current network as events. Cancelling stops at the next step with a checkpoint, from which
- * a {@code resume} job continues exactly (the trainer restores weights, optimizer, EMA and generators).
+ * of the current network as events. A checkpoint can be asked for at any step; cancelling stops at the
+ * next step with a checkpoint, from which a {@code resume} job continues exactly (the trainer restores
+ * weights, optimizer, EMA and generators).
  */
 final class LiveTraining {
     static final int MAX_STEPS = 200_000;
@@ -84,6 +85,16 @@ final class LiveTraining {
             @Override
             public boolean stopRequested() {
                 return job.cancelRequested();
+            }
+
+            @Override
+            public boolean checkpointRequested() {
+                return job.takeCheckpointRequest();
+            }
+
+            @Override
+            public void onCheckpoint(Path checkpoint) {
+                job.emit("checkpoint", Map.of("step", trainer.step(), "checkpoint", checkpoint.getFileName().toString()));
             }
         });
         Map<String, Object> m = new LinkedHashMap<>();

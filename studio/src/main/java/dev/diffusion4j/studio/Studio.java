@@ -48,7 +48,7 @@ public final class Studio implements AutoCloseable {
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(Studio.class);
-    private static final Pattern JOB = Pattern.compile("/api/jobs/([A-Za-z0-9_-]{1,64})(/events|/cancel)?");
+    private static final Pattern JOB = Pattern.compile("/api/jobs/([A-Za-z0-9_-]{1,64})(/events|/cancel|/checkpoint)?");
     private static final Pattern GALLERY_FILE = Pattern.compile("/api/gallery/([^/]+)");
     /** How long an idle event stream waits before a keep-alive comment. */
     private static final long HEARTBEAT_MILLIS = 15_000;
@@ -199,6 +199,17 @@ public final class Studio implements AutoCloseable {
                     throw new ApiException(405, "use POST to cancel a job");
                 }
                 Http.sendJson(ex, 200, jobs.cancel(m.group(1)).status());
+            } else if (action.equals("/checkpoint")) {
+                if (!method.equals("POST")) {
+                    throw new ApiException(405, "use POST to ask for a checkpoint");
+                }
+                Job job = jobs.get(m.group(1));
+                if (!job.kind().equals("train") || job.state() != Job.State.RUNNING) {
+                    throw new ApiException(409, "only a running training job writes checkpoints; " + job.id() + " is a "
+                            + job.state().wire() + " " + job.kind() + " job");
+                }
+                job.requestCheckpoint();
+                Http.sendJson(ex, 202, job.status());
             } else {
                 requireGet(get);
                 events(ex, jobs.get(m.group(1)));

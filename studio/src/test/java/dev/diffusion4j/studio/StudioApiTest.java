@@ -184,6 +184,14 @@ class StudioApiTest {
         }
         StudioFixture.Response busy = s.post("api/jobs", "{\"kind\":\"train\",\"dataset\":\"moons\"}");
         assertEquals(409, busy.status(), busy.body());
+        // a checkpoint on demand, while training goes on
+        assertEquals(202, s.post("api/jobs/" + id + "/checkpoint", "").status());
+        end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (CheckpointStore.latest(s.models.resolve("live")).isEmpty() && System.nanoTime() < end) {
+            StudioFixture.sleep(5);
+        }
+        long saved = CheckpointStore.step(CheckpointStore.latest(s.models.resolve("live")).orElseThrow());
+        assertTrue(saved >= 300 && saved < 1500, "checkpoint at step " + saved);
         assertEquals(200, s.post("api/jobs/" + id + "/cancel", "").status());
         JsonNode stopped = s.await(id, Duration.ofMinutes(1));
         assertEquals("cancelled", stopped.get("state").asText(), stopped.toString());
@@ -238,6 +246,24 @@ class StudioApiTest {
         assertEquals("2.0", meta.get("guidance"));
         assertTrue(s.get("api/gallery").body().contains(file));
         assertTrue(Files.size(saved) > 500);
+        assertEquals(409, s.post("api/jobs/" + id + "/checkpoint", "").status(), "only training jobs write checkpoints");
+    }
+
+    @Test
+    void aCancelledGenerationStopsAndWritesNothing() throws Exception {
+        Path gallery = root.resolve("out/gallery");
+        long before = Files.isDirectory(gallery) ? Files.list(gallery).count() : 0;
+        String id = s.submit("{\"kind\":\"generate\",\"model\":\"" + StudioFixture.IMAGE_MODEL + "\",\"sampler\":\"euler\",\"steps\":100,"
+                + "\"num\":64}");
+        long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (s.get("api/jobs/" + id).json().get("progress").get("step").asLong() < 2 && System.nanoTime() < end) {
+            StudioFixture.sleep(5);
+        }
+        assertEquals(200, s.post("api/jobs/" + id + "/cancel", "").status());
+        JsonNode r = s.await(id, Duration.ofSeconds(30));
+        assertEquals("cancelled", r.get("state").asText(), r.toString());
+        assertTrue(r.get("progress").get("step").asLong() < 100, "stopped early: " + r);
+        assertEquals(before, Files.isDirectory(gallery) ? Files.list(gallery).count() : 0, "no grid written");
     }
 
     @Test

@@ -228,6 +228,8 @@ class StudioBrowserTest {
         setValue("tr-name", "browser-run");
         driver.findElement(By.id("tr-start")).click();
         waitFor("window.studio.train.snapshots >= 2", Duration.ofSeconds(60));
+        driver.findElement(By.id("tr-save")).click();
+        waitFor("window.studio.train.checkpoints >= 1", Duration.ofSeconds(30));
         driver.findElement(By.id("tr-stop")).click();
         waitFor("window.studio.train.state === 'cancelled'", Duration.ofSeconds(30));
         assertTrue(driver.findElement(By.id("tr-status")).getText().contains("cancelled"));

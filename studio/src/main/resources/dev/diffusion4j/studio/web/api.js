@@ -44,7 +44,7 @@ export function cancelJob(id) {
   return postJson(`api/jobs/${encodeURIComponent(id)}/cancel`);
 }
 
-const EVENT_NAMES = ['progress', 'snapshot', 'preview', 'done', 'failed', 'cancelled'];
+const EVENT_NAMES = ['progress', 'snapshot', 'checkpoint', 'preview', 'done', 'failed', 'cancelled'];
 
 /**
  * Submits a job (POST api/jobs) and follows its event stream until it ends.
@@ -81,6 +81,7 @@ function followJob(id, handlers) {
       switch (name) {
         case 'progress': handlers.onProgress?.(data); break;
         case 'snapshot': handlers.onSnapshot?.(data); break;
+        case 'checkpoint': handlers.onCheckpoint?.(data); break;
         case 'preview': handlers.onPreview?.(data); break;
         // 'done' carries {"result": ...}; accept a bare result as well.
         case 'done': finish(resolve, data && 'result' in data ? data.result : data); break;

@@ -1,6 +1,6 @@
 // Live training of a 2D model: loss chart and sample snapshots streamed from a "train" job.
 
-import { studio, getJson, runJob, cancelJob, showError, numberValue, fillSelect } from './api.js';
+import { studio, getJson, postJson, runJob, cancelJob, showError, numberValue, fillSelect } from './api.js';
 import {
   COLORS, setupCanvas, View, viewBounds, unionBounds, pointBounds, drawBackground, drawPoints,
   drawMessage, pickStep,
@@ -15,6 +15,7 @@ const hook = {
   snapshots: 0,
   lastSnapshot: null,
   model: null,
+  checkpoints: 0, // checkpoint events received (Save, or the run's own schedule)
 };
 studio.train = hook;
 
@@ -39,6 +40,7 @@ export function initTrain({ datasets }) {
   fillSelect($('tr-dataset'), datasets.map((d) => ({ value: d.name })), preferred);
   $('tr-start').addEventListener('click', start);
   $('tr-stop').addEventListener('click', stop);
+  $('tr-save').addEventListener('click', save);
   $('tr-resume').addEventListener('click', resume);
   $('tr-dataset').addEventListener('change', () => loadReference($('tr-dataset').value));
   setState('idle', 'no training yet');
@@ -56,6 +58,7 @@ function setState(word, details = '') {
   $('tr-start').disabled = live;
   $('tr-resume').disabled = live;
   $('tr-stop').disabled = !live;
+  $('tr-save').disabled = word !== 'running';
 }
 
 function start() {
@@ -96,6 +99,22 @@ async function stop() {
   }
 }
 
+/** Asks the running job for a checkpoint at its next step; the 'checkpoint' event confirms it. */
+async function save() {
+  if (!state.jobId) return;
+  try {
+    await postJson(`api/jobs/${encodeURIComponent(state.jobId)}/checkpoint`, {});
+  } catch (error) {
+    showError(error);
+  }
+}
+
+function onCheckpoint({ step, checkpoint }) {
+  hook.checkpoints += 1;
+  $('tr-save').title = `last checkpoint: ${checkpoint} (step ${step})`;
+  document.dispatchEvent(new CustomEvent('studio:models-changed'));
+}
+
 async function run(body) {
   const progress = $('tr-progress');
   progress.value = 0;
@@ -107,6 +126,7 @@ async function run(body) {
       onQueued: (job) => { state.jobId = job.id; },
       onProgress: onProgress,
       onSnapshot: onSnapshot,
+      onCheckpoint: onCheckpoint,
     });
     hook.model = result?.model ?? hook.model;
     const step = result?.step ?? lastStep();
