@@ -75,7 +75,7 @@ class CliTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String c : new String[] {"quickstart", "train", "sample", "eval", "info", "datasets", "samplers", "bench", "nll"}) {
+        for (String c : new String[] {"quickstart", "train", "sample", "eval", "info", "datasets", "samplers", "bench", "nll", "serve"}) {
             Run r = diffuse(c, "--help");
             assertEquals(0, r.code(), c);
             assertTrue(r.out().startsWith("Usage: diffuse " + c), c + ": " + r.out());
@@ -286,6 +286,16 @@ class CliTest {
         assertUserError(diffuse(concat(base, "--sampler", "dpm_adaptive", "--rtol", "2")), "rtol");
         assertUserError(diffuse(concat(base, "--sampler", "dpm_adaptive", "--steps", "10")), "rtol/atol");
         assertUserError(diffuse(concat(base, "--sampler", "dpm_adaptive", "--order", "4")), "order 4");
+    }
+
+    @Test
+    void serveRefusesBadSettingsInOneLine(@TempDir Path dir) throws Exception {
+        assertUserError(diffuse("serve", "--port", "70000", "--models", dir.toString()), "--port");
+        assertUserError(diffuse("serve", "--port", "0", "--workers", "0", "--models", dir.toString()), "--workers");
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            assertUserError(diffuse("serve", "--port", Integer.toString(taken.getLocalPort()), "--models", dir.toString()),
+                    "choose another --port");
+        }
     }
 
     /** Each user error: exit code 2 and exactly one line on stderr starting with "error:". */
