@@ -18,7 +18,7 @@ import java.util.Optional;
  */
 public final class ImageGrids {
     /** Small images are enlarged to at least this many pixels a side so that a grid is readable. */
-    public static final int MIN_TILE = 56;
+    private static final int MIN_TILE = 56;
     private static final int GRID_PADDING = 2;
 
     private ImageGrids() {
@@ -29,22 +29,27 @@ public final class ImageGrids {
      * least {@link #MIN_TILE} pixels a side.
      */
     public static BufferedImage render(Tensor images, int cols) {
-        return ImageTiles.grid(enlarged(ImageTiles.fromTensor(images)), columns(images.size(0), cols), GRID_PADDING);
+        return layOut(images, cols).image();
     }
 
     /** {@link #render} written to {@code out} with {@code parameters} and the layout as PNG text. */
     public static void write(Tensor images, int cols, Path out, Map<String, String> parameters) {
-        List<BufferedImage> raw = ImageTiles.fromTensor(images);
-        List<BufferedImage> tiles = enlarged(raw);
-        int columns = columns(tiles.size(), cols);
+        Rendered r = layOut(images, cols);
         Map<String, String> text = new LinkedHashMap<>(parameters);
-        text.putAll(new Layout(tiles.size(), columns, raw.get(0).getWidth(), raw.get(0).getHeight(),
-                tiles.get(0).getWidth() / raw.get(0).getWidth(), GRID_PADDING).toMetadata());
-        PngWriter.write(out, ImageTiles.grid(tiles, columns, GRID_PADDING), text);
+        text.putAll(r.layout().toMetadata());
+        PngWriter.write(out, r.image(), text);
     }
 
-    private static int columns(long count, int cols) {
-        return (int) Math.min(count, cols > 0 ? cols : (int) Math.ceil(Math.sqrt(count)));
+    private record Rendered(BufferedImage image, Layout layout) {
+    }
+
+    private static Rendered layOut(Tensor images, int cols) {
+        List<BufferedImage> raw = ImageTiles.fromTensor(images);
+        List<BufferedImage> tiles = enlarged(raw);
+        int columns = Math.min(tiles.size(), cols > 0 ? cols : (int) Math.ceil(Math.sqrt(tiles.size())));
+        Layout layout = new Layout(tiles.size(), columns, raw.get(0).getWidth(), raw.get(0).getHeight(),
+                tiles.get(0).getWidth() / raw.get(0).getWidth(), GRID_PADDING);
+        return new Rendered(ImageTiles.grid(tiles, columns, GRID_PADDING), layout);
     }
 
     /** {@code images} scaled by a whole factor to at least {@link #MIN_TILE} pixels a side. */

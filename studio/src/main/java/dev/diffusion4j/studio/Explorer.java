@@ -3,6 +3,7 @@ package dev.diffusion4j.studio;
 import dev.diffusion4j.data.Toy2D;
 import dev.diffusion4j.data.ToyDatasets;
 import dev.diffusion4j.eval.SampleMetrics;
+import dev.diffusion4j.model.CountingDenoiser;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.sampling.Sampler;
@@ -32,6 +33,8 @@ final class Explorer {
     static final int MAX_STEPS = 1000;
     /** Reverse-process frames sent to the browser; longer runs are thinned evenly (the last is always kept). */
     static final int MAX_FRAMES = 120;
+    /** Points in all frames of one reverse answer together (about 2 MB of JSON). */
+    static final int MAX_FRAME_POINTS = 240_000;
     static final String ORACLE = "oracle";
 
     private final Models models;
@@ -83,7 +86,9 @@ final class Explorer {
 
     /**
      * {@code GET /api/field}: at ᾱ, the displacement √ᾱ·x̂₀(x_t) − x_t = (1 − ᾱ)∇log p_t(x_t) (Tweedie's
-     * formula) on a grid of points x_t, in data coordinates: where the model moves each point.
+     * formula) on a grid of points x_t, in data coordinates: where the model moves each point. A trained
+     * model diffuses standardised data, so its field is that of the standardised process mapped back
+     * (x_t = mean + std·z_t); for the oracle, which works in data units, it is exact.
      */
     Map<String, Object> field(Params p) {
         DiffusionPipeline pipe = pipeline2d(p);
@@ -103,13 +108,12 @@ final class Explorer {
         ModelSpec spec = pipe.spec();
         double sigma = Math.sqrt((1 - alphaBar) / alphaBar);   // the variance-exploding level of the same ᾱ
         float[] vectors;
-        synchronized (pipe) {
-            try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
-                Tensor xt = Tensor.of(positions, (long) grid * grid, 2);
-                Tensor z = spec.normalize(xt);                       // x_t in the model's space
-                Tensor denoised = pipe.denoiser().denoise(z.div(Math.sqrt(alphaBar)), Tensor.full(sigma, (long) grid * grid));
-                vectors = Points.of(spec.denormalize(denoised.mul(Math.sqrt(alphaBar))).sub(xt));
-            }
+        // No lock: the weights are only read, and libtorch runs concurrent no-grad forwards safely.
+        try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
+            Tensor xt = Tensor.of(positions, (long) grid * grid, 2);
+            Tensor z = spec.normalize(xt);                       // x_t in the model's space
+            Tensor denoised = pipe.denoiser().denoise(z.div(Math.sqrt(alphaBar)), Tensor.full(sigma, (long) grid * grid));
+            vectors = Points.of(spec.denormalize(denoised.mul(Math.sqrt(alphaBar))).sub(xt));
         }
         return Map.of("positions", positions, "vectors", vectors, "alphaBar", alphaBar);
     }
@@ -147,25 +151,21 @@ final class Explorer {
         int n = p.integer("n", 2000, 1, MAX_POINTS);
         long seed = p.integer("seed", 0L, 0L, Long.MAX_VALUE);
         Sampler sampler = sampler(samplerName, steps);
-        return job -> {
-            synchronized (pipe) {
-                return reverse(pipe, sampler, n, seed, job);
-            }
-        };
+        return job -> reverse(pipe, sampler, n, seed, job);
     }
 
     private static Map<String, Object> reverse(DiffusionPipeline pipe, Sampler sampler, int n, long seed, Job job) {
         ModelSpec spec = pipe.spec();
         NoiseSchedule schedule = spec.schedule();
         List<Map<String, Object>> frames = new ArrayList<>();
-        long before = pipe.evaluations();
+        CountingDenoiser model = new CountingDenoiser(pipe.denoiser());   // this job's evaluations only
         long t0 = System.nanoTime();
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
             Generator g = new Generator(seed);
             Tensor noise = Tensor.randn(g, n, 2);
-            frames.add(frame(schedule, pipe.denoiser().sigmaMax(), spec.denormalize(noise)));
+            frames.add(frame(schedule, model.sigmaMax(), spec.denormalize(noise)));
             List<Map<String, Object>> steps = new ArrayList<>();
-            sampler.sample(pipe.denoiser(), noise, g, new SamplingListener() {
+            sampler.sample(model, noise, g, new SamplingListener() {
                 @Override
                 public void onStep(SamplingStep step) {
                     try (Scope inner = Scope.open()) {
@@ -179,11 +179,13 @@ final class Explorer {
                     return job.cancelRequested();
                 }
             });
-            frames.addAll(thin(steps, MAX_FRAMES - 1));
+            // the answer holds at most MAX_FRAME_POINTS points: fewer frames for bigger clouds
+            int maxFrames = Math.max(2, Math.min(MAX_FRAMES, MAX_FRAME_POINTS / n));
+            frames.addAll(thin(steps, maxFrames - 1));
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("frames", frames);
-        m.put("nfe", pipe.evaluations() - before);
+        m.put("nfe", model.count());
         m.put("seconds", (System.nanoTime() - t0) / 1e9);
         return m;
     }
@@ -227,33 +229,29 @@ final class Explorer {
         long seed = p.integer("seed", 0L, 0L, Long.MAX_VALUE);
         Toy2D data = labData(pipe, p);
         return job -> {
-            synchronized (pipe) {
-                try (Scope s = Scope.open()) {
-                    Tensor reference = data.sample(Generator.derived(seed, 7), n);
-                    List<Map<String, Object>> results = new ArrayList<>();
-                    for (int i = 0; i < names.size(); i++) {
-                        if (job.cancelRequested()) {
-                            break;
-                        }
-                        long before = pipe.evaluations();
-                        long t0 = System.nanoTime();
-                        Tensor out = pipe.sample(n, sampler(names.get(i), steps), seed);
-                        Map<String, Object> r = new LinkedHashMap<>();
-                        r.put("sampler", names.get(i));
-                        r.put("nfe", pipe.evaluations() - before);
-                        r.put("seconds", (System.nanoTime() - t0) / 1e9);
-                        r.put("energy", SampleMetrics.energyDistance(out, reference));
-                        r.put("points", Points.of(out));
-                        results.add(r);
-                        job.progress(i + 1, names.size(), null);
-                    }
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    m.put("dataset", data.name());
-                    m.put("reference", Points.of(reference));
-                    m.put("floor", SampleMetrics.expectedEnergyFloor(reference, n));
-                    m.put("results", results);
-                    return m;
+            try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
+                Tensor reference = data.sample(Generator.derived(seed, 7), n);
+                List<Map<String, Object>> results = new ArrayList<>();
+                for (int i = 0; i < names.size() && !job.cancelRequested(); i++) {
+                    CountingDenoiser model = new CountingDenoiser(pipe.denoiser());
+                    long t0 = System.nanoTime();
+                    Generator g = new Generator(seed);   // the same noise for every sampler
+                    Tensor out = pipe.spec().denormalize(sampler(names.get(i), steps).sample(model, Tensor.randn(g, n, 2), g));
+                    Map<String, Object> r = new LinkedHashMap<>();
+                    r.put("sampler", names.get(i));
+                    r.put("nfe", model.count());
+                    r.put("seconds", (System.nanoTime() - t0) / 1e9);
+                    r.put("energy", SampleMetrics.energyDistance(out, reference));
+                    r.put("points", Points.of(out));
+                    results.add(r);
+                    job.progress(i + 1, names.size(), null);
                 }
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("dataset", data.name());
+                m.put("reference", Points.of(reference));
+                m.put("floor", SampleMetrics.expectedEnergyFloor(reference, n));
+                m.put("results", results);
+                return m;
             }
         };
     }

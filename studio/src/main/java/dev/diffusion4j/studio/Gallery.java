@@ -76,9 +76,14 @@ final class Gallery {
         return out;
     }
 
+    /** The generation parameters of a gallery PNG; none for a file that cannot be read (it is listed all the same). */
     private static Map<String, String> parameters(Path f) {
-        Map<String, String> m = new LinkedHashMap<>(PngWriter.readText(f));
-        m.keySet().removeIf(k -> k.startsWith(ImageGrids.Layout.KEY));
-        return m;
+        try {
+            Map<String, String> m = new LinkedHashMap<>(PngWriter.readText(f));
+            m.keySet().removeIf(k -> k.startsWith(ImageGrids.Layout.KEY));
+            return m;
+        } catch (DiffusionException e) {
+            return Map.of();
+        }
     }
 }

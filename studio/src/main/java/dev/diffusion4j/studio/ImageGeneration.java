@@ -28,6 +28,7 @@ final class ImageGeneration {
     static final int MAX_STEPS = 200;
     static final int MAX_PROMPT_CHARS = 1000;
     static final double MAX_GUIDANCE = 30;
+    static final int MAX_PREVIEWS = 50;
 
     private final Models models;
     private final Gallery gallery;
@@ -47,7 +48,8 @@ final class ImageGeneration {
         int steps = p.integer("steps", 20, 1, MAX_STEPS);
         int num = p.integer("num", 16, 1, MAX_NUM);
         long seed = p.integer("seed", 0L, 0L, Long.MAX_VALUE);
-        int previewEvery = p.integer("previewEvery", 5, 1, MAX_STEPS);
+        // at most MAX_PREVIEWS previews per job: each is a PNG of the whole batch
+        int previewEvery = Math.max(p.integer("previewEvery", 5, 1, MAX_STEPS), (steps + MAX_PREVIEWS - 1) / MAX_PREVIEWS);
         String cls = p.string("class", null, 100);
         String prompt = p.string("prompt", null, MAX_PROMPT_CHARS);
         String negative = p.string("negative", null, MAX_PROMPT_CHARS);

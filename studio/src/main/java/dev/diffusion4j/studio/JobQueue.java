@@ -21,11 +21,13 @@ import org.slf4j.LoggerFactory;
  * forgotten, so the server's memory stays flat however many jobs it runs.
  */
 final class JobQueue implements AutoCloseable {
-    static final int KEEP_FINISHED = 64;
+    static final int KEEP_FINISHED = 32;
     private static final Logger LOG = LoggerFactory.getLogger(JobQueue.class);
 
     private final ThreadPoolExecutor executor;
     private final Map<String, Job> jobs = new LinkedHashMap<>();
+    /** The queued tasks by job id, so that cancelling a queued job can take it out of the queue. */
+    private final Map<String, Runnable> tasks = new java.util.HashMap<>();
     private final AtomicLong ids = new AtomicLong();
 
     JobQueue(int workers, int capacity) {
@@ -40,14 +42,17 @@ final class JobQueue implements AutoCloseable {
     /** Queues {@code work}; 429 when the queue is full. */
     Job submit(String kind, Job.Work work) {
         Job job = new Job(kind + "-" + ids.incrementAndGet(), kind);
+        Runnable task = () -> run(job, work);
         synchronized (jobs) {
             jobs.put(job.id(), job);
+            tasks.put(job.id(), task);
         }
         try {
-            executor.execute(() -> run(job, work));
+            executor.execute(task);
         } catch (RejectedExecutionException e) {
             synchronized (jobs) {
                 jobs.remove(job.id());
+                tasks.remove(job.id());
             }
             throw new ApiException(429, "the job queue is full (" + executor.getQueue().size() + " waiting); try again when a job has finished");
         }
@@ -55,12 +60,14 @@ final class JobQueue implements AutoCloseable {
     }
 
     private void run(Job job, Job.Work work) {
-        if (job.cancelRequested()) {
+        synchronized (jobs) {
+            tasks.remove(job.id());
+        }
+        if (!job.tryStart()) {
             job.finish(Job.State.CANCELLED, null, null);
             prune();
             return;
         }
-        job.start();
         try {
             Object result = work.run(job);
             job.finish(job.cancelRequested() ? Job.State.CANCELLED : Job.State.DONE, result, null);
@@ -76,12 +83,18 @@ final class JobQueue implements AutoCloseable {
         }
     }
 
-    /** Cancels a queued job at once; a running job stops at its next check. */
+    /** Cancels a queued job at once, freeing its place in the queue; a running job stops at its next check. */
     Job cancel(String id) {
         Job job = get(id);
-        job.requestCancel();
-        if (job.state() == Job.State.QUEUED) {
-            job.finish(Job.State.CANCELLED, null, null);
+        if (job.cancel()) {
+            Runnable task;
+            synchronized (jobs) {
+                task = tasks.remove(id);
+            }
+            if (task != null) {
+                executor.remove(task);
+            }
+            prune();
         }
         return job;
     }
@@ -131,15 +144,24 @@ final class JobQueue implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the server's work: queued jobs are dropped, running ones asked to stop (a training job
+     * then writes its checkpoint) and given up to a minute before their threads are interrupted.
+     */
     @Override
     public void close() {
+        List<Job> all;
         synchronized (jobs) {
-            jobs.values().forEach(Job::requestCancel);
+            all = new ArrayList<>(jobs.values());
         }
-        executor.shutdownNow();
+        all.forEach(Job::cancel);
+        executor.shutdown();
         try {
-            executor.awaitTermination(30, TimeUnit.SECONDS);
+            if (!executor.awaitTermination(60, TimeUnit.SECONDS)) {
+                executor.shutdownNow();
+            }
         } catch (InterruptedException e) {
+            executor.shutdownNow();
             Thread.currentThread().interrupt();
         }
     }

@@ -30,6 +30,7 @@ final class LiveTraining {
     /** Points per snapshot and the sampler that draws them (fixed noise, so snapshots show the model change). */
     static final int SNAPSHOT_POINTS = 1000;
     static final int SNAPSHOT_STEPS = 25;
+    static final int MAX_SNAPSHOTS = 200;
     /** Loss events per run at most (one per logged step). */
     static final int LOSS_EVENTS = 1000;
 
@@ -47,7 +48,9 @@ final class LiveTraining {
         if (p.has("resume")) {
             String name = p.required("resume");
             Path dir = models.dir(name);
-            models.checkpoint(name);
+            if (models.info(name).image()) {
+                throw ApiException.badRequest(name + " is an image model; the studio trains 2D models (train images with 'diffuse train')");
+            }
             int steps = p.integer("steps", 0, 0, MAX_STEPS);
             return job -> run(Trainer.resume(dir, steps), name, snapshotEvery, job);
         }
@@ -68,12 +71,15 @@ final class LiveTraining {
                 name, snapshotEvery, job);
     }
 
-    private static Map<String, Object> run(Trainer trainer, String name, int snapshotEvery, Job job) {
+    private static Map<String, Object> run(Trainer trainer, String name, int requestedSnapshotEvery, Job job) {
         long total = trainer.config().steps();
         int lossEvery = (int) Math.max(1, total / LOSS_EVENTS);
+        // each snapshot samples the network, so there are at most MAX_SNAPSHOTS of them
+        long snapshotEvery = Math.max(requestedSnapshotEvery, (total + MAX_SNAPSHOTS - 1) / MAX_SNAPSHOTS);
         Path last = trainer.run(new TrainListener() {
             @Override
             public void onStep(long step, long totalSteps, double loss, double lr) {
+                job.at(step, totalSteps);
                 if (step % lossEvery == 0 || step == totalSteps) {
                     job.progress(step, totalSteps, Map.of("loss", loss, "lr", lr));
                 }

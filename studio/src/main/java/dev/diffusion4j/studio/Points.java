@@ -2,7 +2,10 @@ package dev.diffusion4j.studio;
 
 import dev.diffusion4j.tensor.Tensor;
 
-/** 2D point clouds for the wire: interleaved x, y, rounded to 4 decimals (a pixel is ~0.01 data units). */
+/**
+ * 2D point clouds for the wire: interleaved x, y, rounded to 4 decimals (a pixel is ~0.01 data units).
+ * Non-finite values (a diverged sampler) pass through as they are, so they are not mistaken for points.
+ */
 final class Points {
     private Points() {
     }
@@ -10,7 +13,9 @@ final class Points {
     static float[] of(Tensor xy) {
         float[] f = xy.toFloatArray();
         for (int i = 0; i < f.length; i++) {
-            f[i] = Math.round(f[i] * 1e4f) / 1e4f;
+            if (Float.isFinite(f[i])) {
+                f[i] = Math.round(f[i] * 1e4f) / 1e4f;
+            }
         }
         return f;
     }
@@ -19,6 +24,9 @@ final class Points {
     static double[] bounds(float[] xy) {
         double[] b = {Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY};
         for (int i = 0; i + 1 < xy.length; i += 2) {
+            if (!Float.isFinite(xy[i]) || !Float.isFinite(xy[i + 1])) {
+                continue;
+            }
             b[0] = Math.min(b[0], xy[i]);
             b[1] = Math.max(b[1], xy[i]);
             b[2] = Math.min(b[2], xy[i + 1]);

@@ -175,7 +175,7 @@ public final class Studio implements AutoCloseable {
             }
             case "/api/jobs" -> {
                 if (get) {
-                    Http.sendJson(ex, 200, jobs.list().stream().map(Job::status).toList());
+                    Http.sendJson(ex, 200, jobs.list().stream().map(j -> j.status(false)).toList());
                 } else if (method.equals("POST")) {
                     Job job = submit(Http.body(ex));
                     Http.sendJson(ex, 202, Map.of("id", job.id(), "kind", job.kind(), "state", job.state().wire()));
@@ -211,7 +211,9 @@ public final class Studio implements AutoCloseable {
                 job.requestCheckpoint();
                 Http.sendJson(ex, 202, job.status());
             } else {
-                requireGet(get);
+                if (!method.equals("GET")) {
+                    throw new ApiException(405, "use GET for an event stream");
+                }
                 events(ex, jobs.get(m.group(1)));
             }
             return;
@@ -235,10 +237,15 @@ public final class Studio implements AutoCloseable {
 
     private Job submit(Params p) {
         String kind = Params.canonical("kind", p.required("kind"), List.of("reverse", "lab", "train", "generate"));
+        if (kind.equals("train")) {
+            // the checks (one live training, a new name) and the submission are one step, so a double click queues one run
+            synchronized (training) {
+                return jobs.submit(kind, training.prepare(p, jobs));
+            }
+        }
         Job.Work work = switch (kind) {
             case "reverse" -> explorer.reverse(p);
             case "lab" -> explorer.lab(p);
-            case "train" -> training.prepare(p, jobs);
             default -> generation.prepare(p);
         };
         return jobs.submit(kind, work);
@@ -252,19 +259,19 @@ public final class Studio implements AutoCloseable {
         try (OutputStream out = ex.getResponseBody()) {
             int next = 0;
             while (true) {
-                List<Job.Event> batch = job.eventsFrom(next, HEARTBEAT_MILLIS);
-                if (batch.isEmpty()) {
+                Job.Batch batch = job.eventsFrom(next, HEARTBEAT_MILLIS);
+                next = batch.next();
+                if (batch.events().isEmpty()) {
                     out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
                     out.flush();
                     continue;
                 }
                 boolean end = false;
-                for (Job.Event e : batch) {
+                for (Job.Event e : batch.events()) {
                     out.write(("event: " + e.name() + "\ndata: " + e.json() + "\n\n").getBytes(StandardCharsets.UTF_8));
-                    end |= Job.terminal(e);
+                    end |= e.terminal();
                 }
                 out.flush();
-                next += batch.size();
                 if (end) {
                     return;
                 }

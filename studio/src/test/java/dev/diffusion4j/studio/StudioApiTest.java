@@ -228,13 +228,21 @@ class StudioApiTest {
 
     @Test
     void generateStreamsPreviewsAndWritesAPngWithItsParameters() throws Exception {
+        // keep the worker busy so that the generation's stream is followed from its start
+        String busy = s.submit("{\"kind\":\"reverse\",\"dataset\":\"8gaussians\",\"sampler\":\"heun\",\"steps\":200,\"n\":5000}");
         String id = s.submit("{\"kind\":\"generate\",\"model\":\"" + StudioFixture.IMAGE_MODEL + "\",\"sampler\":\"ddim\",\"steps\":6,"
                 + "\"num\":4,\"seed\":5,\"class\":\"sneaker\",\"guidance\":2,\"previewEvery\":2}");
+        var live = s.events(id);
+        assertEquals("queued", s.get("api/jobs/" + id).json().get("state").asText(), "behind " + busy);
         JsonNode r = s.await(id, Duration.ofMinutes(1));
         assertEquals("done", r.get("state").asText(), r.toString());
-        String events = s.get("api/jobs/" + id + "/events").body();
-        assertEquals(3, events.split("event: preview").length - 1, "a preview every 2 of 6 steps");
+        String events = live.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(3, events.split("event: preview").length - 1, "a preview every 2 of 6 steps, live");
         assertTrue(events.contains("\"image\":\"data:image/png;base64,"));
+        String replay = s.get("api/jobs/" + id + "/events").body();
+        assertEquals(1, replay.split("event: preview").length - 1, "once done, only the newest preview is replayed");
+        String preview = replay.substring(replay.indexOf("event: preview"));
+        assertTrue(preview.substring(0, preview.indexOf("\n\n")).contains("\"step\":6,"), "the newest preview is the last step's");
         String file = r.get("result").get("file").asText();
         StudioFixture.Response png = s.get("api/gallery/" + file);
         assertEquals(200, png.status());

@@ -84,7 +84,8 @@ class StudioBrowserTest {
             }
             StudioFixture.sleep(50);
         }
-        fail("timed out waiting for " + condition + "; page says: " + js("return document.getElementById('status-line')?.textContent"));
+        fail("timed out waiting for " + condition + "; page says: " + js("return [document.getElementById('status-line'), "
+                + "...document.querySelectorAll('[id$=-status]')].map(e => e.id + ': ' + e.textContent).join(' | ')"));
     }
 
     static void open(String tab) {

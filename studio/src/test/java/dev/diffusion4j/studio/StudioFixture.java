@@ -60,6 +60,12 @@ final class StudioFixture implements AutoCloseable {
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    /** The event stream of job {@code id}, read to its end in the background. */
+    java.util.concurrent.CompletableFuture<String> events(String id) {
+        return http.sendAsync(HttpRequest.newBuilder(uri("api/jobs/" + id + "/events")).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).thenApply(HttpResponse::body);
+    }
+
     private URI uri(String path) {
         return URI.create(studio.url() + path.replaceFirst("^/", ""));
     }

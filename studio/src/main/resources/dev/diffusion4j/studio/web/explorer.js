@@ -211,8 +211,8 @@ function nearestFrame(t) {
   return best;
 }
 
+/** Switches between the forward cloud and the reverse frames; the slider's range follows (also for new frames). */
 function setMode(mode) {
-  if (state.mode === mode) return;
   state.mode = mode;
   const slider = $('ex-t');
   if (mode === 'reverse') {

@@ -12,6 +12,7 @@ studio.generate = hook;
 
 let imageModels = [];
 let jobId = null;
+let cancelling = false; // Cancel was pressed for the current job
 
 export function initGenerate({ samplers, models }) {
   fillSelect($('gen-sampler'), samplers.map((s) => ({ value: s.name })), 'dpmpp_2m');
@@ -67,7 +68,7 @@ function setState(word, details = '') {
 function updateButtons() {
   const live = hook.state === 'queued' || hook.state === 'running';
   $('gen-run').disabled = live || !selectedModel();
-  $('gen-cancel').disabled = !live;
+  $('gen-cancel').disabled = !live || !jobId || cancelling;
 }
 
 /** The request body, with only the fields that apply to the chosen model. */
@@ -106,10 +107,11 @@ async function run() {
   const progress = $('gen-progress');
   progress.value = 0;
   jobId = null;
+  cancelling = false;
   setState('queued', `${body.num} images, ${body.sampler}, ${body.steps} steps`);
   try {
     const result = await runJob(body, {
-      onQueued: (job) => { jobId = job.id; },
+      onQueued: (job) => { jobId = job.id; updateButtons(); },
       onProgress: ({ step, total }) => {
         progress.max = total || 1;
         progress.value = step;
@@ -138,11 +140,13 @@ async function run() {
 
 async function cancel() {
   if (!jobId) return;
-  $('gen-cancel').disabled = true;
+  cancelling = true;
+  updateButtons();
   try {
     await cancelJob(jobId);
   } catch (error) {
     showError(error);
+    cancelling = false;
     updateButtons();
   }
 }

@@ -21,6 +21,7 @@ studio.train = hook;
 
 const state = {
   jobId: null,
+  stopping: false, // Stop was pressed for the current job
   total: 0,
   chartQueued: false,
   snapshotQueued: false,
@@ -54,11 +55,16 @@ function setState(word, details = '') {
   const status = $('tr-status');
   status.dataset.state = word;
   status.textContent = details ? `${word} · ${details}` : word;
-  const live = word === 'queued' || word === 'running';
+  updateButtons();
+}
+
+/** Stop and Save need the job's id (known once the server queued it) and stay off after Stop. */
+function updateButtons() {
+  const live = hook.state === 'queued' || hook.state === 'running';
   $('tr-start').disabled = live;
   $('tr-resume').disabled = live;
-  $('tr-stop').disabled = !live;
-  $('tr-save').disabled = word !== 'running';
+  $('tr-stop').disabled = !live || !state.jobId || state.stopping;
+  $('tr-save').disabled = hook.state !== 'running' || !state.jobId || state.stopping;
 }
 
 function start() {
@@ -90,12 +96,14 @@ function resume() {
 
 async function stop() {
   if (!state.jobId) return;
-  $('tr-stop').disabled = true;
+  state.stopping = true;
+  updateButtons();
   try {
     await cancelJob(state.jobId);
   } catch (error) {
     showError(error);
-    $('tr-stop').disabled = false;
+    state.stopping = false;
+    updateButtons();
   }
 }
 
@@ -119,11 +127,12 @@ async function run(body) {
   const progress = $('tr-progress');
   progress.value = 0;
   state.jobId = null;
+  state.stopping = false;
   state.total = body.steps;
   setState('queued', body.resume ? `resuming ${body.resume}` : `${body.dataset}, ${body.steps} steps`);
   try {
     const result = await runJob(body, {
-      onQueued: (job) => { state.jobId = job.id; },
+      onQueued: (job) => { state.jobId = job.id; updateButtons(); },
       onProgress: onProgress,
       onSnapshot: onSnapshot,
       onCheckpoint: onCheckpoint,
@@ -140,9 +149,13 @@ async function run(body) {
       if (!saved?.model && state.jobId) {
         saved = (await getJson(`api/jobs/${encodeURIComponent(state.jobId)}`).catch(() => null))?.result;
       }
-      if (saved?.model) hook.model = saved.model;
-      setState('cancelled', `checkpoint saved at step ${saved?.step ?? lastStep()}${lossDetail()}`);
-      document.dispatchEvent(new CustomEvent('studio:models-changed'));
+      if (saved?.checkpoint) {
+        hook.model = saved.model;
+        setState('cancelled', `checkpoint saved at step ${saved.step}${lossDetail()}`);
+        document.dispatchEvent(new CustomEvent('studio:models-changed'));
+      } else {
+        setState('cancelled', 'stopped before it started');
+      }
     } else {
       setState('failed', error.message);
       showError(error);
