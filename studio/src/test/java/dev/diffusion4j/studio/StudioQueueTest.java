@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.diffusion4j.io.CheckpointStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,6 +52,19 @@ class StudioQueueTest {
         assertEquals("cancelled", stopped.get("state").asText());
         JsonNode q = s.await(queued, Duration.ofSeconds(10));
         assertEquals(0, q.get("progress").get("total").asInt(), "a job cancelled while queued never ran");
+    }
+
+    @Test
+    void shuttingDownStopsATrainingWithACheckpoint(@TempDir Path other) {
+        StudioFixture own = new StudioFixture(other, 4);
+        String id = own.submit("{\"kind\":\"train\",\"dataset\":\"moons\",\"steps\":100000,\"name\":\"interrupted\"}");
+        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (own.get("api/jobs/" + id).json().get("progress").get("step").asLong() < 100 && System.nanoTime() < end) {
+            StudioFixture.sleep(10);
+        }
+        own.close();   // what Ctrl-C does through the serve command's shutdown hook
+        long step = CheckpointStore.step(CheckpointStore.latest(own.models.resolve("interrupted")).orElseThrow());
+        assertTrue(step >= 100 && step < 100000, "checkpoint at step " + step);
     }
 
     @Test
