@@ -57,17 +57,6 @@ class StudioApiTest {
         }
     }
 
-    static double std(float[] xy) {
-        double sum = 0;
-        double sq = 0;
-        for (float v : xy) {
-            sum += v;
-            sq += v * v;
-        }
-        double mean = sum / xy.length;
-        return Math.sqrt(sq / xy.length - mean * mean);
-    }
-
     @Test
     void catalogueListsDatasetsSchedulesSamplersAndModels() {
         JsonNode datasets = s.get("api/datasets").json();
@@ -98,12 +87,8 @@ class StudioApiTest {
         float[] x0 = floats(f.get("x0"));
         float[] eps = floats(f.get("noise"));
         assertEquals(4000, x0.length);
-        double radius = 0;
-        for (int i = 0; i < x0.length; i += 2) {
-            radius += Math.hypot(x0[i], x0[i + 1]) / 2000;
-        }
-        assertEquals(2.0, radius, 0.05, "8 Gaussians sit on the circle of radius 2");
-        assertEquals(1.0, std(eps), 0.05, "ε is standard normal");
+        assertEquals(2.0, StudioFixture.meanRadius(x0), 0.05, "8 Gaussians sit on the circle of radius 2");
+        assertEquals(1.0, StudioFixture.std(eps), 0.05, "ε is standard normal");
     }
 
     @Test
@@ -143,7 +128,7 @@ class StudioApiTest {
         assertEquals(50, r.get("result").get("nfe").asInt());
         float[] first = floats(frames.get(0).get("points"));
         float[] last = floats(frames.get(50).get("points"));
-        assertEquals(1.0, std(first), 0.05, "the reverse process starts from pure noise");
+        assertEquals(1.0, StudioFixture.std(first), 0.05, "the reverse process starts from pure noise");
         assertEquals(0, frames.get(50).get("t").asInt());
         double e = energyToEightGaussians(last);
         assertTrue(e < 0.01, "energy distance " + e);

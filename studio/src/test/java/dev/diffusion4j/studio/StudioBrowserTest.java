@@ -108,32 +108,13 @@ class StudioBrowserTest {
 
     /** The interleaved points a hook returns. */
     @SuppressWarnings("unchecked")
-    static double[] points(String expression) {
+    static float[] points(String expression) {
         List<Number> l = (List<Number>) js("const p = " + expression + "; return p ? Array.from(p) : null;");
-        double[] out = new double[l.size()];
+        float[] out = new float[l.size()];
         for (int i = 0; i < out.length; i++) {
-            out[i] = l.get(i).doubleValue();
+            out[i] = l.get(i).floatValue();
         }
         return out;
-    }
-
-    static double meanRadius(double[] xy) {
-        double r = 0;
-        for (int i = 0; i < xy.length; i += 2) {
-            r += Math.hypot(xy[i], xy[i + 1]);
-        }
-        return r / (xy.length / 2);
-    }
-
-    static double std(double[] xy) {
-        double sum = 0;
-        double sq = 0;
-        for (double v : xy) {
-            sum += v;
-            sq += v * v;
-        }
-        double mean = sum / xy.length;
-        return Math.sqrt(sq / xy.length - mean * mean);
     }
 
     /** Keeps canvas {@code id}'s pixels for {@link #changedPixels}. */
@@ -159,9 +140,9 @@ class StudioBrowserTest {
     void explorerScrubsTheForwardProcessAtMoreThan30FramesPerSecond() throws Exception {
         open("explorer");
         assertEquals("CLEAN DATA", js("return window.studio.explorer.mode()"));
-        double[] clean = points("window.studio.explorer.cloud()");
+        float[] clean = points("window.studio.explorer.cloud()");
         assertEquals(4000, clean.length, "2,000 points");
-        assertEquals(2.0, meanRadius(clean), 0.05, "the clean 8 Gaussians on their circle");
+        assertEquals(2.0, StudioFixture.meanRadius(clean), 0.05, "the clean 8 Gaussians on their circle");
         double inkClean = inkedPixels("ex-canvas");
         keepPixels("ex-canvas");
 
@@ -175,8 +156,8 @@ class StudioBrowserTest {
         setValue("ex-t", 1000);
         waitFor("document.getElementById('ex-t-label').textContent.includes('1000 / 1000')", Duration.ofSeconds(5));
         StudioFixture.sleep(200);
-        double[] noise = points("window.studio.explorer.cloud()");
-        assertEquals(1.0, std(noise), 0.07, "at t = T the cloud is pure N(0, I) noise");
+        float[] noise = points("window.studio.explorer.cloud()");
+        assertEquals(1.0, StudioFixture.std(noise), 0.07, "at t = T the cloud is pure N(0, I) noise");
         double changed = changedPixels("ex-canvas");
         assertTrue(inkClean > 1500 && changed > 2000, "points drawn: " + inkClean + " pixels inked, " + changed + " changed at t = T");
         screenshot("explorer-forward");
@@ -207,8 +188,8 @@ class StudioBrowserTest {
         driver.findElement(By.id("ex-reverse")).click();
         waitFor("window.studio.explorer.frames() > 0 && window.studio.explorer.mode() === 'REVERSE'", Duration.ofSeconds(60));
         StudioFixture.sleep(4000);   // the particles travel for about three seconds
-        double[] end = points("window.studio.explorer.cloud()");
-        assertEquals(2.0, meanRadius(end), 0.1, "the reverse process ends on the circle of modes");
+        float[] end = points("window.studio.explorer.cloud()");
+        assertEquals(2.0, StudioFixture.meanRadius(end), 0.1, "the reverse process ends on the circle of modes");
         driver.findElement(By.id("ex-field")).click();
         waitFor("window.studio.explorer.fieldArrows() > 100", Duration.ofSeconds(20));
         setValue("ex-t", 600);
@@ -217,7 +198,7 @@ class StudioBrowserTest {
         screenshot("explorer-reverse");
         setValue("ex-t", 1000);
         StudioFixture.sleep(300);
-        assertEquals(1.0, std(points("window.studio.explorer.cloud()")), 0.08, "scrubbed back to the starting noise");
+        assertEquals(1.0, StudioFixture.std(points("window.studio.explorer.cloud()")), 0.08, "scrubbed back to the starting noise");
     }
 
     @Test
@@ -239,8 +220,8 @@ class StudioBrowserTest {
         assertEquals("browser-run", js("return window.studio.train.model"));
         double losses = number("return window.studio.train.losses.length");
         assertTrue(losses >= 20, "loss points charted: " + losses);
-        double[] last = points("window.studio.train.lastSnapshot");
-        assertEquals(2.0, meanRadius(last), 0.25, "after 1,200 steps the snapshot sits on the circle of modes");
+        float[] last = points("window.studio.train.lastSnapshot");
+        assertEquals(2.0, StudioFixture.meanRadius(last), 0.25, "after 1,200 steps the snapshot sits on the circle of modes");
         assertTrue(inkedPixels("tr-loss-canvas") > 300, "a loss curve is drawn");
         assertTrue(inkedPixels("tr-snapshot-canvas") > 300, "snapshot points are drawn");
         screenshot("train");

@@ -104,6 +104,27 @@ final class StudioFixture implements AutoCloseable {
         return null;
     }
 
+    /** The standard deviation of all coordinates of interleaved points. */
+    static double std(float[] xy) {
+        double sum = 0;
+        double sq = 0;
+        for (float v : xy) {
+            sum += v;
+            sq += v * v;
+        }
+        double mean = sum / xy.length;
+        return Math.sqrt(sq / xy.length - mean * mean);
+    }
+
+    /** The mean distance of interleaved points from the origin. */
+    static double meanRadius(float[] xy) {
+        double r = 0;
+        for (int i = 0; i < xy.length; i += 2) {
+            r += Math.hypot(xy[i], xy[i + 1]);
+        }
+        return r / (xy.length / 2);
+    }
+
     static void sleep(long millis) {
         try {
             Thread.sleep(millis);

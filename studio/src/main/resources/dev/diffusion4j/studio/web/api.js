@@ -151,6 +151,21 @@ export function clearError() {
 
 // ---- small shared helpers ----
 
+/**
+ * Shows a queued job in a <progress> bar (indeterminate until the first progress event) and a status
+ * line; returns the onProgress handler that keeps both current.
+ */
+export function trackProgress(progress, status, what = 'step') {
+  progress.hidden = false;
+  progress.removeAttribute('value');
+  status.textContent = 'queued';
+  return ({ step, total }) => {
+    progress.max = total || 1;
+    progress.value = step;
+    status.textContent = `running: ${what} ${step} / ${total}`;
+  };
+}
+
 /** Reads a number input, falling back to `fallback` when empty or not a number. */
 export function numberValue(input, fallback) {
   const value = Number(input.value);

@@ -5,7 +5,7 @@
 // after it the slider scrubs those frames (REVERSE mode) until the data set, schedule or number of
 // timesteps changes or #ex-forward is pressed.
 
-import { studio, getJson, runJob, showError, numberValue, fillSelect } from './api.js';
+import { studio, getJson, runJob, showError, numberValue, fillSelect, trackProgress } from './api.js';
 import {
   COLORS, setupCanvas, View, viewBounds, drawBackground, drawPoints, drawArrows, drawMessage,
 } from './draw.js';
@@ -242,17 +242,9 @@ async function runReverse() {
   const status = $('ex-status');
   state.reverseRunning = true;
   updateReverseButton();
-  progress.hidden = false;
-  progress.removeAttribute('value'); // indeterminate until the first progress event
-  status.textContent = 'queued';
+  const onProgress = trackProgress(progress, status, 'step');
   try {
-    const result = await runJob(body, {
-      onProgress: ({ step, total }) => {
-        progress.max = total || 1;
-        progress.value = step;
-        status.textContent = `running: step ${step} / ${total}`;
-      },
-    });
+    const result = await runJob(body, { onProgress });
     if ($('ex-dataset').value !== dataset) {
       status.textContent = 'done (data set changed meanwhile: frames discarded)';
       return;

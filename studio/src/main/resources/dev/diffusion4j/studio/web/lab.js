@@ -1,6 +1,6 @@
 // Sampler lab: the same noise through several samplers, compared by energy distance to fresh data.
 
-import { studio, runJob, showError, numberValue, fillSelect } from './api.js';
+import { studio, runJob, showError, numberValue, fillSelect, trackProgress } from './api.js';
 import { COLORS, setupCanvas, View, viewBounds, pointBounds, drawBackground, drawPoints } from './draw.js';
 
 const $ = (id) => document.getElementById(id);
@@ -83,17 +83,9 @@ async function run() {
   const status = $('lab-status');
   running = true;
   updateModelChoice();
-  progress.hidden = false;
-  progress.removeAttribute('value');
-  status.textContent = 'queued';
+  const onProgress = trackProgress(progress, status, 'sampler');
   try {
-    const result = await runJob(body, {
-      onProgress: ({ step, total }) => {
-        progress.max = total || 1;
-        progress.value = step;
-        status.textContent = `running: ${step} / ${total}`;
-      },
-    });
+    const result = await runJob(body, { onProgress });
     hook.result = result;
     render(result, body);
     status.textContent = `done: ${result.results.length} samplers, ${body.steps} steps, n = ${body.n}`;
