@@ -68,25 +68,26 @@ class StudioQueueTest {
     }
 
     @Test
-    void memoryStaysFlatOver500GenerationJobs() throws Exception {
+    void memoryStaysFlatOver700GenerationJobs() throws Exception {
         String body = "{\"kind\":\"generate\",\"model\":\"" + StudioFixture.IMAGE_MODEL + "\",\"sampler\":\"euler\",\"steps\":2,\"num\":2,"
                 + "\"previewEvery\":1}";
-        // Resident memory moves by tens of MiB with whatever is in flight, so compare medians of
-        // samples (after a GC) over jobs 100-200 and 400-500: a leak of even 100 KiB a job shows as 30 MiB.
+        // Resident memory moves in steps of about 10 MiB (allocator arenas, compiled code) and then stays, so compare
+        // medians of samples (after a GC) over jobs 100-200 and 600-700: a leak of 80 KiB a job shows as 40 MiB.
+        // (Over 1,500 jobs it went 390 -> 392 MiB by job 600 and 402 MiB from job 1,200 on.)
         List<Long> early = new ArrayList<>();
         List<Long> late = new ArrayList<>();
-        for (int i = 1; i <= 500; i++) {
+        for (int i = 1; i <= 700; i++) {
             JsonNode r = s.await(s.submit(body), Duration.ofMinutes(1));
             assertEquals("done", r.get("state").asText(), r.toString());
-            if (i % 10 == 0 && (i >= 100 && i <= 200 || i >= 400)) {
+            if (i % 10 == 0 && (i >= 100 && i <= 200 || i >= 600)) {
                 System.gc();
                 (i <= 200 ? early : late).add(residentKiB());
             }
         }
         long growthMiB = (median(late) - median(early)) / 1024;
-        System.out.printf("resident memory, median over jobs 100-200: %d MiB, over jobs 400-500: %d MiB%n",
+        System.out.printf("resident memory, median over jobs 100-200: %d MiB, over jobs 600-700: %d MiB%n",
                 median(early) / 1024, median(late) / 1024);
-        assertTrue(growthMiB < 24, "resident memory grew " + growthMiB + " MiB over 300 jobs");
+        assertTrue(growthMiB < 40, "resident memory grew " + growthMiB + " MiB over 500 jobs");
         assertTrue(s.studio.knownJobs() <= JobQueue.KEEP_FINISHED + 1, "finished jobs are forgotten: " + s.studio.knownJobs());
         assertEquals(JobQueue.KEEP_FINISHED, s.get("api/jobs").json().size());
     }
