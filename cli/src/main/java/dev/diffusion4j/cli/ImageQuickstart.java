@@ -38,10 +38,16 @@ import java.util.Map;
  */
 final class ImageQuickstart {
     static final String DATA = "fashion-mnist";
-    static final String SAMPLER = "dpmpp_2m";
+    /**
+     * A stochastic sampler: its fresh noise corrects the errors of a model trained for minutes. On the
+     * same 1,340-step checkpoint and 1,000 samples, FID / IS were 4.51 / 4.81 with dpmpp_2m (20 steps),
+     * 5.65 / 4.61 with ddim (20), 2.36 / 5.58 with euler_ancestral (30), 2.01 / 5.70 with ddpm (100)
+     * and 1.76 / 5.61 with dpmpp_2m_sde (20) at 1.25× dpmpp_2m's time.
+     */
+    static final String SAMPLER = "dpmpp_2m_sde";
     static final int SAMPLE_STEPS = 20;
-    /** Seconds set aside for loading, checkpoints, the GIF and the metrics. */
-    static final double OVERHEAD_SECONDS = 100;
+    /** Seconds set aside for measuring, loading, checkpoints, the GIF and the metrics (about 25 were used). */
+    static final double OVERHEAD_SECONDS = 50;
 
     private ImageQuickstart() {
     }

@@ -44,7 +44,7 @@ final class ImageGeneration {
         if (!info.image()) {
             throw ApiException.badRequest(model + " is a 2D model; generate takes image models (use the explorer for 2D)");
         }
-        String samplerName = p.choice("sampler", "dpmpp_2m", Samplers.names());
+        String samplerName = p.choice("sampler", "dpmpp_2m_sde", Samplers.names());
         int steps = p.integer("steps", 20, 1, MAX_STEPS);
         int num = p.integer("num", 16, 1, MAX_NUM);
         long seed = p.integer("seed", 0L, 0L, Long.MAX_VALUE);

@@ -15,7 +15,7 @@ let jobId = null;
 let cancelling = false; // Cancel was pressed for the current job
 
 export function initGenerate({ samplers, models }) {
-  fillSelect($('gen-sampler'), samplers.map((s) => ({ value: s.name })), 'dpmpp_2m');
+  fillSelect($('gen-sampler'), samplers.map((s) => ({ value: s.name })), 'dpmpp_2m_sde');
   setModels(models);
   $('gen-model').addEventListener('change', updateConditioning);
   $('gen-class').addEventListener('change', updateConditioning);
