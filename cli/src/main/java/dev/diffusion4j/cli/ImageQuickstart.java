@@ -78,7 +78,8 @@ final class ImageQuickstart {
         TrainConfig cfg = defaults.withSteps(steps).withCheckpointEvery(Math.max(1, steps / 4))
                 .withImageOptions(0, 0, null, defaults.precision(), Math.max(1, steps / 6));
         Trainer trainer = Trainer.create(run, cfg, arch, schedule);
-        TrainingRun.Result trained = TrainingRun.execute(trainer, pw, false);
+        long deadline = System.nanoTime() + (long) (trainSeconds * 1e9);
+        TrainingRun.Result trained = TrainingRun.execute(trainer, pw, false, deadline);
 
         DiffusionPipeline pipe = DiffusionPipeline.load(run);
         SamplerOptions options = SamplerOptions.DEFAULTS.withSteps(SAMPLE_STEPS);
@@ -88,7 +89,7 @@ final class ImageQuickstart {
         try (Scope s = Scope.open()) {
             Tensor samples = gen.samples();
             Map<String, String> params = gen.parameters(SAMPLER, options);
-            params.put("model", "quickstart U-Net, " + steps + " steps on " + DATA);
+            params.put("model", "quickstart U-Net, " + trainer.step() + " steps on " + DATA);
             ImageOutputs.grid(samples.narrow(0, 0, Math.min(64, num)), 8, out.resolve("samples.png"), params);
             pw.println("wrote the grid, the samples and the denoising GIF; rendering...");
             ImageOutputs.individual(samples, out.resolve("samples"), params);

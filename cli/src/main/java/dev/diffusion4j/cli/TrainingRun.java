@@ -15,15 +15,30 @@ final class TrainingRun {
     record Result(Path checkpoint, Path lossCurve, double seconds, Map<String, Object> figures) {
     }
 
+    /** For {@link #execute(Trainer, PrintWriter, boolean, long)}: train to the configured step count. */
+    static final long NO_DEADLINE = Long.MAX_VALUE;
+
     private TrainingRun() {
     }
 
     static Result execute(Trainer trainer, PrintWriter out, boolean quiet) {
+        return execute(trainer, out, quiet, NO_DEADLINE);
+    }
+
+    /**
+     * Trains to the configured step count, or until {@code System.nanoTime()} passes {@code deadline}:
+     * then the run stops with a checkpoint of the step it reached (a time budget holds even when the
+     * machine is slower than it was when the steps were planned).
+     */
+    static Result execute(Trainer trainer, PrintWriter out, boolean quiet, long deadline) {
         long t0 = System.nanoTime();
-        ProgressListener progress = new ProgressListener();
+        ProgressListener progress = new ProgressListener(deadline);
         Path ckpt = trainer.run(progress);
         double seconds = (System.nanoTime() - t0) / 1e9;
         progress.finish(seconds);
+        if (trainer.step() < trainer.config().steps()) {
+            out.printf(Locale.ROOT, "the time budget for training ran out at step %d of %d%n", trainer.step(), trainer.config().steps());
+        }
         Path runDir = ckpt.getParent();
         Path curve = runDir.resolve("loss.png");
         Plots.lossCurve(trainer.lossLog(), curve, "training loss — " + trainer.config().data());
@@ -35,6 +50,7 @@ final class TrainingRun {
         out.flush();
         Map<String, Object> figures = new LinkedHashMap<>();
         figures.put("steps", trainer.step());
+        figures.put("planned_steps", trainer.config().steps());
         figures.put("seconds", seconds);
         figures.put("steps_per_second", progress.stepsThisRun / Math.max(1e-9, seconds));
         figures.put("final_loss", lastLoss);
@@ -46,10 +62,20 @@ final class TrainingRun {
 
     /** Drives a console progress bar with a smoothed loss. */
     private static final class ProgressListener implements TrainListener {
+        private final long deadline;
         private ProgressBar bar;
         private double smoothLoss = Double.NaN;
         private long stepsThisRun;
         private long startStep;
+
+        ProgressListener(long deadline) {
+            this.deadline = deadline;
+        }
+
+        @Override
+        public boolean stopRequested() {
+            return deadline != NO_DEADLINE && System.nanoTime() - deadline > 0;
+        }
 
         @Override
         public void onStart(long start, long total, long params) {

@@ -288,6 +288,19 @@ class CliTest {
         assertUserError(diffuse(concat(base, "--sampler", "dpm_adaptive", "--order", "4")), "order 4");
     }
 
+    /** A time budget (the image quickstart's) ends training at the deadline with a checkpoint of the step it reached. */
+    @Test
+    void aTrainingDeadlineStopsTheRunWithACheckpoint(@TempDir Path dir) {
+        Trainer t = Trainer.create(dir.resolve("r"), dev.diffusion4j.train.TrainConfig.defaults("moons").withSteps(1_000_000),
+                dev.diffusion4j.model.MlpConfig.defaults(2),
+                dev.diffusion4j.schedule.NoiseSchedule.of(dev.diffusion4j.schedule.BetaSchedule.LINEAR, 1000));
+        StringWriter out = new StringWriter();
+        TrainingRun.Result r = TrainingRun.execute(t, new PrintWriter(out), true, System.nanoTime() + 500_000_000L);
+        assertTrue(t.step() > 0 && t.step() < 1_000_000, "stopped at " + t.step());
+        assertEquals(t.step(), CheckpointStore.step(r.checkpoint()));
+        assertTrue(out.toString().contains("time budget for training ran out at step " + t.step()), out.toString());
+    }
+
     @Test
     void serveRefusesBadSettingsInOneLine(@TempDir Path dir) throws Exception {
         assertUserError(diffuse("serve", "--port", "70000", "--models", dir.toString()), "--port");
