@@ -46,6 +46,11 @@ final class ImageQuickstart {
      */
     static final String SAMPLER = "dpmpp_2m_sde";
     static final int SAMPLE_STEPS = 20;
+    /**
+     * In a fixed time, more steps of smaller batches learn more: the 15-minute quickstart reached FID 1.00 / IS 6.10 with
+     * 2,808 steps of 32 where 1,302 steps of 64 reached 1.74 / 5.60 (dpmpp_2m_sde, 20 steps, 1,000 samples).
+     */
+    static final int BATCH = 32;
     /** Seconds set aside for measuring, loading, checkpoints, the GIF and the metrics (about 25 were used). */
     static final double OVERHEAD_SECONDS = 50;
 
@@ -60,7 +65,8 @@ final class ImageQuickstart {
         pw.println("data: " + data.description());
         long[] shape = data.itemShape();
         UNet2DConfig arch = UNet2DConfig.defaults((int) shape[0], (int) shape[1]);
-        TrainConfig defaults = TrainConfig.imageDefaults(DATA).withSeed(seed);
+        TrainConfig image = TrainConfig.imageDefaults(DATA);
+        TrainConfig defaults = image.withRecipe(image.lr(), BATCH, image.loss()).withSeed(seed);
         NoiseSchedule schedule = NoiseSchedule.of(BetaSchedule.LINEAR, 1000);
 
         double[] rates = measureRates(arch, defaults, schedule);
