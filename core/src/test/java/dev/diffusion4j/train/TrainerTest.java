@@ -78,18 +78,8 @@ class TrainerTest {
         Trainer resumed = Trainer.resume(broken, 0);
         assertEquals(160, resumed.step());
         resumed.run(TrainListener.NONE);
-        for (String file : new String[] {Trainer.MODEL_FILE, Trainer.EMA_FILE}) {
-            try (Scope s = Scope.open();
-                 SafetensorsFile a = Safetensors.open(CheckpointStore.latest(straight).orElseThrow().resolve(file));
-                 SafetensorsFile b = Safetensors.open(CheckpointStore.latest(broken).orElseThrow().resolve(file))) {
-                Map<String, Tensor> wa = a.readAll();
-                Map<String, Tensor> wb = b.readAll();
-                assertEquals(wa.keySet(), wb.keySet());
-                for (String k : wa.keySet()) {
-                    assertTrue(wa.get(k).equal(wb.get(k)), file + " " + k + " differs after resume");
-                }
-            }
-        }
+        assertSameWeights(straight, broken, Trainer.MODEL_FILE);
+        assertSameWeights(straight, broken, Trainer.EMA_FILE);
         assertEquals(Trainer.resume(straight, 0).lossLog().size(), Trainer.resume(broken, 0).lossLog().size());
     }
 
@@ -126,13 +116,19 @@ class TrainerTest {
         assertEquals(List.of(50L, 80L, 123L), saved);
         assertEquals(CheckpointStore.dirName(123), last.getFileName().toString());
         Trainer.resume(stopped, 0).run(TrainListener.NONE);
+        assertSameWeights(straight, stopped, Trainer.MODEL_FILE);
+    }
+
+    /** The newest checkpoints of two runs hold bit-identical tensors in {@code file}. */
+    static void assertSameWeights(Path runA, Path runB, String file) throws Exception {
         try (Scope s = Scope.open();
-             SafetensorsFile a = Safetensors.open(CheckpointStore.latest(straight).orElseThrow().resolve(Trainer.MODEL_FILE));
-             SafetensorsFile b = Safetensors.open(CheckpointStore.latest(stopped).orElseThrow().resolve(Trainer.MODEL_FILE))) {
+             SafetensorsFile a = Safetensors.open(CheckpointStore.latest(runA).orElseThrow().resolve(file));
+             SafetensorsFile b = Safetensors.open(CheckpointStore.latest(runB).orElseThrow().resolve(file))) {
             Map<String, Tensor> wa = a.readAll();
             Map<String, Tensor> wb = b.readAll();
+            assertEquals(wa.keySet(), wb.keySet());
             for (String k : wa.keySet()) {
-                assertTrue(wa.get(k).equal(wb.get(k)), k + " differs after a stop and resume");
+                assertTrue(wa.get(k).equal(wb.get(k)), file + " " + k + " differs after resume");
             }
         }
     }

@@ -94,17 +94,10 @@ final class ImageGeneration {
         return job -> run(guided, samplerName, steps, num, seed, previewEvery, parameters, job);
     }
 
+    /** The pipeline's own name-or-index lookup, with the index bounded by the model's classes. */
     private static Condition classCondition(DiffusionPipeline pipe, Models.Info info, String cls) {
-        int k = -1;
-        for (int i = 0; i < info.classes().size(); i++) {
-            if (info.classes().get(i).equalsIgnoreCase(cls)) {
-                k = i;
-            }
-        }
-        if (k < 0 && cls.matches("\\d{1,4}") && Integer.parseInt(cls) < info.classes().size()) {
-            k = Integer.parseInt(cls);
-        }
-        if (k < 0) {
+        int k = pipe.classIndex(cls);
+        if (k < 0 || k >= info.classes().size()) {
             throw ApiException.badRequest("unknown class '" + cls + "'; " + pipe.name() + " knows " + String.join(", ", info.classes()));
         }
         return Condition.ofClass(k);
