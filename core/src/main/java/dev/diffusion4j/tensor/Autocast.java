@@ -34,6 +34,11 @@ public final class Autocast implements AutoCloseable {
         return new Autocast(dtype);
     }
 
+    /** Whether an autocast region is open on this thread. */
+    static boolean active() {
+        return torch.is_autocast_enabled(DeviceType.CPU);
+    }
+
     @Override
     public void close() {
         torch.set_autocast_enabled(DeviceType.CPU, prevEnabled);

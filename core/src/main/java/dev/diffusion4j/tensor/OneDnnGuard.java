@@ -13,7 +13,8 @@ import java.util.List;
  * whenever the output channels are not a multiple of 16, forward passes with 24 input channels,
  * transposed convolutions, and bf16 convolutions at any width. The same binaries were right on an
  * Intel CPU with AMX, so the answer depends on the CPU and has to be measured where the code runs.
- * The failures follow no rule that a narrower workaround could rely on, so the whole of oneDNN goes:
+ * The failures follow no rule that a narrower workaround could rely on, so the whole of oneDNN goes
+ * (float32 forward problems come back one at a time after a check of their own, {@link OneDnnForward}):
  * libtorch's own im2col + GEMM kernels then run every convolution, right but slower (measured there
  * with bench-images: the default U-Net still trains at 40 img/s in fp32; bf16 loses its fast path). Float64 never goes through oneDNN, and it agrees with a loop
  * written out by hand (the unit test checks that too), so a float64 run of each op is the oracle.
@@ -61,7 +62,8 @@ final class OneDnnGuard {
                         failures = String.join(", ", new LinkedHashSet<>(failed));
                         Backend.context().setUserEnabledMkldnn(false);
                         System.err.println("note: oneDNN gets " + failures + " convolutions wrong on this CPU; it is off, "
-                                + "libtorch's own kernels run them (right, but slower)");
+                                + "libtorch's own kernels run them (right, but slower), except float32 forward problems "
+                                + "that oneDNN is checked right on (OneDnnForward)");
                     }
                 }
             } catch (InterruptedException e) {
@@ -80,7 +82,8 @@ final class OneDnnGuard {
         if (!org.bytedeco.pytorch.Context.hasMKLDNN()) {
             return "no oneDNN";
         }
-        return failures.isEmpty() ? "oneDNN convolutions checked" : "oneDNN off (wrong " + failures + " convolutions here)";
+        return failures.isEmpty() ? "oneDNN convolutions checked"
+                : "oneDNN off (wrong " + failures + " convolutions here) but for float32 forward shapes checked right";
     }
 
     /** Whether oneDNN failed the check (and is therefore off). */

@@ -622,9 +622,24 @@ public final class Tensor implements AutoCloseable {
      */
     public Tensor conv2d(Tensor weight, Tensor bias, long stride, long padding, long groups) {
         OneDnnGuard.ensureChecked();
-        Tensor out = wrap(torch.conv2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
-                new long[] {padding, padding}, new long[] {1, 1}, groups));
+        if (needsGradient(weight, bias) && BandedDepthwise.applies(this, weight, stride, padding, groups)) {
+            return BandedDepthwise.apply(this, weight, bias);   // its matrix products count their own FLOPs
+        }
+        Tensor out = OneDnnForward.serves(this, weight, bias, stride, padding, groups)
+                ? convolutionOneDnn(weight, bias, stride, padding, groups)
+                : wrap(torch.conv2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
+                        new long[] {padding, padding}, new long[] {1, 1}, groups));
         return counted(out, weight.size(1) * weight.size(2) * weight.size(3));
+    }
+
+    private boolean needsGradient(Tensor weight, Tensor bias) {
+        return NoGrad.isGradEnabled() && (requiresGrad() || weight.requiresGrad() || (bias != null && bias.requiresGrad()));
+    }
+
+    /** {@link #conv2d} through oneDNN whatever the global switch says; for {@link OneDnnForward} only. */
+    Tensor convolutionOneDnn(Tensor weight, Tensor bias, long stride, long padding, long groups) {
+        return wrap(torch.mkldnn_convolution(n(), weight.n(), optional(bias), new long[] {padding, padding},
+                new long[] {stride, stride}, new long[] {1, 1}, groups));
     }
 
     /**

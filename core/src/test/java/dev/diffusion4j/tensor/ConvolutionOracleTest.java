@@ -1,5 +1,6 @@
 package dev.diffusion4j.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -108,5 +109,67 @@ class ConvolutionOracleTest {
         }
         assertTrue(wrong.isEmpty(), wrong.size() + " of " + ins.length * outs.length * kernels.length * 5
                 + " convolution results off (" + Backend.describe() + "): " + wrong);
+    }
+
+    @Test
+    void depthwiseConvolutionsAgreeWithFloat64WithAndWithoutGradients() {
+        Generator g = new Generator(7);
+        for (int[] c : new int[][] {{18, 7, 12}, {33, 7, 5}, {8, 3, 9}}) {   // channels, kernel, image size
+            int ch = c[0], k = c[1], size = c[2];
+            try (Scope s = Scope.open()) {
+                Tensor x = Tensor.randn(g, 3, ch, size, size);
+                Tensor w = Tensor.randn(g, ch, 1, k, k);
+                Tensor b = Tensor.randn(g, ch);
+                Tensor upstream = Tensor.randn(g, 3, ch, size, size);
+                assertTrue(BandedDepthwise.applies(x, w, 1, k / 2, ch));
+                Tensor x64 = x.to(DType.FLOAT64).requiresGrad_(true);
+                Tensor w64 = w.to(DType.FLOAT64).requiresGrad_(true);
+                Tensor b64 = b.to(DType.FLOAT64).requiresGrad_(true);
+                Tensor y64 = x64.conv2d(w64, b64, 1, k / 2, ch);
+                y64.mul(upstream.to(DType.FLOAT64)).sum().backward();
+
+                Tensor x32 = x.clone().requiresGrad_(true);
+                Tensor w32 = w.clone().requiresGrad_(true);
+                Tensor b32 = b.clone().requiresGrad_(true);
+                Tensor y32 = x32.conv2d(w32, b32, 1, k / 2, ch);   // the banded form: a gradient is needed
+                y32.mul(upstream).sum().backward();
+                String what = ch + " channels, " + k + "x" + k;
+                assertTrue(relativeError(y32, y64) < 1e-6, what + " forward " + relativeError(y32, y64));
+                assertTrue(relativeError(x32.grad(), x64.grad()) < 1e-6, what + " input gradient");
+                assertTrue(relativeError(w32.grad(), w64.grad()) < 1e-6, what + " weight gradient");
+                assertTrue(relativeError(b32.grad(), b64.grad()) < 1e-6, what + " bias gradient");
+                try (NoGrad ng = NoGrad.open()) {
+                    assertTrue(relativeError(x.conv2d(w, b, 1, k / 2, ch), y64.detach()) < 1e-6, what + " forward without gradient");
+                }
+            }
+        }
+    }
+
+    /**
+     * Where the guard switched oneDNN off, a convolution problem runs through oneDNN only if oneDNN
+     * computed it right on this CPU: the shapes include ones the guard saw fail (24 input channels).
+     */
+    @Test
+    void oneDnnServesOnlyTheProblemsItGetsRight() {
+        Generator g = new Generator(9);
+        int served = 0;
+        for (int[] c : new int[][] {{24, 32, 3}, {24, 24, 3}, {16, 32, 3}, {28, 56, 3}, {1, 18, 7}, {32, 32, 1}}) {
+            try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
+                Tensor x = Tensor.randn(g, 4, c[0], 14, 14);
+                Tensor w = Tensor.randn(g, c[1], c[0], c[2], c[2]);
+                Tensor y64 = x.to(DType.FLOAT64).conv2d(w.to(DType.FLOAT64), null, 1, c[2] / 2, 1);
+                String what = c[0] + "->" + c[1] + " k" + c[2];
+                assertTrue(relativeError(x.conv2d(w, null, 1, c[2] / 2, 1), y64) < 1e-5, what);
+                if (OneDnnForward.serves(x, w, null, 1, c[2] / 2, 1)) {
+                    served++;
+                    assertTrue(relativeError(x.convolutionOneDnn(w, null, 1, c[2] / 2, 1), y64) < 1e-5, what + " served but wrong");
+                }
+            }
+        }
+        if (Backend.oneDnnOff() && org.bytedeco.pytorch.Context.hasMKLDNN()) {
+            assertTrue(served > 0, "no problem went through oneDNN: its forward is right for most shapes here");
+        } else {
+            assertEquals(0, served, "with oneDNN on (or absent) every convolution takes libtorch's own dispatch");
+        }
     }
 }
