@@ -17,9 +17,9 @@ import java.util.Map;
  * on only if the two agree. That a verdict holds for later calls was measured: 990 problems (1–112
  * channels in and 8–112 out, kernels 1, 3, 4 stride 2 and 7, depthwise 7×7 at batch 4–128, sizes
  * 7–28), each run six times on fresh data between other allocations: 630 were right every time, 360
- * wrong every time, none changed its answer. The backward pass of such a convolution still runs libtorch's own
- * kernels: {@code mkldnn_convolution}'s derivative is the generic {@code convolution_backward}, which
- * obeys the global switch.
+ * wrong every time, none changed its answer. The backward pass of such a convolution still runs
+ * libtorch's own kernels: {@code mkldnn_convolution}'s derivative is the generic
+ * {@code convolution_backward}, which obeys the global switch.
  */
 final class OneDnnForward {
     /** Max-norm error allowed relative to the largest output value; float32 reductions of ≤ 10⁴ terms stay near 1e-6. */
