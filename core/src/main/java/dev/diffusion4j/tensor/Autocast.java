@@ -18,7 +18,7 @@ public final class Autocast implements AutoCloseable {
     private Autocast(DType dtype) {
         Backend.ensureLoaded();
         OneDnnGuard.ensureChecked();
-        prevEnabled = torch.is_autocast_enabled(DeviceType.CPU);
+        prevEnabled = active();
         prevType = torch.get_autocast_dtype(DeviceType.CPU);
         prevCache = torch.is_autocast_cache_enabled();
         torch.set_autocast_cache_enabled(false);

@@ -1,5 +1,8 @@
 package dev.diffusion4j.tensor;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 /**
  * A k×k depthwise convolution (stride 1, "same" padding) written as k batched matrix products with
  * banded matrices, for when its gradient is needed.
@@ -23,7 +26,8 @@ final class BandedDepthwise {
      */
     static boolean applies(Tensor x, Tensor weight, long stride, long padding, long groups) {
         long k = weight.size(2);
-        return x.dtype() == DType.FLOAT32 && weight.dtype() == DType.FLOAT32 && !Autocast.active() && x.dim() == 4 && groups > 1 && groups == x.size(1) && weight.size(0) == groups && weight.size(1) == 1
+        return x.dtype() == DType.FLOAT32 && weight.dtype() == DType.FLOAT32 && !Autocast.active()
+                && x.dim() == 4 && groups > 1 && groups == x.size(1) && weight.size(0) == groups && weight.size(1) == 1
                 && k == weight.size(3) && k % 2 == 1 && stride == 1 && padding == k / 2;
     }
 
@@ -47,15 +51,25 @@ final class BandedDepthwise {
         return bias == null ? out : out.add(bias.reshape(1, c, 1, 1));
     }
 
+    private record ShiftKey(long k, long w) {
+    }
+
+    /** Built once per (k, W) and kept: a training step would otherwise copy them from the heap on every call. */
+    private static final Map<ShiftKey, Tensor> SHIFTS = new ConcurrentHashMap<>();
+
     /** The k shift matrices E_j [Wp, W] with E_j[w+j, w] = 1, flattened to [k, Wp·W]. */
     private static Tensor shifts(long k, long w) {
-        long wp = w + k - 1;
-        float[] e = new float[Math.toIntExact(k * wp * w)];
-        for (int j = 0; j < k; j++) {
-            for (int col = 0; col < w; col++) {
-                e[Math.toIntExact((j * wp + col + j) * w + col)] = 1f;
+        return SHIFTS.computeIfAbsent(new ShiftKey(k, w), key -> {
+            long wp = w + k - 1;
+            float[] e = new float[Math.toIntExact(k * wp * w)];
+            for (int j = 0; j < k; j++) {
+                for (int col = 0; col < w; col++) {
+                    e[Math.toIntExact((j * wp + col + j) * w + col)] = 1f;
+                }
             }
-        }
-        return Tensor.of(e, k, wp * w);
+            try (Scope s = Scope.open()) {
+                return Scope.escape(Tensor.of(e, k, wp * w));
+            }
+        });
     }
 }

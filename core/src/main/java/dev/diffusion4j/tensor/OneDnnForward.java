@@ -3,6 +3,7 @@ package dev.diffusion4j.tensor;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * oneDNN's float32 convolution forward for exactly the shapes where it has been shown right on this
@@ -36,7 +37,7 @@ final class OneDnnForward {
 
         @Override
         public int hashCode() {
-            return 31 * (31 * Arrays.hashCode(input) + Arrays.hashCode(weight)) + (int) (stride * 7 + padding * 3 + groups) + (bias ? 1 : 0);
+            return Objects.hash(Arrays.hashCode(input), Arrays.hashCode(weight), bias, stride, padding, groups);
         }
     }
 
