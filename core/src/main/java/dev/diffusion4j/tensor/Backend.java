@@ -1,5 +1,7 @@
 package dev.diffusion4j.tensor;
 
+import java.util.List;
+
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.pytorch.Context;
 import org.bytedeco.pytorch.global.torch;
@@ -138,11 +140,22 @@ public final class Backend {
         return org.bytedeco.javacpp.Pointer.physicalBytes();
     }
 
+    /** The glibc variables of the class comment; read by glibc at process start, so only reported here. */
+    private static final List<String> MALLOC_SETTINGS =
+            List.of("MALLOC_MMAP_THRESHOLD_", "MALLOC_MMAP_MAX_", "MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_");
+
     /** A one-line description of the backend for logs and reports. */
     public static String describe() {
         ensureLoaded();
         return "libtorch (org.bytedeco:pytorch) on " + System.getProperty("os.arch") + ", "
-                + threads + " thread(s), policy " + policy + ", " + OneDnnGuard.describe();
+                + threads + " thread(s), policy " + policy + ", " + OneDnnGuard.describe() + ", " + mallocSettings();
+    }
+
+    /** Which of the glibc malloc settings this process started without (each costs speed, see the class comment). */
+    static String mallocSettings() {
+        List<String> unset = MALLOC_SETTINGS.stream().filter(name -> System.getenv(name) == null).toList();
+        return unset.isEmpty() ? "glibc malloc settings in place"
+                : "glibc malloc settings missing: " + String.join(", ", unset) + " (slower; the diffuse launcher sets them)";
     }
 
     /**
