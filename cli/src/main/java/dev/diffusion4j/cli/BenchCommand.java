@@ -11,7 +11,7 @@ import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.Scope;
-import dev.diffusion4j.train.TrainConfig;
+import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;
 import java.io.IOException;
@@ -74,7 +74,7 @@ final class BenchCommand implements Callable<Integer> {
         try {
             Path run = tmp.resolve("train");
             WindowTimer trainTimer = new WindowTimer(50);
-            Trainer trainer = Trainer.create(run, TrainConfig.defaults(data).withSteps(trainSteps).withCheckpointEvery(Integer.MAX_VALUE),
+            Trainer trainer = Trainer.create(run, TrainingRecipe.defaults(data).withSteps(trainSteps).withCheckpointEvery(Integer.MAX_VALUE),
                     MlpConfig.defaults(2), NoiseSchedule.of(BetaSchedule.LINEAR, 1000));
             trainer.run(new TrainListener() {
                 @Override
@@ -122,7 +122,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Object> m = new LinkedHashMap<>();
         List<long[]> trainRss = new ArrayList<>();
         int every = Math.max(1, memoryTrainSteps / 50);
-        Trainer trainer = Trainer.create(run, TrainConfig.defaults(data).withSteps(memoryTrainSteps).withCheckpointEvery(memoryTrainSteps / 4),
+        Trainer trainer = Trainer.create(run, TrainingRecipe.defaults(data).withSteps(memoryTrainSteps).withCheckpointEvery(memoryTrainSteps / 4),
                 MlpConfig.defaults(2), NoiseSchedule.of(BetaSchedule.LINEAR, 1000));
         trainer.run(new TrainListener() {
             @Override

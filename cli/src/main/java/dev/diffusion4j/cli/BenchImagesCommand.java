@@ -21,7 +21,6 @@ import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.train.Precision;
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;

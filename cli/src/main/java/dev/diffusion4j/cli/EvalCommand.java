@@ -7,7 +7,7 @@ import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.ImageDatasets;
 import dev.diffusion4j.data.ImageOptions;
-import dev.diffusion4j.eval.ImageClassifier;
+import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.eval.ImageQuality;
 import dev.diffusion4j.eval.SampleQuality;
 import dev.diffusion4j.tensor.Scope;

@@ -2,7 +2,7 @@ package dev.diffusion4j.cli;
 
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
-import dev.diffusion4j.data.Normalizer;
+import dev.diffusion4j.model.Normalizer;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.process.GaussianDiffusion;
 import dev.diffusion4j.sampling.Sampler;
@@ -13,7 +13,6 @@ import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.train.ProgressBar;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -214,7 +213,7 @@ final class Generation {
                     @SuppressWarnings("unchecked")
                     Map<String, Object> settings = (Map<String, Object>) t;
                     // as the run opened it: a CSV label column is not a data column
-                    return Optional.of(dev.diffusion4j.train.Trainer.openData(dev.diffusion4j.train.TrainConfig.fromConfig(settings)));
+                    return Optional.of(dev.diffusion4j.train.Trainer.openData(dev.diffusion4j.train.TrainingRecipe.fromConfig(settings)));
                 }
                 return Optional.of(DataSources.open((String) m.get("source")));
             } catch (dev.diffusion4j.DiffusionException e) {

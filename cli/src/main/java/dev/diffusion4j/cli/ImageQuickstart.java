@@ -2,7 +2,7 @@ package dev.diffusion4j.cli;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.ImageDatasets;
-import dev.diffusion4j.eval.ImageClassifier;
+import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.eval.ImageQuality;
 import dev.diffusion4j.io.AtomicFiles;
 import dev.diffusion4j.io.Json;
@@ -19,7 +19,7 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.train.TrainConfig;
+import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.Trainer;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -65,8 +65,8 @@ final class ImageQuickstart {
         pw.println("data: " + data.description());
         long[] shape = data.itemShape();
         UNet2DConfig arch = UNet2DConfig.defaults((int) shape[0], (int) shape[1]);
-        TrainConfig image = TrainConfig.imageDefaults(DATA);
-        TrainConfig defaults = image.withRecipe(image.lr(), BATCH, image.loss()).withSeed(seed);
+        TrainingRecipe image = TrainingRecipe.imageDefaults(DATA);
+        TrainingRecipe defaults = image.withRecipe(image.lr(), BATCH, image.loss()).withSeed(seed);
         NoiseSchedule schedule = NoiseSchedule.of(BetaSchedule.LINEAR, 1000);
 
         double[] rates = measureRates(arch, defaults, schedule);
@@ -81,7 +81,7 @@ final class ImageQuickstart {
                 + "(%.0f s), then %d samples (~%.0f s)%n", rates[0], defaults.batchSize(), rates[1], steps, trainSeconds, num,
                 sampleSeconds);
         pw.flush();
-        TrainConfig cfg = defaults.withSteps(steps).withCheckpointEvery(Math.max(1, steps / 4))
+        TrainingRecipe cfg = defaults.withSteps(steps).withCheckpointEvery(Math.max(1, steps / 4))
                 .withImageOptions(0, 0, null, defaults.precision(), Math.max(1, steps / 6));
         Trainer trainer = Trainer.create(run, cfg, arch, schedule);
         long deadline = System.nanoTime() + (long) (trainSeconds * 1e9);
@@ -131,7 +131,7 @@ final class ImageQuickstart {
      * Training steps per second of {@code arch} at the run's batch size, and no-grad network
      * evaluations per second per image at the sampling batch: two warm-up rounds, then the median of five.
      */
-    static double[] measureRates(UNet2DConfig arch, TrainConfig cfg, NoiseSchedule schedule) {
+    static double[] measureRates(UNet2DConfig arch, TrainingRecipe cfg, NoiseSchedule schedule) {
         Generator g = new Generator(99);
         arch.applyThreadPolicy();
         DenoisingNetwork net = arch.build(g);

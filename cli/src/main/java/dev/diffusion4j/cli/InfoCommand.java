@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.io.Json;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
-import dev.diffusion4j.train.ProgressBar;
 import dev.diffusion4j.train.Trainer;
 import java.io.IOException;
 import java.io.PrintWriter;

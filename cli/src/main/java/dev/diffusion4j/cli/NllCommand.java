@@ -3,16 +3,14 @@ package dev.diffusion4j.cli;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
-import dev.diffusion4j.data.Normalizer;
+import dev.diffusion4j.model.Normalizer;
 import dev.diffusion4j.eval.Likelihood;
 import dev.diffusion4j.eval.Vlb;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
-import dev.diffusion4j.sampling.DdpmSampler;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.train.ProgressBar;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -143,7 +141,7 @@ final class NllCommand implements Callable<Integer> {
     }
 
     private Score variationalBound(DiffusionPipeline pipe, Tensor x, Generator g) {
-        Vlb bound = new Vlb(DdpmSampler.Variance.parse(variance), Vlb.Decoder.parse(decoder));
+        Vlb bound = new Vlb(ReverseVariance.parse(variance), Vlb.Decoder.parse(decoder));
         int steps = pipe.denoiser().trainingSigmas().length;
         ProgressBar progress = ProgressBar.console("vlb", Math.max(steps, 1));
         Vlb.Result r = bound.evaluate(pipe.denoiser(), x, g, t -> progress.update(t, ""));

@@ -16,7 +16,7 @@ import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.train.TrainConfig;
+import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.Trainer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -95,8 +95,8 @@ final class QuickstartCommand implements Callable<Integer> {
         pw.println("diffusion4j quickstart: learning to rebuild '" + data + "' from noise (" + Backend.describe() + ")");
         pw.flush();
 
-        TrainConfig d = TrainConfig.defaults(data).withSeed(seed);
-        TrainConfig cfg = steps == null ? d : d.withSteps(steps);
+        TrainingRecipe d = TrainingRecipe.defaults(data).withSeed(seed);
+        TrainingRecipe cfg = steps == null ? d : d.withSteps(steps);
         Trainer trainer = Trainer.create(run, cfg, MlpConfig.defaults(source.dim()), NoiseSchedule.of(BetaSchedule.LINEAR, 1000));
         TrainingRun.Result trained = TrainingRun.execute(trainer, pw, false);
 

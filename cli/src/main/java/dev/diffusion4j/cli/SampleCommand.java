@@ -1,19 +1,18 @@
 package dev.diffusion4j.cli;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.model.ClassifierFreeGuidance;
+import dev.diffusion4j.guidance.ClassifierFreeGuidance;
 import dev.diffusion4j.model.Condition;
 import dev.diffusion4j.data.CsvDataset;
-import dev.diffusion4j.eval.ImageClassifier;
+import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
-import dev.diffusion4j.sampling.DdpmSampler;
 import dev.diffusion4j.sampling.PredictorCorrectorSampler;
 import dev.diffusion4j.sampling.Sampler;
 import dev.diffusion4j.sampling.SamplerOptions;
 import dev.diffusion4j.sampling.Samplers;
-import dev.diffusion4j.sampling.Sde;
-import dev.diffusion4j.sampling.SigmaSchedule;
-import dev.diffusion4j.sampling.TimestepSpacing;
+import dev.diffusion4j.process.Sde;
+import dev.diffusion4j.schedule.SigmaSchedule;
+import dev.diffusion4j.schedule.TimestepSpacing;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.text.ClipTokenizer;
@@ -303,7 +302,7 @@ final class SampleCommand implements Callable<Integer> {
         SamplerOptions options = SamplerOptions.DEFAULTS.withSteps(steps)
                 .withEta(eta == null ? Double.NaN : eta)
                 .withSpacing(TimestepSpacing.parse(spacing))
-                .withVariance(DdpmSampler.Variance.parse(variance))
+                .withVariance(ReverseVariance.parse(variance))
                 .withSigmaSchedule(SigmaSchedule.parse(sigmaSchedule))
                 .withRho(rho == null ? Double.NaN : rho)
                 .withChurn(new SamplerOptions.Churn(sChurn, sTmin, sTmax))

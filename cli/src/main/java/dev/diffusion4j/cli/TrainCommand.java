@@ -20,7 +20,7 @@ import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.train.Precision;
-import dev.diffusion4j.train.TrainConfig;
+import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.Trainer;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -230,12 +230,12 @@ final class TrainCommand implements Callable<Integer> {
             throw new DiffusionException(image ? data + " holds images: train them with --model unet"
                     : "the U-Net takes images, but " + data + " holds vectors: use --model mlp");
         }
-        TrainConfig d = image ? TrainConfig.imageDefaults(source) : TrainConfig.defaults(source);
+        TrainingRecipe d = image ? TrainingRecipe.imageDefaults(source) : TrainingRecipe.defaults(source);
         if (seedPreset) {
             d = d.withRecipe(SEED_LR, SEED_BATCH, LossType.HUBER);
         }
         Weighting weighting = minSnr == null ? Weighting.NONE : Weighting.MIN_SNR;
-        TrainConfig cfg = new TrainConfig(source,
+        TrainingRecipe cfg = new TrainingRecipe(source,
                 seed == null ? d.seed() : seed,
                 steps == null ? d.steps() : steps,
                 batchSize == null ? d.batchSize() : batchSize,

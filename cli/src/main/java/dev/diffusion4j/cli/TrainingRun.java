@@ -1,6 +1,5 @@
 package dev.diffusion4j.cli;
 
-import dev.diffusion4j.train.ProgressBar;
 import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;
 import java.io.PrintWriter;

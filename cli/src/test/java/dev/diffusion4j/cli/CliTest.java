@@ -291,7 +291,7 @@ class CliTest {
     /** A time budget (the image quickstart's) ends training at the deadline with a checkpoint of the step it reached. */
     @Test
     void aTrainingDeadlineStopsTheRunWithACheckpoint(@TempDir Path dir) {
-        Trainer t = Trainer.create(dir.resolve("r"), dev.diffusion4j.train.TrainConfig.defaults("moons").withSteps(1_000_000),
+        Trainer t = Trainer.create(dir.resolve("r"), dev.diffusion4j.train.TrainingRecipe.defaults("moons").withSteps(1_000_000),
                 dev.diffusion4j.model.MlpConfig.defaults(2),
                 dev.diffusion4j.schedule.NoiseSchedule.of(dev.diffusion4j.schedule.BetaSchedule.LINEAR, 1000));
         StringWriter out = new StringWriter();

@@ -8,6 +8,7 @@ import dev.diffusion4j.tensor.Tensor;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import dev.diffusion4j.model.ImageClassifier;
 
 /**
  * How close generated images are to a data set under a feature network, next to the floor: the

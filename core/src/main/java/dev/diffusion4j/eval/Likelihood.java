@@ -2,7 +2,7 @@ package dev.diffusion4j.eval;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.model.Denoiser;
-import dev.diffusion4j.sampling.DormandPrince;
+import dev.diffusion4j.process.DormandPrince;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;

@@ -1,9 +1,9 @@
 package dev.diffusion4j.eval;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.process.ReverseVariance;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.LearnedVariance;
-import dev.diffusion4j.sampling.DdpmSampler;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
@@ -32,7 +32,7 @@ import java.util.function.IntConsumer;
  * It is either a Gaussian density, for continuous data, or Ho et al.'s discretised Gaussian (eq. 13)
  * over 256 levels of data in [−1, 1], for 8-bit images.
  *
- * <p>With {@link DdpmSampler.Variance#LEARNED_RANGE} the variance is the model's own, per coordinate:
+ * <p>With {@link ReverseVariance#LEARNED_RANGE} the variance is the model's own, per coordinate:
  * log v_t = u·log β_t + (1 − u)·log β̃_t (Nichol &amp; Dhariwal 2021, eq. 15), with β̃₂ in place of β̃₁ for
  * the decoder, and u from the same evaluation as x̂₀; the terms above then hold coordinate-wise.
  */
@@ -75,10 +75,10 @@ public final class Vlb {
     /** Ho et al.'s floor on a bin's probability, so an impossible bin costs a finite 27.6 nats. */
     private static final double MIN_PROBABILITY = 1e-12;
 
-    private final DdpmSampler.Variance variance;
+    private final ReverseVariance variance;
     private final Decoder decoder;
 
-    public Vlb(DdpmSampler.Variance variance, Decoder decoder) {
+    public Vlb(ReverseVariance variance, Decoder decoder) {
         this.variance = variance;
         this.decoder = decoder;
     }
@@ -107,7 +107,7 @@ public final class Vlb {
             alphaBar[t] = 1 / (1 + sigmas[t - 1] * sigmas[t - 1]);
         }
         double[] terms = new double[T];
-        LearnedVariance learned = variance == DdpmSampler.Variance.LEARNED_RANGE ? DdpmSampler.Variance.require(model) : null;
+        LearnedVariance learned = variance == ReverseVariance.LEARNED_RANGE ? LearnedVariance.require(model) : null;
         try (Scope scope = Scope.open(); NoGrad ng = NoGrad.open()) {
             Tensor x = x0.to(DType.FLOAT64);
             // L_T: KL(N(√ᾱ_T x₀, 1 − ᾱ_T) ‖ N(0, 1)) per coordinate
@@ -153,7 +153,7 @@ public final class Vlb {
     /** L_{t−1} for t ≥ 2, per point (see the class comment). */
     private Tensor klTerm(Tensor x0, Tensor denoised, double ab, double abPrev, double beta) {
         double betaTilde = beta * (1 - abPrev) / (1 - ab);
-        double v = variance == DdpmSampler.Variance.BETA ? beta : betaTilde;
+        double v = variance == ReverseVariance.BETA ? beta : betaTilde;
         double c = Math.sqrt(abPrev) * beta / (1 - ab);
         double constant = Math.log(v / betaTilde) + betaTilde / v - 1;
         return x0.sub(denoised).square().mul(c * c / v).add(constant).mul(0.5).sum(1, false);
@@ -174,7 +174,7 @@ public final class Vlb {
 
     /** v₁: β₁, or β̃₂ in place of β̃₁ = 0. */
     private double decoderVariance(double[] alphaBar) {
-        return variance == DdpmSampler.Variance.BETA ? 1 - alphaBar[1] : clippedBetaTilde(alphaBar);
+        return variance == ReverseVariance.BETA ? 1 - alphaBar[1] : clippedBetaTilde(alphaBar);
     }
 
     /** β̃₂, which stands in for β̃₁ = 0 (improved DDPM's clipped log variance). */

@@ -210,6 +210,12 @@ public final class CheckpointStore {
         return readManifest(checkpointDir).get("step").asLong();
     }
 
+    /** The SHA-256 (hex) the manifest of {@code checkpointDir} records for file {@code name}, if it lists one. */
+    public static Optional<String> sha256(Path checkpointDir, String name) {
+        JsonNode entry = readManifest(checkpointDir).get("files").get(name);
+        return entry == null || !entry.path("sha256").isTextual() ? Optional.empty() : Optional.of(entry.get("sha256").asText());
+    }
+
     /** Checks every file listed in the manifest for presence, size and SHA-256. */
     public static void verify(Path checkpointDir) {
         JsonNode files = readManifest(checkpointDir).get("files");

@@ -1,5 +1,6 @@
 package dev.diffusion4j.model;
 
+import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Tensor;
 
 /**
@@ -19,6 +20,13 @@ public interface LearnedVariance {
 
     /** The denoised estimate x̂₀ and the interpolation fraction u (not clamped: the paper leaves v unconstrained). */
     record Estimate(Tensor denoised, Tensor fraction) {
+    }
+
+    /** The learned variance of {@code model}, or a user error if its variance is fixed. */
+    static LearnedVariance require(Denoiser model) {
+        return model.learnedVariance().orElseThrow(() -> new DiffusionException(
+                "variance learned_range needs a model trained with a learned variance (variance_type learned_range); "
+                        + "this model's variance is fixed: use fixed_small or fixed_large"));
     }
 
     /** u = (v + 1)/2 from the network's raw variance output v. */

@@ -1,5 +1,6 @@
 package dev.diffusion4j.model;
 
+import dev.diffusion4j.schedule.NoiseClock;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Tensor;
 
@@ -25,6 +26,19 @@ public final class LinearFlow {
     public interface VelocityModel {
         Tensor velocity(Tensor xt, Tensor t);
     }
+
+    /** The path's own time t = σ/(1 + σ), for grids uniform in t. */
+    public static final NoiseClock CLOCK = new NoiseClock() {
+        @Override
+        public double time(double sigma) {
+            return LinearFlow.time(sigma);
+        }
+
+        @Override
+        public double sigma(double t) {
+            return LinearFlow.sigma(t);
+        }
+    };
 
     private LinearFlow() {
     }

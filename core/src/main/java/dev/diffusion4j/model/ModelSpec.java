@@ -1,7 +1,7 @@
 package dev.diffusion4j.model;
 
+import dev.diffusion4j.io.Checkpoint;
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.data.Normalizer;
 import dev.diffusion4j.process.Prediction;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Generator;
@@ -10,7 +10,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 
 /**
  * Everything needed to rebuild a trained model for sampling: the network architecture, the noise
@@ -21,13 +20,6 @@ import java.util.function.UnaryOperator;
  */
 public record ModelSpec(NetworkConfig network, NoiseSchedule schedule, Prediction prediction, Normalizer normalizer,
                         SampleRange sampleRange) {
-    /**
-     * Newest config.json {@code format_version} this code reads. 1: the first layout; 2: the model
-     * section gained {@code variance_type} (absent in version 1, meaning a fixed variance); 3: image
-     * models ({@code model_type} unet_2d, a {@code data.shape} and no normalizer).
-     */
-    public static final int CONFIG_VERSION = 3;
-
     /** Shape of one data item: [dim] for vectors, [C, H, W] for images. */
     public long[] sampleShape() {
         return network != null ? network.sampleShape() : new long[] {normalizer.dim()};
@@ -59,31 +51,9 @@ public record ModelSpec(NetworkConfig network, NoiseSchedule schedule, Predictio
         return network.build(g);
     }
 
-    /**
-     * The sampler-facing view of {@code net}, which must have been built from this spec; with
-     * {@code clip}, estimates x̂₀ are clipped to the sample range when there is one.
-     */
-    public Denoiser denoiser(NoisePredictor net, boolean clip) {
-        return denoiser(net, clip, null, 0);
-    }
-
-    /**
-     * The network as a denoiser, wrapped by {@code guidance} when given (classifier-free or
-     * classifier guidance), with x̂₀ dynamically thresholded at {@code dynamicPercentile} (image
-     * models; 0 = off) or else clipped to the training data's range when {@code clip} is set.
-     */
-    public Denoiser denoiser(NoisePredictor net, boolean clip, UnaryOperator<Denoiser> guidance, double dynamicPercentile) {
-        Denoiser d = new DiscreteDenoiser(net, schedule, prediction);
-        if (guidance != null) {
-            d = guidance.apply(d);
-        }
-        if (dynamicPercentile > 0) {
-            if (!isImage()) {
-                throw new DiffusionException("dynamic thresholding assumes pixel values in [-1, 1]; it is for image models");
-            }
-            return new DynamicThreshold(d, dynamicPercentile);
-        }
-        return clip && sampleRange != null ? new ClippedDenoiser(d, sampleRange) : d;
+    /** The sampler-facing view of {@code net}, which must have been built from this spec: D(x; σ) from its predictions. */
+    public Denoiser denoiser(NoisePredictor net) {
+        return new DiscreteDenoiser(net, schedule, prediction);
     }
 
     /** Config sections: {"model": ..., "scheduler": ..., "data": {"shape" | "dim", "normalizer", ...}}. */
@@ -112,9 +82,9 @@ public record ModelSpec(NetworkConfig network, NoiseSchedule schedule, Predictio
     @SuppressWarnings("unchecked")
     public static ModelSpec fromConfig(Map<String, Object> config) {
         Object version = config.get("format_version");
-        if (version instanceof Number v && v.intValue() > CONFIG_VERSION) {
+        if (version instanceof Number v && v.intValue() > Checkpoint.FORMAT_VERSION) {
             throw new DiffusionException("config.json has format_version " + v + " but this diffusion4j reads up to "
-                    + CONFIG_VERSION + "; upgrade diffusion4j");
+                    + Checkpoint.FORMAT_VERSION + "; upgrade diffusion4j");
         }
         Map<String, Object> model = section(config, "model");
         Map<String, Object> scheduler = section(config, "scheduler");

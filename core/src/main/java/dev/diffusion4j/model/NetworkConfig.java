@@ -16,6 +16,14 @@ public interface NetworkConfig {
     /** Shape of one data item the network takes and returns: [dim] for vectors, [C, H, W] for images. */
     long[] sampleShape();
 
+    /**
+     * For networks that take images of any size: the number height and width must be multiples of
+     * (a U-Net halves the image once per level); 0 for networks of one fixed shape.
+     */
+    default int sizeMultiple() {
+        return 0;
+    }
+
     /** Whether the network also outputs its reverse-step variance. */
     VarianceType varianceType();
 

@@ -63,6 +63,11 @@ public record SeedUNetConfig(int sampleSize, int channels, int dim, List<Integer
     }
 
     @Override
+    public int sizeMultiple() {
+        return 1 << (dimMults.size() - 1);
+    }
+
+    @Override
     public long[] sampleShape() {
         return new long[] {channels, sampleSize, sampleSize};
     }

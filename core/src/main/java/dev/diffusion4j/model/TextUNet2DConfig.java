@@ -35,6 +35,11 @@ public record TextUNet2DConfig(UNet2DConfig unet, TextEncoderConfig textEncoder)
     }
 
     @Override
+    public int sizeMultiple() {
+        return unet.sizeMultiple();
+    }
+
+    @Override
     public long[] sampleShape() {
         return unet.sampleShape();
     }

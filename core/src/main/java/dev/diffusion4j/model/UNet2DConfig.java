@@ -160,6 +160,11 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
     }
 
     @Override
+    public int sizeMultiple() {
+        return 1 << (blockOutChannels.size() - 1);
+    }
+
+    @Override
     public long[] sampleShape() {
         return new long[] {inChannels, sampleSize, sampleSize};
     }

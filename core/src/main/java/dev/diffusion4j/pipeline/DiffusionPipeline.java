@@ -1,45 +1,56 @@
 package dev.diffusion4j.pipeline;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.io.CheckpointStore;
-import dev.diffusion4j.io.Safetensors;
-import dev.diffusion4j.io.SafetensorsFile;
-import dev.diffusion4j.data.Normalizer;
-import dev.diffusion4j.model.ClassifierFreeGuidance;
-import dev.diffusion4j.model.ClassifierGuidance;
-import dev.diffusion4j.model.ConditionalDenoiser;
-import dev.diffusion4j.model.NoisyClassifier;
+import dev.diffusion4j.Version;
+import dev.diffusion4j.guidance.ClassifierFreeGuidance;
+import dev.diffusion4j.guidance.ClassifierGuidance;
+import dev.diffusion4j.guidance.ClippedDenoiser;
+import dev.diffusion4j.guidance.DynamicThreshold;
+import dev.diffusion4j.io.Checkpoint;
+import dev.diffusion4j.model.Condition;
 import dev.diffusion4j.model.CountingDenoiser;
 import dev.diffusion4j.model.Denoiser;
-import dev.diffusion4j.model.MixtureDenoiser;
 import dev.diffusion4j.model.DenoisingNetwork;
+import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.model.ModelSpec;
-import dev.diffusion4j.model.Oracles;
+import dev.diffusion4j.model.NoisyClassifier;
+import dev.diffusion4j.model.Normalizer;
+import dev.diffusion4j.oracle.MixtureDenoiser;
+import dev.diffusion4j.oracle.Oracles;
 import dev.diffusion4j.process.Prediction;
 import dev.diffusion4j.sampling.Sampler;
+import dev.diffusion4j.sampling.SamplerOptions;
+import dev.diffusion4j.sampling.Samplers;
 import dev.diffusion4j.sampling.SamplingListener;
+import dev.diffusion4j.sampling.SamplingStep;
 import dev.diffusion4j.schedule.BetaSchedule;
+import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.schedule.NoiseSchedule;
-import dev.diffusion4j.text.ClipTokenizer;
+import dev.diffusion4j.schedule.SigmaSchedule;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.train.Trainer;
-import java.nio.file.Files;
+import dev.diffusion4j.text.ClipTokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 
 /**
- * The user-facing facade: load a trained checkpoint and generate samples in data space.
+ * A model ready to generate: a trained checkpoint, or the analytic oracle. {@link #generate} is the
+ * one path from a {@link GenerationRequest} to samples with their metadata; the CLI and the studio
+ * call nothing else to generate.
  *
  * <pre>{@code
- * DiffusionPipeline pipe = DiffusionPipeline.load(Path.of("runs/moons"));
- * Tensor samples = pipe.sample(2000, Samplers.create("ddim", SamplerOptions.DEFAULTS), 42);
+ * DiffusionPipeline pipe = DiffusionPipeline.open("runs/moons");
+ * try (Scope scope = Scope.open()) {
+ *     GenerationResult r = pipe.generate(GenerationRequest.builder().count(2000).sampler("ddim").steps(50).seed(42).build());
+ *     float[] xy = r.samples().toFloatArray();
+ * }
  * }</pre>
  */
 public final class DiffusionPipeline {
@@ -47,46 +58,75 @@ public final class DiffusionPipeline {
     public static final int MAX_BATCH = 16_384;
     /** Image batches are capped at this many values (a U-Net's activations are ~100× its input). */
     public static final int MAX_IMAGE_BATCH_VALUES = 200_000;
-
-    private final Path checkpoint;
-    private final ModelSpec spec;
-    private final DenoisingNetwork network;
-    private final CountingDenoiser denoiser;
-    private final Map<String, Object> config;
-    private final boolean ema;
-    private final boolean clip;
-    /** The analytic oracle of an oracle pipeline (null for a trained network). */
-    private final Denoiser exact;
+    /** The prefix that selects the analytic oracle in {@link #open}. */
+    public static final String ORACLE_PREFIX = "oracle:";
 
     private final String name;
+    private final Checkpoint checkpoint;
+    private final GenerationRequest.Weights weights;
+    private final Map<String, Object> config;
+    private final ModelSpec spec;
+    private final DenoisingNetwork network;
+    private final MixtureDenoiser exact;
 
-    private DiffusionPipeline(Path checkpoint, Map<String, Object> config, ModelSpec spec, DenoisingNetwork network, boolean ema, boolean clip) {
-        this(checkpoint, config, spec, network, ema, clip, new CountingDenoiser(spec.denoiser(network, clip)));
-    }
-
-    private DiffusionPipeline(Path checkpoint, Map<String, Object> config, ModelSpec spec, DenoisingNetwork network, boolean ema,
-            boolean clip, CountingDenoiser denoiser) {
+    private DiffusionPipeline(String name, Checkpoint checkpoint, GenerationRequest.Weights weights, Map<String, Object> config,
+            ModelSpec spec, DenoisingNetwork network, MixtureDenoiser exact) {
+        this.name = name;
         this.checkpoint = checkpoint;
+        this.weights = weights;
         this.config = config;
         this.spec = spec;
         this.network = network;
-        this.clip = clip;
-        this.denoiser = denoiser;
-        this.ema = ema;
-        this.exact = null;
-        this.name = checkpoint.getParent() != null ? checkpoint.getParent().getFileName().toString() : checkpoint.toString();
+        this.exact = exact;
     }
 
-    private DiffusionPipeline(String name, Map<String, Object> config, ModelSpec spec, Denoiser exact) {
-        this.checkpoint = null;
-        this.config = config;
-        this.spec = spec;
-        this.network = null;
-        this.denoiser = new CountingDenoiser(exact);
-        this.ema = false;
-        this.clip = false;
-        this.exact = exact;
-        this.name = name;
+    /** {@code oracle:SPEC} opens the analytic oracle ({@link #oracle}); anything else is a run or checkpoint directory. */
+    public static DiffusionPipeline open(String model, GenerationRequest.Weights weights) {
+        if (model == null || model.isBlank()) {
+            throw new DiffusionException("model must name a run directory, a checkpoint directory or oracle:NAME");
+        }
+        return model.startsWith(ORACLE_PREFIX) ? oracle(model.substring(ORACLE_PREFIX.length())) : load(Path.of(model), weights);
+    }
+
+    /** {@link #open(String, GenerationRequest.Weights)} with the EMA weights. */
+    public static DiffusionPipeline open(String model) {
+        return open(model, GenerationRequest.Weights.EMA);
+    }
+
+    /** The model a request names, with the weights it asks for. */
+    public static DiffusionPipeline open(GenerationRequest request) {
+        return open(request.model(), request.weights());
+    }
+
+    /** The newest checkpoint of a run directory (or a checkpoint directory) with its EMA weights. */
+    public static DiffusionPipeline load(Path dir) {
+        return load(dir, GenerationRequest.Weights.EMA);
+    }
+
+    /** A checkpoint with the weights asked for (EMA falls back to the raw weights when the run kept none). */
+    public static DiffusionPipeline load(Path dir, GenerationRequest.Weights weights) {
+        Checkpoint ckpt = Checkpoint.open(dir);
+        Map<String, Object> config = ckpt.config();
+        ModelSpec spec = ModelSpec.fromConfig(config);
+        DenoisingNetwork net = spec.buildNetwork(new Generator(0));
+        String file = ckpt.weightsFile(weights == GenerationRequest.Weights.EMA);
+        try (Scope s = Scope.open()) {
+            net.loadStateDict(ckpt.weights(file));
+        }
+        net.train(false);
+        GenerationRequest.Weights used = file.equals(Checkpoint.EMA_FILE) ? GenerationRequest.Weights.EMA : GenerationRequest.Weights.RAW;
+        return new DiffusionPipeline(ckpt.runName(), ckpt, used, config, spec, net, null);
+    }
+
+    /**
+     * A network held in memory — weights of a run still training, say — named {@code name}; the
+     * tensors are copied into the pipeline's own network.
+     */
+    public static DiffusionPipeline of(String name, ModelSpec spec, Map<String, Tensor> weights) {
+        DenoisingNetwork net = spec.buildNetwork(new Generator(0));
+        net.loadStateDict(weights);
+        net.train(false);
+        return new DiffusionPipeline(name, null, GenerationRequest.Weights.EMA, Map.of(), spec, net, null);
     }
 
     /**
@@ -100,35 +140,343 @@ public final class DiffusionPipeline {
         MixtureDenoiser exact = Oracles.open(spec).withSchedule(schedule);
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("oracle", spec);
-        if (!spec.toLowerCase(java.util.Locale.ROOT).endsWith(".json")) {
+        if (!spec.toLowerCase(Locale.ROOT).endsWith(".json")) {
             config.put("data", Map.of("source", spec));
         }
         ModelSpec modelSpec = new ModelSpec(null, schedule, Prediction.SAMPLE, Normalizer.identity(exact.dim()), null);
-        return new DiffusionPipeline("oracle:" + spec, config, modelSpec, exact);
+        return new DiffusionPipeline(ORACLE_PREFIX + spec, null, GenerationRequest.Weights.EMA, config, modelSpec, null, exact);
+    }
+
+    // ------------------------------------------------------------------ generation
+
+    /** {@link #generate(GenerationRequest, GenerationListener)} without a listener. */
+    public GenerationResult generate(GenerationRequest request) {
+        return generate(request, GenerationListener.NONE);
     }
 
     /**
-     * {@code oracle:SPEC} opens the analytic oracle ({@link #oracle}); anything else is a run or
-     * checkpoint directory ({@link #load(Path, boolean, boolean)}).
+     * Draws {@code request.count()} samples in data units (normalisation undone). The request is
+     * checked against this model first (its class, prompt, guidance, size and sampler settings), so
+     * nothing runs on a request that cannot work. Large requests run in batches of bounded memory;
+     * all starting noise and every fresh draw of the samplers come from one generator seeded with the
+     * request's seed, so the same request gives the same samples.
      */
-    public static DiffusionPipeline open(String model, boolean preferEma, boolean clip) {
-        if (model.startsWith(ORACLE_PREFIX)) {
-            return oracle(model.substring(ORACLE_PREFIX.length()));
+    public GenerationResult generate(GenerationRequest request, GenerationListener listener) {
+        requireModel(request);
+        List<String> warnings = new ArrayList<>();
+        CountingDenoiser model = new CountingDenoiser(denoiser(request, warnings));
+        Sampler sampler = Samplers.create(request.sampler(), request.samplerOptions());
+        double[] sigmas = sampler.sigmas(model, request.grid());
+        long[] item = itemShape(request);
+        int n = request.count();
+        int perBatch = maxBatch(item);
+        int batches = (n + perBatch - 1) / perBatch;
+        int[] steps = {0};
+        Generator g = new Generator(request.seed());
+        List<Tensor> parts = new ArrayList<>();
+        long t0 = System.nanoTime();
+        try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
+            for (int batch = 0; batch < batches; batch++) {
+                int b = Math.min(perBatch, n - batch * perBatch);
+                int index = batch;
+                SamplingListener perStep = new SamplingListener() {
+                    @Override
+                    public void onStep(SamplingStep step) {
+                        if (index == 0) {
+                            steps[0]++;
+                        }
+                        listener.onStep(index, batches, step);
+                    }
+
+                    @Override
+                    public boolean isCancelled() {
+                        return listener.isCancelled();
+                    }
+                };
+                Tensor noise = Tensor.randn(g, batchShape(b, item));
+                parts.add(spec.denormalize(sampler.sample(model, noise, sigmas, g, perStep)));
+            }
+            Tensor samples = s.keep(parts.size() == 1 ? parts.get(0) : Tensor.cat(parts, 0));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            return new GenerationResult(samples, metadata(request, item, sigmas, steps[0], model.count(), seconds), warnings);
         }
-        return load(Path.of(model), preferEma, clip);
     }
 
-    /** The prefix that selects the analytic oracle in {@link #open}. */
-    public static final String ORACLE_PREFIX = "oracle:";
+    /**
+     * The model as {@code request} steers it — guidance and thresholding of x̂₀ applied — as samplers
+     * see it (normalised data space); for benchmarks and tools that drive a sampler themselves.
+     */
+    public Denoiser denoiser(GenerationRequest request) {
+        requireModel(request);
+        return denoiser(request, new ArrayList<>());
+    }
+
+    /** The model as an unguided request sees it: x̂₀ clipped to the training data's range. */
+    public Denoiser denoiser() {
+        return denoiser(GenerationRequest.builder().build());
+    }
+
+    private void requireModel(GenerationRequest request) {
+        if (request.weights() != weights && checkpoint != null && checkpoint.hasEma()) {
+            throw new DiffusionException("the request asks for the " + request.weights().name().toLowerCase(Locale.ROOT)
+                    + " weights but " + name + " was opened with the " + weights.name().toLowerCase(Locale.ROOT) + " weights; open it with "
+                    + "DiffusionPipeline.open(request)");
+        }
+    }
+
+    private Denoiser denoiser(GenerationRequest r, List<String> warnings) {
+        Denoiser d = exact != null ? exact : spec.denoiser(network);
+        if (r.classifierGuided()) {
+            ClassTarget target = classifierTarget(r);
+            d = new ClassifierGuidance(d, target.classifier(), target.label(), r.classifierScale());
+        } else if (r.conditioned()) {
+            Condition positive = r.prompt() != null ? promptCondition(r.prompt(), "prompt", warnings) : Condition.ofClass(classLabel(r.label(), "class"));
+            Condition negative = r.negative() == null ? null : r.prompt() != null ? promptCondition(r.negative(), "negative", warnings)
+                    : Condition.ofClass(classLabel(r.negative(), "negative"));
+            d = new ClassifierFreeGuidance(d, new ClassifierFreeGuidance.Options(positive, negative, r.guidance(), r.guidanceLow(),
+                    r.guidanceHigh(), r.cfgRescale()));
+        }
+        return switch (r.threshold()) {
+            case STATIC -> spec.sampleRange() != null ? new ClippedDenoiser(d, spec.sampleRange()) : d;
+            case DYNAMIC -> {
+                if (!spec.isImage()) {
+                    throw new DiffusionException("threshold dynamic assumes pixel values in [-1, 1]; it is for image models, and "
+                            + name + " generates vectors");
+                }
+                yield new DynamicThreshold(d, r.thresholdPercentile());
+            }
+            case NONE -> d;
+        };
+    }
+
+    /** A classifier of noisy samples and the label it steers to. */
+    private record ClassTarget(NoisyClassifier classifier, int label) {
+    }
+
+    private ClassTarget classifierTarget(GenerationRequest r) {
+        if (r.classifier() == null) {
+            if (exact == null) {
+                throw new DiffusionException("classifier guidance of " + name + " needs a classifier of noisy samples: give classifier, "
+                        + "one trained on noisy images (only the analytic oracles have an exact one)");
+            }
+            return new ClassTarget(exact, classLabel(r.label(), "class"));
+        }
+        ImageClassifier classifier = ImageClassifier.load(r.classifier());
+        if (!classifier.config().noisy()) {
+            throw new DiffusionException(r.classifier() + " was trained on clean images; classifier guidance needs one trained on "
+                    + "noisy images");
+        }
+        long[] item = itemShape(r);
+        if (item.length != 3 || !classifier.config().inputShape().equals(item[0] + "x" + item[1] + "x" + item[2])) {
+            throw new DiffusionException("the classifier reads " + classifier.config().inputShape() + " images but " + name + " makes "
+                    + (item.length == 3 ? item[0] + "x" + item[1] + "x" + item[2] + " images" : "vectors"));
+        }
+        return new ClassTarget(classifier, nameOrIndex(r.label(), "class", classifier.config().classNames(), classifier.config().numClasses(),
+                "the classifier"));
+    }
+
+    /** The label of {@code value} (a class name or an index) among this model's classes. */
+    private int classLabel(String value, String field) {
+        if (numClasses() == 0) {
+            throw new DiffusionException(name + " is not class-conditional, so " + field + " cannot steer it; "
+                    + (contextLength() > 0 ? "it is text-conditioned: give a prompt" : "train one on labelled data with class conditioning"));
+        }
+        return nameOrIndex(value, field, classNames(), numClasses(), name);
+    }
+
+    /** A class by (case-insensitive) name first — a CSV label column's classes are named by their values — then by index. */
+    private static int nameOrIndex(String value, String field, List<String> names, int classes, String owner) {
+        String v = value.strip();
+        for (int k = 0; k < names.size(); k++) {
+            if (names.get(k).equalsIgnoreCase(v)) {
+                return k;
+            }
+        }
+        if (v.matches("\\d{1,9}") && Integer.parseInt(v) < classes) {
+            return Integer.parseInt(v);
+        }
+        throw new DiffusionException("unknown " + field + " '" + value + "': " + (names.isEmpty()
+                ? owner + " named no classes, give an index 0 to " + (classes - 1)
+                : owner + " knows " + String.join(", ", names) + " (or indices 0 to " + (classes - 1) + ")"));
+    }
+
+    private Condition promptCondition(String text, String field, List<String> warnings) {
+        if (contextLength() == 0) {
+            throw new DiffusionException(name + " is not text-conditioned, so it takes no " + field + "; train one on captioned data"
+                    + (numClasses() > 0 ? ", or steer this one with a class" : ""));
+        }
+        ClipTokenizer.Encoding e = ClipTokenizer.clip().encode(text, contextLength());
+        if (e.truncated()) {
+            warnings.add("the " + field + " is longer than the model's context of " + contextLength() + " tokens (with start and end) "
+                    + "and was cut to: \"" + ClipTokenizer.clip().decode(e) + "\"");
+        }
+        return Condition.ofTokens(e.ids());
+    }
+
+    /** The shape of one sample the request asks for: the model's, or an image of the requested size. */
+    private long[] itemShape(GenerationRequest r) {
+        long[] own = spec.sampleShape();
+        if (r.height() == 0 || (own.length == 3 && r.height() == own[1] && r.width() == own[2])) {
+            return own;
+        }
+        if (!spec.isImage()) {
+            throw new DiffusionException("size is for image models; " + name + " generates vectors of " + own[0] + " values");
+        }
+        int multiple = spec.network().sizeMultiple();
+        if (r.height() % multiple != 0 || r.width() % multiple != 0 || r.height() > 2048 || r.width() > 2048) {
+            throw new DiffusionException("size " + r.height() + "x" + r.width() + " does not fit " + name + ": its network halves the image "
+                    + "to a grid, so height and width must be multiples of " + multiple + " (up to 2048)");
+        }
+        return new long[] {own[0], r.height(), r.width()};
+    }
+
+    /** Samples drawn per batch: bounded memory whatever the count is. */
+    private int maxBatch(long[] item) {
+        long values = Arrays.stream(item).reduce(1, (a, b) -> a * b);
+        return item.length == 3 ? (int) Math.max(1, MAX_IMAGE_BATCH_VALUES / values) : MAX_BATCH;
+    }
+
+    private static long[] batchShape(int b, long[] item) {
+        long[] shape = new long[item.length + 1];
+        shape[0] = b;
+        System.arraycopy(item, 0, shape, 1, item.length);
+        return shape;
+    }
+
+    // ------------------------------------------------------------------ metadata
+
+    private GenerationMetadata metadata(GenerationRequest r, long[] item, double[] sigmas, int steps, long evaluations, double seconds) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("software", "diffusion4j " + Version.VERSION);
+        m.put("model", name);
+        if (checkpoint != null) {
+            String file = checkpoint.weightsFile(weights == GenerationRequest.Weights.EMA);
+            m.put("model_hash", checkpoint.sha256(file).substring(0, 16));
+            m.put("weights", weights == GenerationRequest.Weights.EMA ? "ema" : "raw");
+            m.put("checkpoint_step", checkpoint.step());
+        }
+        m.put("num", r.count());
+        m.put("seed", r.seed());
+        if (item.length == 3) {
+            m.put("size", item[1] + "x" + item[2]);
+        }
+        if (r.label() != null) {
+            m.put("class", r.label());
+        }
+        if (r.prompt() != null) {
+            m.put("prompt", r.prompt());
+        }
+        if (r.negative() != null) {
+            m.put("negative", r.negative());
+        }
+        if (r.classifierGuided()) {
+            m.put("classifier_scale", r.classifierScale());
+            m.put("classifier", r.classifier() == null ? "exact" : r.classifier().toString());
+        } else if (r.conditioned()) {
+            m.put("guidance", r.guidance());
+            if (r.guidanceLow() > 0 || r.guidanceHigh() < Double.POSITIVE_INFINITY) {
+                m.put("guidance_interval", r.guidanceLow() + "," + r.guidanceHigh());
+            }
+            if (r.cfgRescale() > 0) {
+                m.put("cfg_rescale", r.cfgRescale());
+            }
+        }
+        m.put("threshold", r.threshold().configName());
+        if (r.threshold() == GenerationRequest.Threshold.DYNAMIC) {
+            m.put("threshold_percentile", r.thresholdPercentile());
+        }
+        m.put("sampler", r.sampler().toLowerCase(Locale.ROOT));
+        m.put("steps", steps);
+        GridSpec grid = r.grid();
+        m.put("sigma_schedule", grid.schedule().configName());
+        if (grid.schedule() == SigmaSchedule.MODEL || grid.schedule() == SigmaSchedule.DEFAULT) {
+            m.put("spacing", grid.spacing().configName());
+        }
+        if (!Double.isNaN(grid.rho())) {
+            m.put("rho", grid.rho());
+        }
+        m.put("sigma_max", sigmas[0]);
+        m.put("sigma_min", sigmas[sigmas.length - 1] > 0 ? sigmas[sigmas.length - 1] : sigmas[sigmas.length - 2]);
+        m.putAll(samplerSettings(r.sampler(), r.samplerOptions()));
+        m.put("model_evaluations", evaluations);
+        m.put("seconds", Math.round(seconds * 1000) / 1000.0);
+        return new GenerationMetadata(m);
+    }
+
+    /** The sampler options that differ from the defaults, and the SDE of the score-SDE samplers. */
+    private static Map<String, Object> samplerSettings(String sampler, SamplerOptions o) {
+        SamplerOptions d = SamplerOptions.DEFAULTS;
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (!Double.isNaN(o.eta())) {
+            m.put("eta", o.eta());
+        }
+        if (o.variance() != d.variance()) {
+            m.put("variance", o.variance().configName());
+        }
+        if (o.churn().sChurn() > 0) {
+            m.put("s_churn", o.churn().sChurn());
+            m.put("s_tmin", o.churn().sTmin());
+            m.put("s_tmax", o.churn().sTmax());
+        }
+        if (o.sNoise() != d.sNoise()) {
+            m.put("s_noise", o.sNoise());
+        }
+        if (o.order() > 0) {
+            m.put("order", o.order());
+        }
+        if (!o.variant().isEmpty()) {
+            m.put("variant", o.variant());
+        }
+        String s = sampler.toLowerCase(Locale.ROOT);
+        if (s.equals("sde_euler") || s.equals("pc") || o.sde() != d.sde()) {
+            m.put("sde", o.sde().configName());
+        }
+        if (o.predictor() != d.predictor()) {
+            m.put("predictor", o.predictor().configName());
+        }
+        if (o.snr() != d.snr()) {
+            m.put("snr", o.snr());
+        }
+        if (o.correctorSteps() != d.correctorSteps()) {
+            m.put("corrector_steps", o.correctorSteps());
+        }
+        if (!Double.isNaN(o.langevinEpsilon())) {
+            m.put("langevin_eps", o.langevinEpsilon());
+        }
+        if (o.levelSteps() > 0) {
+            m.put("level_steps", o.levelSteps());
+        }
+        if (!o.denoiseFinal()) {
+            m.put("final_denoise", false);
+        }
+        if (!Double.isNaN(o.rtol())) {
+            m.put("rtol", o.rtol());
+        }
+        if (!Double.isNaN(o.atol())) {
+            m.put("atol", o.atol());
+        }
+        return m;
+    }
+
+    // ------------------------------------------------------------------ the model
 
     /** A short name for titles: the run directory's name, or {@code oracle:SPEC}. */
     public String name() {
         return name;
     }
 
-    /** Number of values in a data point. */
-    public int dataDim() {
-        return spec.dataDim();
+    /** The checkpoint it was loaded from; null for the oracle and for weights held in memory. */
+    public Checkpoint checkpoint() {
+        return checkpoint;
+    }
+
+    /** The checkpoint's config.json (the oracle's: its spec and data set). */
+    public Map<String, Object> config() {
+        return config;
+    }
+
+    public ModelSpec spec() {
+        return spec;
     }
 
     /** Shape of a data point: [dim] for vectors, [C, H, W] for images. */
@@ -136,64 +484,24 @@ public final class DiffusionPipeline {
         return spec.sampleShape();
     }
 
+    /** Number of values in a data point. */
+    public int dataDim() {
+        return spec.dataDim();
+    }
+
     /** True for the analytic oracle (no network, no checkpoint). */
     public boolean isOracle() {
-        return network == null;
+        return exact != null;
     }
 
-    /**
-     * Loads the newest checkpoint of a run directory (or a checkpoint directory) with its EMA
-     * weights, clipping x̂₀ to the training data's range while sampling.
-     */
-    public static DiffusionPipeline load(Path dir) {
-        return load(dir, true, true);
-    }
-
-    /**
-     * @param preferEma use ema.safetensors when present, else model.safetensors
-     * @param clip      clip x̂₀ to the recorded range of the training data while sampling
-     */
-    public static DiffusionPipeline load(Path dir, boolean preferEma, boolean clip) {
-        Path ckpt = CheckpointStore.resolve(dir);
-        CheckpointStore.verify(ckpt);
-        Map<String, Object> config = Trainer.readConfig(ckpt);
-        ModelSpec spec = ModelSpec.fromConfig(config);
-        DenoisingNetwork net = spec.buildNetwork(new Generator(0));
-        Path weights = ckpt.resolve(Trainer.EMA_FILE);
-        boolean useEma = preferEma && Files.exists(weights);
-        if (!useEma) {
-            weights = ckpt.resolve(Trainer.MODEL_FILE);
-        }
-        try (SafetensorsFile f = Safetensors.open(weights); Scope s = Scope.open()) {
-            net.loadStateDict(f.readAll());
-        }
-        net.train(false);
-        return new DiffusionPipeline(ckpt, config, spec, net, useEma, clip);
-    }
-
-    public Path checkpoint() {
-        return checkpoint;
-    }
-
-    public ModelSpec spec() {
-        return spec;
-    }
-
-    public Map<String, Object> config() {
-        return config;
-    }
-
-    /** The model as samplers see it (normalised data space). */
-    public Denoiser denoiser() {
-        return denoiser;
+    /** The oracle's exact mixture denoiser, or null for a trained model. */
+    public MixtureDenoiser oracleDenoiser() {
+        return exact;
     }
 
     /** Classes of a class-conditional model (an oracle's classes are its mixture components; 0 when unconditional). */
     public int numClasses() {
-        if (exact instanceof ConditionalDenoiser c) {
-            return c.numClasses();
-        }
-        return network == null ? 0 : network.numClasses();
+        return exact != null ? exact.numClasses() : network.numClasses();
     }
 
     /** The class names the training data gave, by label (empty if it named none). */
@@ -203,140 +511,17 @@ public final class DiffusionPipeline {
         return names instanceof List<?> l ? l.stream().map(String::valueOf).toList() : List.of();
     }
 
-    /**
-     * The label of {@code name}: a class name (case-insensitive) of the training data, or else a class index.
-     * Unknown names list the known ones.
-     */
-    public int classIndex(String name) {
-        String n = name.strip();
-        List<String> names = classNames();
-        for (int k = 0; k < names.size(); k++) {
-            if (names.get(k).equalsIgnoreCase(n)) {
-                return k;   // names first: a CSV label column's classes are named by their values
-            }
-        }
-        if (n.matches("-?\\d+")) {
-            return Integer.parseInt(n);
-        }
-        throw new DiffusionException("unknown class '" + name + "': " + (names.isEmpty()
-                ? "this model's data named no classes, give an index 0 to " + (numClasses() - 1)
-                : "the model knows " + String.join(", ", names) + " (or indices 0 to " + (numClasses() - 1) + ")"));
-    }
-
     /** Token ids per prompt of a text-conditioned model; 0 for any other. */
     public int contextLength() {
         return network == null ? 0 : network.contextLength();
     }
 
-    /**
-     * {@code text} tokenized for this text-conditioned model; a prompt longer than its context is cut,
-     * which {@link ClipTokenizer.Encoding#truncated()} reports.
-     */
-    public ClipTokenizer.Encoding encodePrompt(String text) {
-        if (contextLength() == 0) {
-            throw new DiffusionException(name + " is not text-conditioned, so it takes no prompt; train one on captioned data with "
-                    + "--text" + (numClasses() > 0 ? ", or steer this one with --class" : ""));
-        }
-        return ClipTokenizer.clip().encode(text, contextLength());
-    }
-
-    /**
-     * This model guided towards a class or prompt by classifier-free guidance ({@code guidance} null: none),
-     * with x̂₀ dynamically thresholded at {@code dynamicPercentile} instead of clipped (0: off).
-     * Evaluation counts start again from zero.
-     */
-    public DiffusionPipeline withGuidance(ClassifierFreeGuidance.Options guidance, double dynamicPercentile) {
-        return guided(guidance == null ? null : d -> new ClassifierFreeGuidance(d, guidance), dynamicPercentile);
-    }
-
-    /**
-     * This model steered towards class {@code label} by classifier guidance of strength {@code scale}
-     * (Dhariwal &amp; Nichol 2021), with the analytic oracle's exact classifier of noisy samples.
-     * Trained models take a trained one: {@link #withClassifierGuidance(NoisyClassifier, int, double, double)}.
-     */
-    public DiffusionPipeline withClassifierGuidance(int label, double scale) {
-        if (!hasExactClassifier()) {
-            throw new DiffusionException("classifier guidance of " + name + " needs a classifier of noisy samples: train one with "
-                    + "'diffuse train-classifier --noisy' and pass it with --classifier DIR");
-        }
-        if (label >= numClasses()) {
-            throw new DiffusionException("unknown class " + label + ": the oracle knows classes 0 to " + (numClasses() - 1));
-        }
-        return withClassifierGuidance((NoisyClassifier) exact, label, scale, 0);
-    }
-
-    /** Whether this is an analytic oracle, which has an exact classifier of noisy samples. */
-    public boolean hasExactClassifier() {
-        return exact instanceof NoisyClassifier;
-    }
-
-    /**
-     * This model steered towards class {@code label} by {@code classifier}'s gradient at strength
-     * {@code scale}; x̂₀ dynamically thresholded at {@code dynamicPercentile} (0 = off).
-     */
-    public DiffusionPipeline withClassifierGuidance(NoisyClassifier classifier, int label, double scale, double dynamicPercentile) {
-        return guided(d -> new ClassifierGuidance(d, classifier, label, scale), dynamicPercentile);
-    }
-
-    private DiffusionPipeline guided(UnaryOperator<Denoiser> guidance, double dynamicPercentile) {
-        if (exact != null) {
-            if (dynamicPercentile > 0) {
-                throw new DiffusionException("dynamic thresholding assumes pixel values in [-1, 1]; it is for image models");
-            }
-            return new DiffusionPipeline(name, config, spec, guidance == null ? exact : guidance.apply(exact));
-        }
-        return new DiffusionPipeline(checkpoint, config, spec, network, ema, clip,
-                new CountingDenoiser(spec.denoiser(network, clip, guidance, dynamicPercentile)));
-    }
-
-    /** Network evaluations made by this pipeline so far. */
-    public long evaluations() {
-        return denoiser.count();
-    }
-
+    /** Whether the pipeline samples with the run's EMA weights. */
     public boolean usesEmaWeights() {
-        return ema;
+        return checkpoint != null && weights == GenerationRequest.Weights.EMA;
     }
 
     public long parameterCount() {
         return network == null ? 0 : network.parameterCount();
-    }
-
-    /**
-     * Draws {@code n} samples in data space (normalisation undone) with {@code sampler}; noise
-     * comes from a generator seeded with {@code seed}, so the same seed gives the same samples.
-     */
-    public Tensor sample(int n, Sampler sampler, long seed, SamplingListener listener) {
-        if (n < 1) {
-            throw new DiffusionException("number of samples must be at least 1, got " + n);
-        }
-        Generator g = new Generator(seed);
-        List<Tensor> parts = new ArrayList<>();
-        try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
-            int maxBatch = maxBatch();
-            for (int done = 0; done < n; done += maxBatch) {
-                int b = Math.min(maxBatch, n - done);
-                Tensor noise = Tensor.randn(g, batchShape(b));
-                parts.add(spec.denormalize(sampler.sample(denoiser, noise, g, listener)));
-            }
-            return s.keep(parts.size() == 1 ? parts.get(0) : Tensor.cat(parts, 0));
-        }
-    }
-
-    /** Samples drawn per batch: bounded memory whatever {@code n} is. */
-    public int maxBatch() {
-        return spec.isImage() ? Math.max(1, MAX_IMAGE_BATCH_VALUES / spec.dataDim()) : MAX_BATCH;
-    }
-
-    private long[] batchShape(int b) {
-        long[] item = spec.sampleShape();
-        long[] shape = new long[item.length + 1];
-        shape[0] = b;
-        System.arraycopy(item, 0, shape, 1, item.length);
-        return shape;
-    }
-
-    public Tensor sample(int n, Sampler sampler, long seed) {
-        return sample(n, sampler, seed, SamplingListener.NONE);
     }
 }

@@ -1,7 +1,7 @@
 package dev.diffusion4j.sampling;
 
-import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Tensor;
+import java.util.function.Supplier;
 
 /**
  * DDIM (Song, Meng &amp; Ermon 2021, eq. 12): with ε̂ = (x − x̂₀)/σ_t and ᾱ = 1/(1+σ²),
@@ -23,14 +23,14 @@ public final class DdimSampler extends GridSampler {
     }
 
     @Override
-    protected Tensor step(Tensor x, Tensor denoised, double sigma, double sigmaNext, Generator g) {
+    protected Tensor step(Tensor x, Tensor denoised, double sigma, double sigmaNext, Supplier<Tensor> noise) {
         double abT = 1 / (1 + sigma * sigma);
         double abS = 1 / (1 + sigmaNext * sigmaNext);
         Tensor eps = x.sub(denoised).div(sigma);
         double sigmaEta = options.etaOr(0) * Math.sqrt((1 - abS) / (1 - abT)) * Math.sqrt(1 - abT / abS);
         Tensor xs = denoised.mul(Math.sqrt(abS)).add(eps.mul(Math.sqrt(Math.max(0, 1 - abS - sigmaEta * sigmaEta))));
         if (sigmaEta > 0) {
-            xs = xs.add(Tensor.randn(g, x.shape()).mul(sigmaEta));
+            xs = xs.add(noise.get().mul(sigmaEta));
         }
         return xs.div(Math.sqrt(abS));
     }

@@ -1,10 +1,10 @@
 package dev.diffusion4j.sampling;
 
-import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.process.ReverseVariance;
+import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.LearnedVariance;
 import dev.diffusion4j.tensor.Tensor;
-import java.util.Locale;
 
 /**
  * Ancestral sampling of DDPM (Ho et al. 2020, Algorithm 2), on any subsequence of the training
@@ -21,44 +21,6 @@ import java.util.Locale;
  * Final step: to σ = 0 it returns μ = x̂₀, without noise.
  */
 public final class DdpmSampler extends SigmaSampler {
-    /** The reverse-process variance: fixed as in Ho et al. (sec. 3.2), or learned. */
-    public enum Variance {
-        /** σ_t² = β̃_t, the posterior variance: optimal for deterministic x₀ ("fixed_small"). */
-        BETA_TILDE("fixed_small"),
-        /** σ_t² = β_t: optimal for x₀ ~ N(0, I) ("fixed_large"). */
-        BETA("fixed_large"),
-        /** log σ_t² = u·log β_t + (1 − u)·log β̃_t with u predicted by the model ("learned_range"). */
-        LEARNED_RANGE("learned_range");
-
-        private final String configName;
-
-        Variance(String configName) {
-            this.configName = configName;
-        }
-
-        public String configName() {
-            return configName;
-        }
-
-        public static Variance parse(String name) {
-            String n = name.toLowerCase(Locale.ROOT);
-            switch (n) {
-                case "fixed_small": case "beta_tilde": case "small": return BETA_TILDE;
-                case "fixed_large": case "beta": case "large": return BETA;
-                case "learned_range": case "learned": return LEARNED_RANGE;
-                default: throw new DiffusionException("unknown DDPM variance '" + name
-                        + "': use fixed_small (β̃), fixed_large (β) or learned_range (a model trained with --variance learned_range)");
-            }
-        }
-
-        /** The model's learned variance, or a user error if it has none. */
-        public static LearnedVariance require(Denoiser model) {
-            return model.learnedVariance().orElseThrow(() -> new DiffusionException(
-                    "variance learned_range needs a model trained with a learned variance (diffuse train --variance learned_range); "
-                            + "this model's variance is fixed: use fixed_small or fixed_large"));
-        }
-    }
-
     public DdpmSampler(SamplerOptions options) {
         super(options);
     }
@@ -71,22 +33,22 @@ public final class DdpmSampler extends SigmaSampler {
     /** Every training step of a discrete model; 1000 for a continuous one. */
     @Override
     protected int defaultSteps(Denoiser model) {
-        return SigmaSchedule.trainingSteps(model, 1000);
+        return SigmaSampler.trainingSteps(model, 1000);
     }
 
     @Override
-    protected double[] sigmas(Denoiser model) {
-        if (options.variance() == Variance.LEARNED_RANGE) {
-            Variance.require(model);   // fail before any work
+    protected double[] levels(Denoiser model, GridSpec spec) {
+        if (options.variance() == ReverseVariance.LEARNED_RANGE) {
+            LearnedVariance.require(model);   // fail before any work
         }
-        return super.sigmas(model);
+        return super.levels(model, spec);
     }
 
     @Override
     protected Tensor step(Step s) {
         Tensor fraction = null;
-        if (options.variance() == Variance.LEARNED_RANGE) {
-            fraction = s.estimate(Variance.require(s.model())).fraction();
+        if (options.variance() == ReverseVariance.LEARNED_RANGE) {
+            fraction = s.estimate(LearnedVariance.require(s.model())).fraction();
         }
         double sigma = s.sigma();
         double sigmaNext = s.sigmaNext();

@@ -20,7 +20,7 @@ public final class Dpm2AncestralSampler extends SigmaSampler {
 
     @Override
     protected int defaultSteps(Denoiser model) {
-        return Math.min(HeunSampler.DEFAULT_STEPS, SigmaSchedule.trainingSteps(model, HeunSampler.DEFAULT_STEPS));
+        return Math.min(HeunSampler.DEFAULT_STEPS, SigmaSampler.trainingSteps(model, HeunSampler.DEFAULT_STEPS));
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.Locale;
+import dev.diffusion4j.schedule.GridSpec;
 
 /**
  * DPM-Solver with adaptive step size (Lu et al. 2022, sec. 3.3 and Alg. 3 of App. C): an embedded
@@ -44,14 +45,6 @@ public final class DpmAdaptiveSampler implements Sampler {
         if (order != 2 && order != 3) {
             throw new DiffusionException("dpm_adaptive pairs DPM-Solver-1/2 (order 2) or -2/3 (order 3); got order " + order);
         }
-        if (options.steps() > 0) {
-            throw new DiffusionException("dpm_adaptive chooses its steps by error control and takes no step count (got "
-                    + options.steps() + "); set rtol/atol instead");
-        }
-        if (options.sigmaSchedule() != SigmaSchedule.DEFAULT) {
-            throw new DiffusionException("dpm_adaptive chooses its own noise levels (adaptive steps in log σ) and takes no sigma schedule (got "
-                    + options.sigmaSchedule().configName() + ")");
-        }
         this.rtol = options.rtolOr(DEFAULT_RTOL);
         this.atol = options.atolOr(DEFAULT_ATOL);
         this.denoiseFinal = options.denoiseFinal();
@@ -62,10 +55,17 @@ public final class DpmAdaptiveSampler implements Sampler {
         return "dpm_adaptive";
     }
 
+    /** The span [σ_max, σ_min] (then 0 for the final denoise): the steps in between come from error control. */
     @Override
-    public Tensor sample(Denoiser model, Tensor noise, Generator g, SamplingListener listener) {
-        double sigmaMin = model.sigmaMin();
-        double lambda = -Math.log(model.sigmaMax());
+    public double[] sigmas(Denoiser model, GridSpec grid) {
+        return AdaptiveSpan.of(name(), model, grid, denoiseFinal);
+    }
+
+    @Override
+    public Tensor sample(Denoiser model, Tensor noise, double[] sigmas, Generator g, SamplingListener listener) {
+        AdaptiveSpan span = AdaptiveSpan.of(sigmas);
+        double sigmaMin = span.sigmaMin();
+        double lambda = -Math.log(span.sigmaMax());
         double lambdaEnd = -Math.log(sigmaMin);
         double h = INITIAL_STEP;
         int accepted = 0;
@@ -75,7 +75,7 @@ public final class DpmAdaptiveSampler implements Sampler {
             return SigmaSampler.derivative(y, model.denoise(y, Tensor.full(y.dtype(), sigma, 1)), sigma);
         };
         try (Scope outer = Scope.open(); NoGrad ng = NoGrad.open()) {
-            Tensor x = noise.mul(model.initNoiseScale());
+            Tensor x = noise.mul(model.initNoiseScale(span.sigmaMax()));
             Tensor previousLow = x;                        // x_prev, on the VE scale at the current σ
             Tensor denoised = null;                        // D(x; σ) at the current state, kept across rejected attempts
             while (lambda < lambdaEnd) {
@@ -134,7 +134,7 @@ public final class DpmAdaptiveSampler implements Sampler {
                 }
                 h = Math.min(SAFETY * h * Math.pow(Math.max(error, 1e-10), -1.0 / order), lambdaEnd - lambda);
             }
-            if (!denoiseFinal) {
+            if (!span.denoiseFinal()) {
                 return outer.keep(x);
             }
             if (listener.isCancelled()) {

@@ -33,7 +33,7 @@ public final class DpmSolverSinglestepSampler extends SigmaSampler {
     @Override
     protected int defaultSteps(Denoiser model) {
         int steps = (DEFAULT_STEPS + order - 1) / order;
-        return Math.min(steps, SigmaSchedule.trainingSteps(model, steps));
+        return Math.min(steps, SigmaSampler.trainingSteps(model, steps));
     }
 
     @Override

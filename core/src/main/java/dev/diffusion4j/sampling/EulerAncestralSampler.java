@@ -1,7 +1,7 @@
 package dev.diffusion4j.sampling;
 
-import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Tensor;
+import java.util.function.Supplier;
 
 /**
  * Euler ancestral: an Euler step of the probability-flow ODE down to σ_down, then fresh noise of
@@ -23,12 +23,12 @@ public final class EulerAncestralSampler extends GridSampler {
     }
 
     @Override
-    protected Tensor step(Tensor x, Tensor denoised, double sigma, double sigmaNext, Generator g) {
+    protected Tensor step(Tensor x, Tensor denoised, double sigma, double sigmaNext, Supplier<Tensor> noise) {
         if (sigmaNext == 0) {
             return denoised;
         }
         Ancestral a = Ancestral.split(sigma, sigmaNext, options.etaOr(1));
         Tensor down = x.add(derivative(x, denoised, sigma).mul(a.down() - sigma));
-        return a.up() > 0 ? down.add(Tensor.randn(g, x.shape()).to(x.dtype()).mul(a.up() * options.sNoise())) : down;
+        return a.up() > 0 ? down.add(noise.get().mul(a.up() * options.sNoise())) : down;
     }
 }

@@ -1,8 +1,10 @@
 package dev.diffusion4j.sampling;
 
+import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.LinearFlow;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.schedule.SigmaSchedule;
 
 /**
  * An explicit Runge–Kutta method on the flow-matching ODE dx_t/dt = v(x_t, t) of the linear path
@@ -33,26 +35,12 @@ abstract class FlowSampler extends SigmaSampler {
         return defaultSteps(stages());
     }
 
-    /** By default uniform in t, the usual grid of flow-matching samplers; an explicit σ schedule is mapped to t. */
+    /** By default uniform in t, the usual grid of flow-matching samplers; an explicit σ schedule is honoured. */
     @Override
-    protected double[] sigmas(Denoiser model) {
-        return options.sigmaSchedule() == SigmaSchedule.DEFAULT
-                ? uniformTime(model.sigmaMin(), model.sigmaMax(), options.stepsOr(defaultSteps(model))) : super.sigmas(model);
-    }
-
-    /** {@code levels} levels evenly spaced in t = σ/(1 + σ) from σ_max to σ_min, then 0. */
-    static double[] uniformTime(double sigmaMin, double sigmaMax, int levels) {
-        double t0 = LinearFlow.time(sigmaMax);
-        double t1 = LinearFlow.time(sigmaMin);
-        double[] s = new double[levels + 1];
-        for (int i = 0; i < levels; i++) {
-            s[i] = LinearFlow.sigma(levels == 1 ? t0 : t0 + (t1 - t0) * i / (levels - 1));
-        }
-        s[0] = sigmaMax;
-        if (levels > 1) {
-            s[levels - 1] = sigmaMin;
-        }
-        return s;
+    protected double[] levels(Denoiser model, GridSpec spec) {
+        return spec.schedule() == SigmaSchedule.DEFAULT
+                ? SigmaSchedule.uniformIn(LinearFlow.CLOCK, spec.stepsOr(defaultSteps(model)), model.sigmaMin(), model.sigmaMax())
+                : super.levels(model, spec);
     }
 
     @Override

@@ -30,7 +30,7 @@ public final class HeunSampler extends SigmaSampler {
 
     @Override
     protected int defaultSteps(Denoiser model) {
-        return Math.min(DEFAULT_STEPS, SigmaSchedule.trainingSteps(model, DEFAULT_STEPS));
+        return Math.min(DEFAULT_STEPS, SigmaSampler.trainingSteps(model, DEFAULT_STEPS));
     }
 
     @Override

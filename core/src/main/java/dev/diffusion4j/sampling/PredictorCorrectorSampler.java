@@ -4,6 +4,7 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.Locale;
+import dev.diffusion4j.process.Sde;
 
 /**
  * Predictor–corrector sampling of a score SDE (Song et al. 2021, Alg. 1, 2 and 3): at each step a
@@ -76,7 +77,7 @@ public final class PredictorCorrectorSampler extends ScoreSdeSampler {
         if (s.sigmaNext() == 0) {
             return denoised;
         }
-        Sde.Process sde = options.sde().over(s.model());
+        Sde.Process sde = process(s.model());
         Tensor y = s.x().mul(sde.scale(s.sigma()));
         Tensor predicted = switch (options.predictor()) {
             case REVERSE_DIFFUSION -> reverseDiffusion(s, sde, y, denoised, options.sNoise());

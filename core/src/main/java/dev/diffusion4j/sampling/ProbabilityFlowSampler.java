@@ -1,11 +1,12 @@
 package dev.diffusion4j.sampling;
 
-import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.schedule.GridSpec;
+import dev.diffusion4j.process.DormandPrince;
 
 /**
  * The probability-flow ODE (Song et al. 2021, eq. 13) solved by adaptive Dormand–Prince RK45.
@@ -28,19 +29,8 @@ public final class ProbabilityFlowSampler implements Sampler {
         this(SamplerOptions.DEFAULTS.withRtol(rtol).withAtol(atol));
     }
 
-    /**
-     * With the options' rtol and atol (1e-5 each by default) and final-denoise switch; the steps and
-     * the σ grid come from error control, so a step count or σ schedule is an error.
-     */
+    /** With the options' rtol and atol (1e-5 each by default) and final-denoise switch. */
     public ProbabilityFlowSampler(SamplerOptions options) {
-        if (options.steps() > 0) {
-            throw new DiffusionException("rk45 chooses its steps by error control and takes no step count (got " + options.steps()
-                    + "); set rtol/atol instead");
-        }
-        if (options.sigmaSchedule() != SigmaSchedule.DEFAULT) {
-            throw new DiffusionException("rk45 chooses its own noise levels (adaptive steps in log σ) and takes no sigma schedule (got "
-                    + options.sigmaSchedule().configName() + ")");
-        }
         this.solver = new DormandPrince(options.rtolOr(DEFAULT_RTOL), options.atolOr(DEFAULT_ATOL), MAX_EVALUATIONS);
         this.denoiseFinal = options.denoiseFinal();
     }
@@ -55,12 +45,19 @@ public final class ProbabilityFlowSampler implements Sampler {
         return (s, x) -> x.sub(model.denoise(x, Tensor.full(Math.exp(s), 1)));
     }
 
+    /** The span [σ_max, σ_min] (then 0 for the final denoise): the steps in between come from error control. */
     @Override
-    public Tensor sample(Denoiser model, Tensor noise, Generator g, SamplingListener listener) {
-        double sMax = Math.log(model.sigmaMax());
-        double sMin = Math.log(model.sigmaMin());
+    public double[] sigmas(Denoiser model, GridSpec grid) {
+        return AdaptiveSpan.of(name(), model, grid, denoiseFinal);
+    }
+
+    @Override
+    public Tensor sample(Denoiser model, Tensor noise, double[] sigmas, Generator g, SamplingListener listener) {
+        AdaptiveSpan span = AdaptiveSpan.of(sigmas);
+        double sMax = Math.log(span.sigmaMax());
+        double sMin = Math.log(span.sigmaMin());
         try (Scope scope = Scope.open(); NoGrad ng = NoGrad.open()) {
-            Tensor x = noise.mul(model.initNoiseScale());
+            Tensor x = noise.mul(model.initNoiseScale(span.sigmaMax()));
             DormandPrince.Result r = solver.solve(field(model), sMax, x, sMin, (step, s, nextH, y, dy) -> {
                 if (listener.isCancelled()) {
                     throw new SamplingCancelledException(step, step + remaining(s, sMin, nextH));
@@ -71,7 +68,7 @@ public final class ProbabilityFlowSampler implements Sampler {
                     listener.onStep(new SamplingStep(step - 1, step + remaining(s, sMin, nextH), Math.exp(s), y, y.sub(dy)));
                 }
             });
-            Tensor out = denoiseFinal ? model.denoise(r.y(), Tensor.full(model.sigmaMin(), 1)) : r.y();
+            Tensor out = span.denoiseFinal() ? model.denoise(r.y(), Tensor.full(span.sigmaMin(), 1)) : r.y();
             return scope.keep(out);
         }
     }

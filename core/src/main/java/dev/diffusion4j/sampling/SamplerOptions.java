@@ -1,31 +1,21 @@
 package dev.diffusion4j.sampling;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.process.ReverseVariance;
 import java.util.Locale;
+import dev.diffusion4j.process.Sde;
 
 /**
- * Settings shared by samplers; each sampler reads the ones that apply to it and ignores the rest.
- * Start from {@link #DEFAULTS} and change fields with the {@code with...} methods.
+ * The parameters of the sampling algorithms; each sampler reads the ones that apply to it and ignores
+ * the rest. How many noise levels it walks and where is the grid's business
+ * ({@link dev.diffusion4j.schedule.GridSpec}). Start from {@link #DEFAULTS} and change fields with the
+ * {@code with...} methods.
  *
- * @param steps          number of steps, i.e. intervals of the σ grid (0: the sampler's default).
- *                       Two-stage samplers (heun, dpm2, dpm2_ancestral, dpmpp_2s_ancestral,
- *                       flow_midpoint, flow_heun) make two denoiser evaluations per step except the
- *                       last, flow_rk4 four; for annealed_langevin it is the number of noise levels L,
- *                       for dpm_fast the budget of denoiser evaluations; dpm_adaptive (error-controlled)
- *                       takes none
  * @param eta            stochasticity η ∈ [0, 1]: DDIM's η, the ancestral samplers' share of fresh
  *                       noise, the SDE samplers' η (for sde_euler and pc's Euler–Maruyama predictor η
  *                       scales the diffusion of the reverse SDE, η = 0 being the probability-flow ODE);
  *                       NaN means the sampler's default (0 for ddim, 1 for the ancestral and SDE samplers)
- * @param spacing        how steps are picked among a discrete model's training timesteps (for the
- *                       {@link SigmaSchedule#MODEL model} schedule)
  * @param variance       DDPM's per-step noise variance
- * @param sigmaSchedule  how the σ grid is laid out; {@link SigmaSchedule#DEFAULT} lets each sampler
- *                       choose: the model's grid for most, uniform in the SDE's time for sde_euler and
- *                       pc, uniform in flow time t for the flow samplers, geometric (exponential) for
- *                       annealed_langevin and dpm_fast. Any other schedule is honoured, except by
- *                       dpm_adaptive (and rk45), which choose their own levels; dpm_adaptive rejects one
- * @param rho            the schedule's ρ (karras, polyexponential); NaN means the schedule's default
  * @param churn          Karras et al.'s stochastic churn (euler, heun, dpm2)
  * @param sNoise         multiplier of the fresh noise drawn by churn, by the ancestral samplers and by
  *                       the SDE predictors (Karras's S_noise), 1 by default
@@ -53,12 +43,11 @@ import java.util.Locale;
  *                       the sampler's default
  * @param atol           absolute tolerance of the adaptive samplers; NaN means the sampler's default
  */
-public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, DdpmSampler.Variance variance,
-                             SigmaSchedule sigmaSchedule, double rho, Churn churn, double sNoise, int order, String variant,
+public record SamplerOptions(double eta, ReverseVariance variance, Churn churn, double sNoise, int order, String variant,
                              Sde sde, PredictorCorrectorSampler.Predictor predictor, double snr, int correctorSteps,
                              double langevinEpsilon, int levelSteps, boolean denoiseFinal, double rtol, double atol) {
-    public static final SamplerOptions DEFAULTS = new SamplerOptions(0, Double.NaN, TimestepSpacing.TRAILING,
-            DdpmSampler.Variance.BETA_TILDE, SigmaSchedule.DEFAULT, Double.NaN, Churn.NONE, 1.0, 0, "",
+    public static final SamplerOptions DEFAULTS = new SamplerOptions(Double.NaN,
+            ReverseVariance.BETA_TILDE, Churn.NONE, 1.0, 0, "",
             Sde.VP, PredictorCorrectorSampler.Predictor.REVERSE_DIFFUSION, 0.16, 1,
             Double.NaN, 0, true, Double.NaN, Double.NaN);
 
@@ -89,17 +78,11 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
     }
 
     public SamplerOptions {
-        if (steps < 0) {
-            throw new DiffusionException("number of steps must be positive, got " + steps);
-        }
         if (!Double.isNaN(eta) && !(eta >= 0 && eta <= 1)) {
             throw new DiffusionException("eta must be between 0 and 1, got " + eta);
         }
-        if (spacing == null || variance == null || sigmaSchedule == null || churn == null) {
-            throw new DiffusionException("sampler options need a spacing, a variance, a sigma schedule and churn settings (use SamplerOptions.DEFAULTS.with...)");
-        }
-        if (!Double.isNaN(rho) && !(rho > 0 && rho < Double.POSITIVE_INFINITY)) {
-            throw new DiffusionException("rho must be a positive number, got " + rho);
+        if (variance == null || churn == null) {
+            throw new DiffusionException("sampler options need a variance and churn settings (use SamplerOptions.DEFAULTS.with...)");
         }
         if (!(sNoise >= 0) || Double.isInfinite(sNoise)) {
             throw new DiffusionException("s-noise must be a finite number ≥ 0, got " + sNoise);
@@ -132,28 +115,12 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
         }
     }
 
-    public SamplerOptions withSteps(int v) {
-        return edit(b -> b.steps = v);
-    }
-
     public SamplerOptions withEta(double v) {
         return edit(b -> b.eta = v);
     }
 
-    public SamplerOptions withSpacing(TimestepSpacing v) {
-        return edit(b -> b.spacing = v);
-    }
-
-    public SamplerOptions withVariance(DdpmSampler.Variance v) {
+    public SamplerOptions withVariance(ReverseVariance v) {
         return edit(b -> b.variance = v);
-    }
-
-    public SamplerOptions withSigmaSchedule(SigmaSchedule v) {
-        return edit(b -> b.sigmaSchedule = v);
-    }
-
-    public SamplerOptions withRho(double v) {
-        return edit(b -> b.rho = v);
     }
 
     public SamplerOptions withChurn(Churn v) {
@@ -217,12 +184,8 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
 
     /** The record's components as mutable fields, for the {@code with...} methods. */
     private static final class Fields {
-        int steps;
         double eta;
-        TimestepSpacing spacing;
-        DdpmSampler.Variance variance;
-        SigmaSchedule sigmaSchedule;
-        double rho;
+        ReverseVariance variance;
         Churn churn;
         double sNoise;
         int order;
@@ -238,12 +201,8 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
         double atol;
 
         Fields(SamplerOptions o) {
-            steps = o.steps;
             eta = o.eta;
-            spacing = o.spacing;
             variance = o.variance;
-            sigmaSchedule = o.sigmaSchedule;
-            rho = o.rho;
             churn = o.churn;
             sNoise = o.sNoise;
             order = o.order;
@@ -260,24 +219,14 @@ public record SamplerOptions(int steps, double eta, TimestepSpacing spacing, Ddp
         }
 
         SamplerOptions build() {
-            return new SamplerOptions(steps, eta, spacing, variance, sigmaSchedule, rho, churn, sNoise, order, variant,
+            return new SamplerOptions(eta, variance, churn, sNoise, order, variant,
                     sde, predictor, snr, correctorSteps, langevinEpsilon, levelSteps, denoiseFinal, rtol, atol);
         }
-    }
-
-    /** The planned step count, or {@code fallback} if none was given. */
-    int stepsOr(int fallback) {
-        return steps > 0 ? steps : fallback;
     }
 
     /** η, or the sampler's {@code fallback} if none was given. */
     double etaOr(double fallback) {
         return Double.isNaN(eta) ? fallback : eta;
-    }
-
-    /** ρ, or the schedule's {@code fallback} if none was given. */
-    double rhoOr(double fallback) {
-        return Double.isNaN(rho) ? fallback : rho;
     }
 
     /** The order (lms, dpm_adaptive), or the sampler's {@code fallback} if none was given. */

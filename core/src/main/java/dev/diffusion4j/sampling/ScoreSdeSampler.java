@@ -1,6 +1,9 @@
 package dev.diffusion4j.sampling;
 
+import dev.diffusion4j.schedule.GridSpec;
+import dev.diffusion4j.process.Sde;
 import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.schedule.SigmaSchedule;
 
 /**
  * The samplers of Song et al. 2021's score SDEs (sde_euler, pc): by default their levels are uniform
@@ -12,8 +15,14 @@ abstract class ScoreSdeSampler extends SigmaSampler {
     }
 
     @Override
-    protected double[] sigmas(Denoiser model) {
-        return options.sigmaSchedule() == SigmaSchedule.DEFAULT ? options.sde().over(model).grid(options.stepsOr(defaultSteps(model)))
-                : super.sigmas(model);
+    protected double[] levels(Denoiser model, GridSpec spec) {
+        return spec.schedule() == SigmaSchedule.DEFAULT
+                ? SigmaSchedule.uniformIn(process(model), spec.stepsOr(defaultSteps(model)), model.sigmaMin(), model.sigmaMax())
+                : super.levels(model, spec);
+    }
+
+    /** The options' SDE over the model's noise range. */
+    Sde.Process process(Denoiser model) {
+        return options.sde().over(model.sigmaMin(), model.sigmaMax());
     }
 }

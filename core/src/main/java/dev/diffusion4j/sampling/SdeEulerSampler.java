@@ -2,6 +2,7 @@ package dev.diffusion4j.sampling;
 
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.process.Sde;
 
 /**
  * Euler–Maruyama on the reverse-time SDE of a score SDE (Song et al. 2021, eq. 6 after Anderson
@@ -42,7 +43,7 @@ public final class SdeEulerSampler extends ScoreSdeSampler {
         if (s.sigmaNext() == 0) {
             return s.denoised();
         }
-        Sde.Process sde = options.sde().over(s.model());
+        Sde.Process sde = process(s.model());
         Tensor y = s.x().mul(sde.scale(s.sigma()));
         Tensor next = eulerMaruyama(s, sde, y, s.denoised(), options.etaOr(1), options.sNoise());
         return next.div(sde.scale(s.sigmaNext()));

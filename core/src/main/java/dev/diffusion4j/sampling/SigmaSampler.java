@@ -3,6 +3,8 @@ package dev.diffusion4j.sampling;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.LearnedVariance;
+import dev.diffusion4j.schedule.GridSpec;
+import dev.diffusion4j.schedule.SigmaSchedule;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
@@ -28,9 +30,9 @@ abstract class SigmaSampler implements Sampler {
         this.options = options;
     }
 
-    /** The step count used when the options leave it open. */
+    /** The step count used when the grid spec leaves it open. */
     protected int defaultSteps(Denoiser model) {
-        return Math.min(DEFAULT_STEPS, SigmaSchedule.trainingSteps(model, DEFAULT_STEPS));
+        return Math.min(DEFAULT_STEPS, trainingSteps(model, DEFAULT_STEPS));
     }
 
     /** The state at σ_{i+1} from the step's state at σ_i. */
@@ -41,34 +43,41 @@ abstract class SigmaSampler implements Sampler {
         return 0;
     }
 
-    /** The σ grid used when the options leave it to the sampler (see {@link SigmaSchedule#DEFAULT}). */
+    /** The σ schedule used when the grid spec leaves it to the sampler (see {@link SigmaSchedule#DEFAULT}). */
     protected SigmaSchedule preferredSchedule() {
         return SigmaSchedule.MODEL;
     }
 
-    /** The grid for {@code model}: the options' (or preferred) schedule with the options' (or default) step count, ending at 0. */
-    protected double[] sigmas(Denoiser model) {
-        return options.sigmaSchedule().resolve(preferredSchedule()).sigmas(model, options.stepsOr(defaultSteps(model)), options);
+    /**
+     * The levels for {@code model}, ending at 0: the spec's (or preferred) schedule with the spec's (or
+     * default) step count, built by {@link SigmaSchedule#grid}.
+     */
+    protected double[] levels(Denoiser model, GridSpec spec) {
+        return spec.schedule().resolve(preferredSchedule())
+                .grid(spec.stepsOr(defaultSteps(model)), model.sigmaMin(), model.sigmaMax(), model.trainingSigmas(), spec);
     }
 
     @Override
-    public final Tensor sample(Denoiser model, Tensor noise, Generator g, SamplingListener listener) {
-        double[] grid = sigmas(model);
-        return sample(model, noise, options.denoiseFinal() ? grid : withoutFinalDenoise(grid), g, listener);
+    public final double[] sigmas(Denoiser model, GridSpec spec) {
+        double[] grid = levels(model, spec);
+        return options.denoiseFinal() ? grid : withoutFinalDenoise(grid);
     }
 
     /**
      * The grid without its final step to σ = 0, which for most samplers is the step that returns
-     * x̂₀: sampling then ends on the state at the lowest positive level, noise included.
+     * x̂₀: sampling then ends on the state at the lowest positive noise level, noise included.
      */
     protected double[] withoutFinalDenoise(double[] grid) {
         return grid[grid.length - 1] == 0 && grid.length > 2 ? Arrays.copyOf(grid, grid.length - 1) : grid;
     }
 
-    /**
-     * Runs on an explicit grid: {@code sigmas} strictly descending and positive, except that the
-     * last level may be 0. The result is the state at the last level.
-     */
+    /** The number of training timesteps of a discrete model, or {@code fallback} for a continuous one. */
+    static int trainingSteps(Denoiser model, int fallback) {
+        int n = model.trainingSigmas().length;
+        return n > 0 ? n : fallback;
+    }
+
+    @Override
     public final Tensor sample(Denoiser model, Tensor noise, double[] sigmas, Generator g, SamplingListener listener) {
         checkGrid(sigmas);
         int total = sigmas.length - 1;
@@ -106,7 +115,7 @@ abstract class SigmaSampler implements Sampler {
         }
     }
 
-    private static void checkGrid(double[] sigmas) {
+    static void checkGrid(double[] sigmas) {
         if (sigmas.length < 2) {
             throw new DiffusionException("a sampling grid needs at least two noise levels, got " + Arrays.toString(sigmas));
         }

@@ -1,5 +1,8 @@
 package dev.diffusion4j.train;
 
+import dev.diffusion4j.model.ModelSpec;
+import dev.diffusion4j.tensor.Tensor;
+import java.util.Map;
 import java.nio.file.Path;
 
 /** Observes a training run; every method has a no-op default. */
@@ -17,8 +20,12 @@ public interface TrainListener {
     default void onCheckpoint(Path checkpoint) {
     }
 
-    /** Called after an image model's sample grid was written (every {@code sample_every} steps). */
-    default void onSampleGrid(long step, Path grid) {
+    /**
+     * Called every {@code sample_every} steps of an image model (and after the last) with the weights
+     * previews should sample from: the EMA's when the run keeps one. The tensors are valid during the
+     * call only; {@code DiffusionPipeline.of} copies them.
+     */
+    default void onPreview(long step, ModelSpec spec, Map<String, Tensor> weights) {
     }
 
     /**

@@ -1,16 +1,13 @@
 package dev.diffusion4j.train;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.ImageOptions;
-import dev.diffusion4j.data.Normalizer;
+import dev.diffusion4j.model.Normalizer;
+import dev.diffusion4j.io.Checkpoint;
 import dev.diffusion4j.io.CheckpointStore;
-import dev.diffusion4j.io.Json;
-import dev.diffusion4j.io.Safetensors;
-import dev.diffusion4j.io.SafetensorsFile;
 import dev.diffusion4j.model.DenoisingNetwork;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.NetworkConfig;
@@ -18,7 +15,6 @@ import dev.diffusion4j.model.SampleRange;
 import dev.diffusion4j.objective.DiffusionObjective;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.AdamW;
-import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
@@ -42,15 +38,6 @@ import java.util.Optional;
  * all restored, so an interrupted and resumed run ends with the same weights as an uninterrupted one).
  */
 public final class Trainer {
-    /** Version of the checkpoint layout written into config.json (see {@link ModelSpec#CONFIG_VERSION}). */
-    public static final int FORMAT_VERSION = ModelSpec.CONFIG_VERSION;
-    public static final String CONFIG_FILE = "config.json";
-    public static final String MODEL_FILE = "model.safetensors";
-    public static final String EMA_FILE = "ema.safetensors";
-    public static final String OPTIMIZER_FILE = "optimizer.pt";
-    public static final String STATE_FILE = "trainer_state.json";
-    /** Sub-directory of the run directory that holds an image model's sample grids. */
-    public static final String SAMPLES_DIR = "samples";
 
     private static final long STREAM_INIT = 0;
     private static final long STREAM_DATA = 1;
@@ -60,7 +47,7 @@ public final class Trainer {
     private static final int NORMALIZER_SAMPLES = 100_000;
 
     private final Path runDir;
-    private final TrainConfig config;
+    private final TrainingRecipe config;
     private final ModelSpec spec;
     private final DataSource data;
     private final DenoisingNetwork network;
@@ -77,9 +64,8 @@ public final class Trainer {
     private final List<double[]> lossLog = new ArrayList<>();
     private long step;
     private double elapsedSeconds;
-    private SamplePreview preview;
 
-    private Trainer(Path runDir, TrainConfig config, ModelSpec spec, DataSource data) {
+    private Trainer(Path runDir, TrainingRecipe config, ModelSpec spec, DataSource data) {
         this.runDir = runDir;
         this.config = config;
         this.spec = spec;
@@ -110,7 +96,7 @@ public final class Trainer {
      * Prepares a new run in {@code runDir} (created if needed). Fails if the directory already
      * holds checkpoints: continue those with {@link #resume}.
      */
-    public static Trainer create(Path runDir, TrainConfig config, NetworkConfig architecture, NoiseSchedule schedule) {
+    public static Trainer create(Path runDir, TrainingRecipe config, NetworkConfig architecture, NoiseSchedule schedule) {
         prepareRunDir(runDir);
         if (CheckpointStore.latest(runDir).isPresent()) {
             throw new DiffusionException(runDir + " already holds a training run; pass --resume to continue it or choose another --out");
@@ -140,14 +126,14 @@ public final class Trainer {
      */
     public static Trainer resume(Path runDir, int newSteps) {
         prepareRunDir(runDir);
-        Path ckpt = CheckpointStore.latest(runDir).orElseThrow(() -> new DiffusionException(
-                "nothing to resume: " + runDir + " holds no checkpoint; start a run without --resume"));
-        CheckpointStore.verify(ckpt);
-        Map<String, Object> cfg = readConfig(ckpt);
+        Path latest = CheckpointStore.latest(runDir).orElseThrow(() -> new DiffusionException(
+                "nothing to resume: " + runDir + " holds no checkpoint; start a new run there instead"));
+        Checkpoint ckpt = Checkpoint.open(latest);
+        Map<String, Object> cfg = ckpt.config();
         ModelSpec spec = ModelSpec.fromConfig(cfg);
-        TrainConfig tc = TrainConfig.fromConfig(ModelSpec.section(cfg, "training"));
+        TrainingRecipe tc = TrainingRecipe.fromConfig(ModelSpec.section(cfg, "training"));
         if (newSteps > 0) {
-            tc = tc.withSteps(newSteps);
+            tc = tc.toBuilder().steps(newSteps).build();
         }
         Trainer t = new Trainer(runDir, tc, spec, openData(tc));
         t.restore(ckpt);
@@ -163,7 +149,7 @@ public final class Trainer {
     }
 
     /** The run's data set, opened as its settings say. */
-    public static DataSource openData(TrainConfig config) {
+    public static DataSource openData(TrainingRecipe config) {
         DataSource d = DataSources.open(config.data(), new ImageOptions(config.imageSize() == 0 ? null : config.imageSize(),
                 config.channels() == 0 ? null : config.channels(), config.flip()));
         if (config.labelColumn() == null) {
@@ -191,7 +177,7 @@ public final class Trainer {
         return spec;
     }
 
-    public TrainConfig config() {
+    public TrainingRecipe config() {
         return config;
     }
 
@@ -245,7 +231,7 @@ public final class Trainer {
                 listener.onCheckpoint(last);
             }
             if (config.sampleEvery() > 0 && spec.isImage() && (step % config.sampleEvery() == 0 || step == total)) {
-                listener.onSampleGrid(step, writeSampleGrid());
+                listener.onPreview(step, spec, ema != null ? ema.state() : network.stateDict());
             }
             if (stop) {
                 break;
@@ -312,40 +298,26 @@ public final class Trainer {
                 + "; lower the learning rate (--lr) or keep gradient clipping on" + resume);
     }
 
-    /** A grid from the current (EMA) weights into {@code samples/} of the run directory. */
-    private Path writeSampleGrid() {
-        if (preview == null) {
-            preview = new SamplePreview(spec);
-        }
-        Path dir = runDir.resolve(SAMPLES_DIR);
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new DiffusionException("cannot create " + dir + ": " + e.getMessage());
-        }
-        return preview.write(ema != null ? ema.state() : network.stateDict(), dir, step);
-    }
-
     // ------------------------------------------------------------------ checkpoints
 
     private Path saveCheckpoint() {
         Map<String, String> meta = Map.of("format", "diffusion4j", "step", Long.toString(step));
-        try (CheckpointStore.Staging st = CheckpointStore.stage(runDir, step)) {
-            st.writeJson(CONFIG_FILE, fullConfig());
-            st.writeTensors(MODEL_FILE, network.stateDict(), meta);
+        try (Checkpoint.Writer w = Checkpoint.write(runDir, step)) {
+            w.config(fullConfig());
+            w.model(network.stateDict(), meta);
             if (ema != null) {
-                st.writeTensors(EMA_FILE, ema.state(), meta);
+                w.ema(ema.state(), meta);
             }
-            optimizer.save(st.path(OPTIMIZER_FILE));
-            st.writeJson(STATE_FILE, trainerState());
-            return st.commit(config.keepCheckpoints());
+            optimizer.save(w.optimizerFile());
+            w.trainerState(trainerState());
+            return w.commit(config.keepCheckpoints()).dir();
         }
     }
 
     private Map<String, Object> fullConfig() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("format", "diffusion4j");
-        m.put("format_version", FORMAT_VERSION);
+        m.put("format_version", Checkpoint.FORMAT_VERSION);
         m.putAll(spec.toConfig());
         @SuppressWarnings("unchecked")
         Map<String, Object> dataSection = new LinkedHashMap<>((Map<String, Object>) m.get("data"));
@@ -369,20 +341,15 @@ public final class Trainer {
         return m;
     }
 
-    private void restore(Path ckpt) {
-        try (SafetensorsFile f = Safetensors.open(ckpt.resolve(MODEL_FILE))) {
-            try (Scope s = Scope.open()) {
-                network.loadStateDict(f.readAll());
+    private void restore(Checkpoint ckpt) {
+        try (Scope s = Scope.open()) {
+            network.loadStateDict(ckpt.weights(Checkpoint.MODEL_FILE));
+            if (ema != null) {
+                ema.load(ckpt.weights(Checkpoint.EMA_FILE));
             }
         }
-        if (ema != null) {
-            Path emaFile = ckpt.resolve(EMA_FILE);
-            try (SafetensorsFile f = Safetensors.open(emaFile); Scope s = Scope.open()) {
-                ema.load(f.readAll());
-            }
-        }
-        optimizer.load(ckpt.resolve(OPTIMIZER_FILE));
-        Map<String, Object> st = Json.mapper().convertValue(Json.read(ckpt.resolve(STATE_FILE)), new TypeReference<Map<String, Object>>() { });
+        optimizer.load(ckpt.dir().resolve(Checkpoint.OPTIMIZER_FILE));
+        Map<String, Object> st = ckpt.trainerState();
         try {
             step = ((Number) st.get("step")).longValue();
             elapsedSeconds = ((Number) st.get("elapsed_seconds")).doubleValue();
@@ -397,12 +364,7 @@ public final class Trainer {
                 lossLog.add(new double[] {e.get(0).doubleValue(), e.get(1).doubleValue()});
             }
         } catch (ClassCastException | NullPointerException | IllegalArgumentException e) {
-            throw new DiffusionException(ckpt.resolve(STATE_FILE) + " is malformed: " + e.getMessage());
+            throw new DiffusionException(ckpt.dir().resolve(Checkpoint.STATE_FILE) + " is malformed: " + e.getMessage());
         }
-    }
-
-    /** Reads a checkpoint's config.json as a map. */
-    public static Map<String, Object> readConfig(Path checkpointDir) {
-        return Json.mapper().convertValue(Json.read(checkpointDir.resolve(CONFIG_FILE)), new TypeReference<Map<String, Object>>() { });
     }
 }

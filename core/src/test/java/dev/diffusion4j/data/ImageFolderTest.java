@@ -3,7 +3,6 @@ package dev.diffusion4j.data;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.tensor.Scope;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -15,6 +15,8 @@ import java.util.Map;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.diffusion4j.model.ImageClassifier;
+import dev.diffusion4j.train.ClassifierTraining;
 
 /** The shipped Fashion-MNIST classifier, classifier training, and classifier files. */
 class ImageClassifierTest {

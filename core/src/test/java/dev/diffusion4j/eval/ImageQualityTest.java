@@ -12,6 +12,7 @@ import java.util.Comparator;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import dev.diffusion4j.model.ImageClassifier;
 
 /**
  * The image metrics under the built-in classifier tell real images, noise and a collapsed model

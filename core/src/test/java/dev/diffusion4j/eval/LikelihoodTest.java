@@ -3,8 +3,8 @@ package dev.diffusion4j.eval;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.model.Denoiser;
-import dev.diffusion4j.model.MixtureDenoiser;
-import dev.diffusion4j.model.Oracles;
+import dev.diffusion4j.oracle.MixtureDenoiser;
+import dev.diffusion4j.oracle.Oracles;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;

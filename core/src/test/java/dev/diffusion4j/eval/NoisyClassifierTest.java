@@ -8,8 +8,8 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.ImageOptions;
-import dev.diffusion4j.model.ClassifierGuidance;
-import dev.diffusion4j.model.MixtureDenoiser;
+import dev.diffusion4j.guidance.ClassifierGuidance;
+import dev.diffusion4j.oracle.MixtureDenoiser;
 import dev.diffusion4j.model.NoisyClassifier;
 import dev.diffusion4j.sampling.SamplerOptions;
 import dev.diffusion4j.sampling.Samplers;
@@ -23,6 +23,8 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.diffusion4j.model.ImageClassifier;
+import dev.diffusion4j.train.ClassifierTraining;
 
 /**
  * The noise-aware classifier of classifier guidance: trained on x₀ + σ·n and told σ, it is sure at

@@ -3,9 +3,8 @@ package dev.diffusion4j.eval;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.model.MixtureDenoiser;
-import dev.diffusion4j.model.Oracles;
-import dev.diffusion4j.sampling.DdpmSampler.Variance;
+import dev.diffusion4j.oracle.MixtureDenoiser;
+import dev.diffusion4j.oracle.Oracles;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.DType;

@@ -7,6 +7,7 @@ import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import dev.diffusion4j.guidance.ClippedDenoiser;
 
 class SampleRangeTest {
     @Test

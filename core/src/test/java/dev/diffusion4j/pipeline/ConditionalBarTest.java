@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.GaussianMixture;
 import dev.diffusion4j.data.Toy2D;
-import dev.diffusion4j.model.ClassifierFreeGuidance;
+import dev.diffusion4j.guidance.ClassifierFreeGuidance;
 import dev.diffusion4j.model.MlpConfig;
 import dev.diffusion4j.sampling.Sampler;
 import dev.diffusion4j.sampling.SamplerOptions;
@@ -16,7 +16,7 @@ import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.train.TrainConfig;
+import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;
 import java.nio.file.Path;
@@ -55,7 +55,7 @@ class ConditionalBarTest {
 
     @Test
     void guidedSamplesLandInTheirComponent(@TempDir Path dir) {
-        Trainer.create(dir, TrainConfig.defaults("8gaussians").withSteps(2000), MlpConfig.defaults(2).withNumClasses(8),
+        Trainer.create(dir, TrainingRecipe.defaults("8gaussians").withSteps(2000), MlpConfig.defaults(2).withNumClasses(8),
                 NoiseSchedule.of(BetaSchedule.LINEAR, 1000)).run(TrainListener.NONE);
         DiffusionPipeline pipe = DiffusionPipeline.load(dir);
         assertEquals(8, pipe.numClasses());

@@ -10,7 +10,7 @@ import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.train.TrainConfig;
+import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;
 import java.nio.file.Path;
@@ -24,7 +24,7 @@ class PipelineTest {
 
     @BeforeAll
     static void train() {
-        Trainer.create(dir, TrainConfig.defaults("circles").withSteps(300).withCheckpointEvery(300),
+        Trainer.create(dir, TrainingRecipe.defaults("circles").withSteps(300).withCheckpointEvery(300),
                 new MlpConfig(2, 32, 1, 16, Activation.SILU, 8, 1.0), NoiseSchedule.of(BetaSchedule.LINEAR, 200)).run(TrainListener.NONE);
     }
 

@@ -11,7 +11,7 @@ import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.train.TrainConfig;
+import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;
 import java.nio.file.Path;
@@ -30,7 +30,7 @@ class QualityBarTest {
     @ParameterizedTest
     @ValueSource(strings = {"swissroll", "moons", "8gaussians", "25gaussians", "checkerboard", "circles", "pinwheel", "spirals"})
     void defaultTrainingMeetsTheEnergyDistanceBar(String data, @TempDir Path dir) {
-        Trainer.create(dir, TrainConfig.defaults(data), MlpConfig.defaults(2), NoiseSchedule.of(BetaSchedule.LINEAR, 1000))
+        Trainer.create(dir, TrainingRecipe.defaults(data), MlpConfig.defaults(2), NoiseSchedule.of(BetaSchedule.LINEAR, 1000))
                 .run(TrainListener.NONE);
         DiffusionPipeline pipe = DiffusionPipeline.load(dir);
         try (Scope s = Scope.open()) {

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import dev.diffusion4j.schedule.SigmaSchedule;
 
 /**
  * The Karras/EDM and DPM-Solver++ families against the exact denoiser of Gaussian data

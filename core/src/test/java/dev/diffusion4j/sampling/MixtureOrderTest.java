@@ -2,8 +2,8 @@ package dev.diffusion4j.sampling;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.diffusion4j.model.MixtureDenoiser;
-import dev.diffusion4j.model.Oracles;
+import dev.diffusion4j.oracle.MixtureDenoiser;
+import dev.diffusion4j.oracle.Oracles;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
@@ -14,6 +14,8 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import dev.diffusion4j.schedule.SigmaSchedule;
+import dev.diffusion4j.process.DormandPrince;
 
 /**
  * Convergence orders on a non-Gaussian target, where no closed-form flow exists: the

@@ -10,6 +10,7 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
+import dev.diffusion4j.process.DormandPrince;
 
 class ProbabilityFlowSamplerTest {
     /** y' = −2t·y, y(0) = 1 has y(t) = exp(−t²): the error shrinks with the tolerance. */

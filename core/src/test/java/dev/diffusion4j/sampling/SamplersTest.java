@@ -9,6 +9,7 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
+import dev.diffusion4j.schedule.TimestepSpacing;
 
 class SamplersTest {
     private static final NoiseSchedule LINEAR = NoiseSchedule.of(BetaSchedule.LINEAR, 1000);
@@ -57,7 +58,7 @@ class SamplersTest {
         double mu = 0.5;
         double sd = 0.8;
         int n = 20_000;
-        for (DdpmSampler.Variance v : new DdpmSampler.Variance[] {DdpmSampler.Variance.BETA_TILDE, DdpmSampler.Variance.BETA}) {
+        for (ReverseVariance v : new ReverseVariance[] {ReverseVariance.BETA_TILDE, ReverseVariance.BETA}) {
             try (Scope s = Scope.open()) {
                 Tensor out = Samplers.create("ddpm", SamplerOptions.DEFAULTS.withVariance(v))
                         .sample(new GaussianDenoiser(mu, sd, LINEAR), Tensor.randn(new Generator(3), n, 1), new Generator(4));

@@ -12,6 +12,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import dev.diffusion4j.process.Sde;
+import dev.diffusion4j.schedule.SigmaSchedule;
+import dev.diffusion4j.schedule.TimestepSpacing;
 
 /**
  * The score-SDE family (sde_euler, pc, the Langevin corrector) and annealed Langevin dynamics

@@ -16,6 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
+import dev.diffusion4j.schedule.SigmaSchedule;
 
 /**
  * The VP-family samplers — PNDM/PLMS, DEIS, DPM-Solver (multistep and singlestep) and UniPC —

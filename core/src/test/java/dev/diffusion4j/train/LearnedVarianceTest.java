@@ -7,7 +7,7 @@ import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.eval.Vlb;
 import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.io.SafetensorsFile;
-import dev.diffusion4j.model.ClippedDenoiser;
+import dev.diffusion4j.guidance.ClippedDenoiser;
 import dev.diffusion4j.model.CountingDenoiser;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.LearnedVariance;
@@ -15,7 +15,7 @@ import dev.diffusion4j.model.MlpConfig;
 import dev.diffusion4j.model.DenoisingNetwork;
 import dev.diffusion4j.model.MlpNetwork;
 import dev.diffusion4j.model.ModelSpec;
-import dev.diffusion4j.model.Oracles;
+import dev.diffusion4j.oracle.Oracles;
 import dev.diffusion4j.model.SampleRange;
 import dev.diffusion4j.model.VarianceType;
 import dev.diffusion4j.nn.Activation;
@@ -25,7 +25,6 @@ import dev.diffusion4j.objective.Weighting;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.process.GaussianDiffusion;
 import dev.diffusion4j.process.Prediction;
-import dev.diffusion4j.sampling.DdpmSampler.Variance;
 import dev.diffusion4j.sampling.SamplerOptions;
 import dev.diffusion4j.sampling.Samplers;
 import dev.diffusion4j.schedule.BetaSchedule;
@@ -56,7 +55,7 @@ class LearnedVarianceTest {
 
     @BeforeAll
     static void train() {
-        TrainConfig cfg = new TrainConfig("8gaussians", 3, 1500, 256, 1, 2e-3, 100, 0.0, 0.0, 1.0, 0.99,
+        TrainingRecipe cfg = new TrainingRecipe("8gaussians", 3, 1500, 256, 1, 2e-3, 100, 0.0, 0.0, 1.0, 0.99,
                 Prediction.EPSILON, LossType.L2, Weighting.NONE, 5.0, 1500, 1);
         trainer = Trainer.create(runDir, cfg, NET, LINEAR);
         long t0 = System.nanoTime();

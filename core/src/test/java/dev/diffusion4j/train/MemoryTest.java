@@ -31,7 +31,7 @@ class MemoryTest {
     @Test
     void trainingAndSamplingHoldFlatResidentMemory(@TempDir Path dir) {
         List<Long> trainRss = new ArrayList<>();
-        Trainer t = Trainer.create(dir, TrainConfig.defaults("swissroll").withSteps(5000).withCheckpointEvery(2500),
+        Trainer t = Trainer.create(dir, TrainingRecipe.defaults("swissroll").withSteps(5000).withCheckpointEvery(2500),
                 new MlpConfig(2, 128, 2, 32, Activation.SILU, 16, 1.0), NoiseSchedule.of(BetaSchedule.LINEAR, 1000));
         t.run(new TrainListener() {
             @Override

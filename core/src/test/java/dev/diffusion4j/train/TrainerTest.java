@@ -28,8 +28,8 @@ class TrainerTest {
     static final MlpConfig SMALL = new MlpConfig(2, 32, 1, 16, Activation.SILU, 0, 1.0);
     static final NoiseSchedule SCHEDULE = NoiseSchedule.of(BetaSchedule.LINEAR, 100);
 
-    static TrainConfig small(String data, int steps, int every) {
-        return new TrainConfig(data, 7, steps, 128, 1, 2e-3, 20, 0.0, 0.0, 1.0, 0.99,
+    static TrainingRecipe small(String data, int steps, int every) {
+        return new TrainingRecipe(data, 7, steps, 128, 1, 2e-3, 20, 0.0, 0.0, 1.0, 0.99,
                 Prediction.EPSILON, LossType.L2, Weighting.NONE, 5.0, every, 2);
     }
 
@@ -135,7 +135,7 @@ class TrainerTest {
 
     @Test
     void divergenceStopsWithAClearMessageAndKeepsTheLastGoodCheckpoint(@TempDir Path dir) {
-        TrainConfig wild = new TrainConfig("8gaussians", 1, 500, 64, 1, 1e9, 0, 0.0, 0.0, 0.0, 0.0,
+        TrainingRecipe wild = new TrainingRecipe("8gaussians", 1, 500, 64, 1, 1e9, 0, 0.0, 0.0, 0.0, 0.0,
                 Prediction.EPSILON, LossType.L2, Weighting.NONE, 5.0, 2, 2);
         Trainer t = Trainer.create(dir, wild, SMALL, SCHEDULE);
         DiffusionException e = assertThrows(DiffusionException.class, () -> t.run(TrainListener.NONE));

@@ -1,7 +1,7 @@
 package dev.diffusion4j.studio;
 
 import dev.diffusion4j.data.ImageGrids;
-import dev.diffusion4j.model.ClassifierFreeGuidance;
+import dev.diffusion4j.guidance.ClassifierFreeGuidance;
 import dev.diffusion4j.model.Condition;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.sampling.SamplingListener;

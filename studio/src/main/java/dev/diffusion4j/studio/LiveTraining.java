@@ -11,7 +11,7 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.train.TrainConfig;
+import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;
 import java.nio.file.Files;
@@ -64,8 +64,8 @@ final class LiveTraining {
         if (Files.isDirectory(dir) && CheckpointStore.latest(dir).isPresent()) {
             throw new ApiException(409, "model '" + name + "' already exists; resume it or choose another name");
         }
-        TrainConfig defaults = TrainConfig.defaults(data.name());
-        TrainConfig config = defaults.withRecipe(lr, batch, defaults.loss()).withSteps(steps).withSeed(seed)
+        TrainingRecipe defaults = TrainingRecipe.defaults(data.name());
+        TrainingRecipe config = defaults.withRecipe(lr, batch, defaults.loss()).withSteps(steps).withSeed(seed)
                 .withCheckpointEvery(Math.max(1, Math.min(defaults.checkpointEvery(), steps)));
         return job -> run(Trainer.create(dir, config, MlpConfig.defaults(data.dim()), NoiseSchedule.of(BetaSchedule.LINEAR, 1000)),
                 name, snapshotEvery, job);

@@ -10,7 +10,7 @@ import dev.diffusion4j.objective.LossType;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.train.Precision;
-import dev.diffusion4j.train.TrainConfig;
+import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;
 import java.io.IOException;
@@ -46,7 +46,7 @@ final class StudioFixture implements AutoCloseable {
     /** Trains a 16 px class-conditional U-Net for a few steps into the models folder: enough to exercise generation. */
     void trainTinyImageModel() {
         UNet2DConfig arch = UNet2DConfig.defaults(1, 16).withBlockOutChannels(16, 32).withClassEmbeddings(11);
-        TrainConfig cfg = TrainConfig.imageDefaults("fashion-mnist-test").withRecipe(1e-3, 4, LossType.L2).withSteps(4)
+        TrainingRecipe cfg = TrainingRecipe.imageDefaults("fashion-mnist-test").withRecipe(1e-3, 4, LossType.L2).withSteps(4)
                 .withCheckpointEvery(4).withImageOptions(16, 1, false, Precision.FP32, 0);
         Trainer.create(models.resolve(IMAGE_MODEL), cfg, arch, NoiseSchedule.of(BetaSchedule.LINEAR, 100)).run(TrainListener.NONE);
     }

@@ -1,4 +1,4 @@
-package dev.diffusion4j.eval;
+package dev.diffusion4j.train;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.DataSource;
@@ -8,7 +8,7 @@ import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.train.LrSchedule;
+import dev.diffusion4j.model.ImageClassifier;
 
 /**
  * Trains an {@link ImageClassifier} on a labelled image data set: AdamW, linear warm-up then

@@ -1,4 +1,4 @@
-package dev.diffusion4j.model;
+package dev.diffusion4j.guidance;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,6 +11,7 @@ import dev.diffusion4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import dev.diffusion4j.oracle.MixtureDenoiser;
 
 /** Classifier-free guidance and dynamic thresholding against their formulas, on a denoiser whose answers are known. */
 class ClassifierFreeGuidanceTest {

@@ -1,12 +1,11 @@
-package dev.diffusion4j.sampling;
+package dev.diffusion4j.schedule;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.model.Denoiser;
 import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * How a sampler lays out its N noise levels between the model's σ_max and σ_min. Every grid is
+ * How a sampler's N noise levels are laid out between the model's σ_max and σ_min. Every grid is
  * descending and gets a final 0 appended, so samplers end on clean data.
  */
 public enum SigmaSchedule {
@@ -59,24 +58,44 @@ public enum SigmaSchedule {
     }
 
     /**
-     * The grid of {@code steps} levels for {@code model}, descending, with 0 appended (length
-     * steps + 1). Discrete and continuous models alike span their own [σ_min, σ_max].
+     * The grid of {@code steps} levels over [σ_min, σ_max], descending, with 0 appended (length
+     * steps + 1): k-diffusion's {@code get_sigmas_*}. {@link #MODEL} picks {@code steps} of a
+     * discrete model's ascending {@code trainingSigmas} by the spec's spacing (a continuous model, with
+     * none, gets the log-linear grid); ρ comes from the spec or the schedule's default.
      */
-    public double[] sigmas(Denoiser model, int steps, SamplerOptions options) {
+    public double[] grid(int steps, double sigmaMin, double sigmaMax, double[] trainingSigmas, GridSpec spec) {
         if (steps < 1) {
-            throw new DiffusionException("number of sampling steps must be at least 1, got " + steps);
+            throw new DiffusionException("steps must be at least 1, got " + steps);
         }
-        double lo = model.sigmaMin();
-        double hi = model.sigmaMax();
         double[] levels = switch (this) {
             case DEFAULT -> throw new IllegalStateException("resolve the default sigma schedule against the sampler's preference first");
-            case MODEL -> model.trainingSigmas().length > 0 ? trainingLevels(model.trainingSigmas(), steps, options.spacing())
-                    : exponential(steps, lo, hi);
-            case KARRAS -> karras(steps, lo, hi, options.rhoOr(KARRAS_RHO));
-            case EXPONENTIAL -> exponential(steps, lo, hi);
-            case POLYEXPONENTIAL -> polyexponential(steps, lo, hi, options.rhoOr(POLYEXPONENTIAL_RHO));
+            case MODEL -> trainingSigmas.length > 0 ? trainingLevels(trainingSigmas, steps, spec.spacing())
+                    : exponential(steps, sigmaMin, sigmaMax);
+            case KARRAS -> karras(steps, sigmaMin, sigmaMax, spec.rhoOr(KARRAS_RHO));
+            case EXPONENTIAL -> exponential(steps, sigmaMin, sigmaMax);
+            case POLYEXPONENTIAL -> polyexponential(steps, sigmaMin, sigmaMax, spec.rhoOr(POLYEXPONENTIAL_RHO));
         };
         return Arrays.copyOf(levels, steps + 1);
+    }
+
+    /**
+     * {@code steps} levels evenly spaced in a process's own time from t(σ_max) to t(σ_min), then 0: the
+     * grid of the flow-matching samplers (t = σ/(1 + σ)) and of the score-SDE samplers (the SDE's clock).
+     * The ends are σ_max and σ_min exactly, free of the round trip through t.
+     */
+    public static double[] uniformIn(NoiseClock clock, int steps, double sigmaMin, double sigmaMax) {
+        checkRange(steps, sigmaMin, sigmaMax);
+        double t0 = clock.time(sigmaMax);
+        double t1 = clock.time(sigmaMin);
+        double[] s = new double[steps + 1];
+        for (int i = 0; i < steps; i++) {
+            s[i] = clock.sigma(t0 + ramp(i, steps) * (t1 - t0));
+        }
+        s[0] = sigmaMax;
+        if (steps > 1) {
+            s[steps - 1] = sigmaMin;
+        }
+        return s;
     }
 
     /** Karras et al. 2022, eq. 5: n levels from σ_max down to σ_min, evenly spaced in σ^{1/ρ}. */
@@ -132,9 +151,4 @@ public enum SigmaSchedule {
         return s;
     }
 
-    /** The number of training timesteps of a discrete model, or {@code fallback} for continuous ones. */
-    static int trainingSteps(Denoiser model, int fallback) {
-        int n = model.trainingSigmas().length;
-        return n > 0 ? n : fallback;
-    }
 }

@@ -1,4 +1,4 @@
-package dev.diffusion4j.data;
+package dev.diffusion4j.model;
 
 import static org.junit.jupiter.api.Assertions.*;
 

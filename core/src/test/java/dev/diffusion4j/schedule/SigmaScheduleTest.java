@@ -1,11 +1,10 @@
-package dev.diffusion4j.sampling;
+package dev.diffusion4j.schedule;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.schedule.BetaSchedule;
-import dev.diffusion4j.schedule.NoiseSchedule;
 import org.junit.jupiter.api.Test;
+import dev.diffusion4j.sampling.GaussianDenoiser;
 
 /** The σ grids against their formulas, and the options that choose them. */
 class SigmaScheduleTest {

@@ -1,4 +1,4 @@
-package dev.diffusion4j.model;
+package dev.diffusion4j.oracle;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.GaussianMixture;
@@ -8,6 +8,9 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.Arrays;
+import dev.diffusion4j.model.NoisyClassifier;
+import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.model.ConditionalDenoiser;
 
 /**
  * The exact denoiser of data drawn from a Gaussian mixture p(x₀) = Σₖ wₖ·N(x₀; μₖ, diag(sₖ²)), with

@@ -1,4 +1,4 @@
-package dev.diffusion4j.sampling;
+package dev.diffusion4j.process;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Scope;

@@ -1,4 +1,4 @@
-package dev.diffusion4j.sampling;
+package dev.diffusion4j.schedule;
 
 import dev.diffusion4j.DiffusionException;
 import java.util.Locale;

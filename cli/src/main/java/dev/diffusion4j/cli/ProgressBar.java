@@ -1,4 +1,4 @@
-package dev.diffusion4j.train;
+package dev.diffusion4j.cli;
 
 import java.io.PrintStream;
 import java.util.Locale;

@@ -1,4 +1,4 @@
-package dev.diffusion4j.model;
+package dev.diffusion4j.guidance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,6 +15,7 @@ import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
+import dev.diffusion4j.oracle.MixtureDenoiser;
 
 /**
  * Guidance against the analytic oracle of a Gaussian mixture, where the conditional denoiser and

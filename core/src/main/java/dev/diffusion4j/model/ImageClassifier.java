@@ -1,4 +1,4 @@
-package dev.diffusion4j.eval;
+package dev.diffusion4j.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -13,7 +13,6 @@ import dev.diffusion4j.nn.Linear;
 import dev.diffusion4j.nn.Module;
 import dev.diffusion4j.nn.SinusoidalEmbedding;
 import dev.diffusion4j.nn.TimestepEmbedding;
-import dev.diffusion4j.model.NoisyClassifier;
 import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;

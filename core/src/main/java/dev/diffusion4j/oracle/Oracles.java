@@ -1,4 +1,4 @@
-package dev.diffusion4j.model;
+package dev.diffusion4j.oracle;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.diffusion4j.DiffusionException;

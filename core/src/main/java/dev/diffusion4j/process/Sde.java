@@ -1,14 +1,14 @@
-package dev.diffusion4j.sampling;
+package dev.diffusion4j.process;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.schedule.NoiseClock;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.Locale;
 
 /**
  * The three forward SDEs of Song et al. 2021, "Score-Based Generative Modeling through Stochastic
  * Differential Equations" (sec. 3.4), dy = f(t)·y dt + g(t) dw. Each has Gaussian marginals
- * y_t = α(t)·(x₀ + σ(t)·n), so its state is the {@link Denoiser}'s state x at level σ(t) scaled
+ * y_t = α(t)·(x₀ + σ(t)·n), so its state is the denoiser's state x (x = x₀ + σ·n) at level σ(t) scaled
  * by α: <b>y = α·x</b>, and its score comes from D by Tweedie's formula,
  * <pre>
  *   ∇_y log p_t(y) = (α·D(y/α; σ) − y)/(α·σ)²
@@ -16,7 +16,7 @@ import java.util.Locale;
  * With B(t) = ∫₀ᵗ β = β_min·t + ½(β_max − β_min)·t² (β_min = 0.1, β_max = 20 as in the paper):
  * <ul>
  * <li><b>VE</b> (eq. 9): f = 0, g² = d[σ²]/dt, with σ(t) = σ_min·(σ_max/σ_min)^t over the model's own
- *     range, so t ∈ [0, 1]; α = 1, y is the Denoiser's x.</li>
+ *     range, so t ∈ [0, 1]; α = 1, y is the denoiser's x.</li>
  * <li><b>VP</b> (eq. 11): f = −½β(t), g² = β(t); α = e^{−B/2} and std √(1 − e^{−B}), so
  *     σ = √(e^B − 1) and α = 1/√(1 + σ²): the DDPM state (Ho et al. 2020 is its discretisation).</li>
  * <li><b>sub-VP</b> (eq. 12): f = −½β(t), g² = β(t)·(1 − e^{−2B(t)}); α = e^{−B/2} and std
@@ -54,15 +54,16 @@ public enum Sde {
         throw new DiffusionException("unknown SDE '" + name + "': use vp, ve or subvp");
     }
 
-    /** This SDE over {@code model}'s noise range (which fixes the VE clock). */
-    Process over(Denoiser model) {
-        return new Process(this, model.sigmaMin(), model.sigmaMax());
+    /** This SDE over a model's noise range [σ_min, σ_max] (which fixes the VE clock). */
+    public Process over(double sigmaMin, double sigmaMax) {
+        return new Process(this, sigmaMin, sigmaMax);
     }
 
     /** An SDE bound to a noise range [σ_min, σ_max]: its clock t ↔ σ, its scale α, drift f and diffusion g². */
-    record Process(Sde kind, double sigmaMin, double sigmaMax) {
+    public record Process(Sde kind, double sigmaMin, double sigmaMax) implements NoiseClock {
         /** The SDE time at which the marginal has noise level σ (the inverse of {@link #sigma}). */
-        double time(double sigma) {
+        @Override
+        public double time(double sigma) {
             return switch (kind) {
                 case VE -> Math.log(sigma / sigmaMin) / Math.log(sigmaMax / sigmaMin);
                 case VP -> timeOfIntegral(Math.log1p(sigma * sigma));               // B = log(1 + σ²)
@@ -71,7 +72,8 @@ public enum Sde {
         }
 
         /** σ(t), the Denoiser's noise level of the marginal at time t. */
-        double sigma(double t) {
+        @Override
+        public double sigma(double t) {
             return switch (kind) {
                 case VE -> sigmaMin * Math.pow(sigmaMax / sigmaMin, t);
                 case VP -> Math.sqrt(Math.expm1(integral(t)));
@@ -80,7 +82,7 @@ public enum Sde {
         }
 
         /** α(σ): the SDE's state is y = α·x. */
-        double scale(double sigma) {
+        public double scale(double sigma) {
             return switch (kind) {
                 case VE -> 1;
                 case VP -> 1 / Math.sqrt(1 + sigma * sigma);
@@ -89,12 +91,12 @@ public enum Sde {
         }
 
         /** f(t) of the drift f(t)·y. */
-        double drift(double t) {
+        public double drift(double t) {
             return kind == Sde.VE ? 0 : -0.5 * beta(t);
         }
 
         /** g(t)², the squared diffusion coefficient. */
-        double diffusionSquared(double t) {
+        public double diffusionSquared(double t) {
             return switch (kind) {
                 case VE -> 2 * Math.pow(sigma(t), 2) * Math.log(sigmaMax / sigmaMin);   // d[σ²]/dt
                 case VP -> beta(t);
@@ -103,32 +105,17 @@ public enum Sde {
         }
 
         /** ∇_y log p_t(y) = (α·x̂₀ − y)/(α·σ)² at level σ, from the denoised estimate x̂₀ = D(y/α; σ). */
-        Tensor score(Tensor y, Tensor denoised, double sigma) {
+        public Tensor score(Tensor y, Tensor denoised, double sigma) {
             double alpha = scale(sigma);
             return denoised.mul(alpha).sub(y).div(Math.pow(alpha * sigma, 2));
         }
 
-        /** {@code levels} noise levels evenly spaced in the SDE's time from t(σ_max) to t(σ_min), then 0. */
-        double[] grid(int levels) {
-            double t0 = time(sigmaMax);
-            double t1 = time(sigmaMin);
-            double[] s = new double[levels + 1];
-            for (int i = 0; i < levels; i++) {
-                s[i] = sigma(levels == 1 ? t0 : t0 + (t1 - t0) * i / (levels - 1));
-            }
-            s[0] = sigmaMax;                    // exact ends, free of the round trip through t
-            if (levels > 1) {
-                s[levels - 1] = sigmaMin;
-            }
-            return s;
-        }
-
-        double beta(double t) {
+        public double beta(double t) {
             return BETA_MIN + t * (BETA_MAX - BETA_MIN);
         }
 
         /** B(t) = ∫₀ᵗ β(s) ds. */
-        double integral(double t) {
+        public double integral(double t) {
             return BETA_MIN * t + 0.5 * (BETA_MAX - BETA_MIN) * t * t;
         }
 

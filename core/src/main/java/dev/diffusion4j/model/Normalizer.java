@@ -1,4 +1,4 @@
-package dev.diffusion4j.data;
+package dev.diffusion4j.model;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.DType;

@@ -1,4 +1,4 @@
-package dev.diffusion4j.model;
+package dev.diffusion4j.oracle;
 
 import static org.junit.jupiter.api.Assertions.*;
 
