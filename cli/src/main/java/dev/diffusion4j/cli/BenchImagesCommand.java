@@ -1,26 +1,11 @@
 package dev.diffusion4j.cli;
 
-import dev.diffusion4j.model.DenoisingNetwork;
+import dev.diffusion4j.bench.ImageBenchmark;
 import dev.diffusion4j.model.NetworkConfig;
-import dev.diffusion4j.model.SeedUNetConfig;
-import dev.diffusion4j.model.UNet2DConfig;
-import dev.diffusion4j.objective.DiffusionObjective;
-import dev.diffusion4j.objective.LossType;
-import dev.diffusion4j.objective.Weighting;
-import dev.diffusion4j.process.Prediction;
-import dev.diffusion4j.schedule.BetaSchedule;
-import dev.diffusion4j.schedule.NoiseSchedule;
-import dev.diffusion4j.tensor.AdamW;
 import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.DType;
-import dev.diffusion4j.tensor.FlopCounter;
-import dev.diffusion4j.tensor.Generator;
-import dev.diffusion4j.tensor.NoGrad;
-import dev.diffusion4j.tensor.Scope;
-import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.train.Precision;
 import java.io.PrintWriter;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -72,15 +57,14 @@ final class BenchImagesCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.println("backend: " + Backend.describe());
         Map<String, Object> figures = new LinkedHashMap<>();
-        // bf16 is fast only through oneDNN on bf16 hardware; where oneDNN failed its check it is off and bf16 is emulated
-        boolean bf16Fast = Backend.hasBf16Hardware() && !Backend.oneDnnOff();
+        boolean bf16Fast = ImageBenchmark.bf16Fast();
         if (precisions == null) {
             precisions = bf16Fast ? List.of("fp32", "bf16") : List.of("fp32");
         }
-        double peak32 = matmulGflops(DType.FLOAT32, 2048);
+        double peak32 = ImageBenchmark.matmulGflops(DType.FLOAT32, 2048);
         // without bf16 units the emulated product is ~100x slower: a smaller one measures it in seconds
-        double peak16 = matmulGflops(DType.BFLOAT16, bf16Fast ? 2048 : 512);
-        double opMicros = opOverheadMicros();
+        double peak16 = ImageBenchmark.matmulGflops(DType.BFLOAT16, bf16Fast ? 2048 : 512);
+        double opMicros = ImageBenchmark.opOverheadMicros();
         out.printf(Locale.ROOT, "matmul peak (median of 5): fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s (%s); one tiny op costs %.1f us%n",
                 peak32, peak16, bf16Fast ? "AMX/AVX512-BF16 through oneDNN"
                         : Backend.hasBf16Hardware() ? "oneDNN off here: bf16 emulated" : "no bf16 hardware on this CPU: emulated", opMicros);
@@ -90,10 +74,10 @@ final class BenchImagesCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%-10s %-5s %10s %12s %12s %10s %10s %9s %9s%n", "model", "prec", "params", "train img/s",
                 "sample i*NFE/s", "GFLOP/img", "GFLOP/s", "of peak", "glue");
         for (String model : models) {
-            NetworkConfig cfg = architecture(model);
+            NetworkConfig cfg = ImageBenchmark.architecture(model, channels);
             for (String p : precisions) {
                 Precision precision = Precision.parse(p);
-                Map<String, Object> r = measure(cfg, model, precision);
+                Map<String, Object> r = ImageBenchmark.measure(cfg, model, precision, batch, sampleBatch, iters);
                 double peak = precision == Precision.BF16 && bf16Fast ? peak16 : peak32;   // emulated bf16 against the real best
                 double gflops = (double) r.get("train_gflops_per_s");
                 double glue = (long) r.get("ops_per_train_step") * opMicros * 1e-6 / (double) r.get("train_step_seconds");
@@ -114,124 +98,5 @@ final class BenchImagesCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
-    }
-
-    NetworkConfig architecture(String name) {
-        return switch (name) {
-            case "default" -> channels == null ? UNet2DConfig.defaults(1, 28) : UNet2DConfig.defaults(1, 28).withBlockOutChannels(channels);
-            case "seed-unet" -> SeedUNetConfig.seed(1, 28);
-            default -> throw new dev.diffusion4j.DiffusionException("unknown model '" + name + "'; use default or seed-unet");
-        };
-    }
-
-    private Map<String, Object> measure(NetworkConfig cfg, String name, Precision precision) {
-        Map<String, Object> r = new LinkedHashMap<>();
-        cfg.applyThreadPolicy();
-        r.put("thread_policy", Backend.threadPolicy().name());
-        Generator g = new Generator(1);
-        DenoisingNetwork net = cfg.build(g);
-        r.put("parameters", net.parameterCount());
-        NoiseSchedule schedule = name.equals("seed-unet") ? NoiseSchedule.of(BetaSchedule.LINEAR, 200) : NoiseSchedule.of(BetaSchedule.LINEAR, 1000);
-        DiffusionObjective objective = new DiffusionObjective(schedule, Prediction.EPSILON,
-                name.equals("seed-unet") ? LossType.HUBER : LossType.L2, Weighting.NONE);
-        long[] item = cfg.sampleShape();
-        try (AdamW opt = new AdamW(net.parameters(), 1e-4, 0.9, 0.999, 1e-8, 0)) {
-            List<Double> times = new ArrayList<>();
-            long stepOps = 0;
-            for (int i = 0; i < iters + 2; i++) {
-                try (Scope s = Scope.open(); FlopCounter c = FlopCounter.open()) {
-                    Tensor x0 = Tensor.rand(g, batch, item[0], item[1], item[2]).mul(2).sub(1);
-                    long t0 = System.nanoTime();
-                    opt.zeroGrad();
-                    Tensor loss;
-                    try (Precision.Region region = precision.open()) {
-                        loss = objective.loss(net, x0, g);
-                    }
-                    loss.backward();
-                    opt.step();
-                    if (i >= 2) {
-                        times.add((System.nanoTime() - t0) / 1e9);
-                    }
-                    stepOps = c.ops();
-                }
-            }
-            r.put("ops_per_train_step", stepOps);
-            double step = median(times);
-            r.put("train_step_seconds", step);
-            r.put("train_images_per_s", batch / step);
-        }
-        long flops;
-        long ops;
-        List<Double> times = new ArrayList<>();
-        net.train(false);
-        try (NoGrad ng = NoGrad.open()) {
-            try (Scope s = Scope.open(); FlopCounter c = FlopCounter.open()) {
-                Tensor x = Tensor.randn(g, 1, item[0], item[1], item[2]);
-                net.predict(x, Tensor.full(500, 1));
-                flops = c.flops();
-                ops = c.ops();
-            }
-            for (int i = 0; i < Math.max(3, iters / 2) + 1; i++) {
-                try (Scope s = Scope.open(); Precision.Region region = precision.open()) {
-                    Tensor x = Tensor.randn(g, sampleBatch, item[0], item[1], item[2]);
-                    Tensor t = Tensor.full(500, sampleBatch);
-                    long t0 = System.nanoTime();
-                    net.predict(x, t).sum().item();
-                    if (i > 0) {
-                        times.add((System.nanoTime() - t0) / 1e9);
-                    }
-                }
-            }
-        }
-        r.put("sample_image_nfe_per_s", sampleBatch / median(times));
-        r.put("forward_gflop_per_image", flops / 1e9);
-        r.put("ops_per_forward", ops);
-        r.put("train_gflops_per_s", 3.0 * flops * (double) r.get("train_images_per_s") / 1e9);
-        return r;
-    }
-
-    /** Median GFLOP/s of an n×n by n×n matrix product in {@code dtype}. */
-    static double matmulGflops(DType dtype, int n) {
-        List<Double> rates = new ArrayList<>();
-        try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
-            Generator g = new Generator(3);
-            Tensor a = Tensor.randn(g, n, n).to(dtype);
-            Tensor b = Tensor.randn(g, n, n).to(dtype);
-            for (int i = 0; i < 6; i++) {
-                try (Scope inner = Scope.open()) {
-                    long t0 = System.nanoTime();
-                    a.matmul(b).sum().item();
-                    if (i > 0) {
-                        rates.add(2.0 * n * n * n / ((System.nanoTime() - t0) / 1e9) / 1e9);
-                    }
-                }
-            }
-        }
-        return median(rates);
-    }
-
-    /** Microseconds of one element-wise op on a one-element tensor: the fixed JNI + dispatch cost. */
-    static double opOverheadMicros() {
-        int n = 20_000;
-        try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
-            Tensor x = Tensor.ones(1);
-            for (int i = 0; i < 2000; i++) {
-                try (Scope inner = Scope.open()) {
-                    x.add(x);
-                }
-            }
-            long t0 = System.nanoTime();
-            for (int i = 0; i < n; i++) {
-                try (Scope inner = Scope.open()) {
-                    x.add(x);
-                }
-            }
-            return (System.nanoTime() - t0) / 1e3 / n;
-        }
-    }
-
-    static double median(List<Double> values) {
-        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 }

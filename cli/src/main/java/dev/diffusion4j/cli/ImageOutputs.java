@@ -44,12 +44,12 @@ final class ImageOutputs {
     }
 
     /** The recorded reverse process: per frame, the noisy images x_t above their denoised estimates x̂₀. */
-    static void denoisingAnimation(List<Generation.Frame> frames, Path gif) {
+    static void denoisingAnimation(List<SamplingProgress.Frame> frames, Path gif) {
         if (frames.isEmpty()) {
             throw new DiffusionException("no frames were recorded for the animation");
         }
         List<BufferedImage> out = new ArrayList<>();
-        for (Generation.Frame f : frames) {
+        for (SamplingProgress.Frame f : frames) {
             List<BufferedImage> row = ImageGrids.enlarged(ImageTiles.fromTensor(f.images()));
             List<BufferedImage> all = new ArrayList<>(row);
             all.addAll(ImageGrids.enlarged(ImageTiles.fromTensor(f.denoised())));

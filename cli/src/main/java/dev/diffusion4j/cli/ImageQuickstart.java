@@ -1,22 +1,21 @@
 package dev.diffusion4j.cli;
 
+import dev.diffusion4j.bench.ImageBenchmark;
+
+import dev.diffusion4j.pipeline.GenerationResult;
+
+import dev.diffusion4j.pipeline.GenerationRequest;
+
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.ImageDatasets;
 import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.eval.ImageQuality;
 import dev.diffusion4j.io.AtomicFiles;
 import dev.diffusion4j.io.Json;
-import dev.diffusion4j.model.DenoisingNetwork;
 import dev.diffusion4j.model.UNet2DConfig;
-import dev.diffusion4j.objective.DiffusionObjective;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
-import dev.diffusion4j.sampling.SamplerOptions;
-import dev.diffusion4j.sampling.Samplers;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
-import dev.diffusion4j.tensor.AdamW;
-import dev.diffusion4j.tensor.Generator;
-import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.train.TrainingRecipe;
@@ -25,7 +24,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -65,11 +63,10 @@ final class ImageQuickstart {
         pw.println("data: " + data.description());
         long[] shape = data.itemShape();
         UNet2DConfig arch = UNet2DConfig.defaults((int) shape[0], (int) shape[1]);
-        TrainingRecipe image = TrainingRecipe.imageDefaults(DATA);
-        TrainingRecipe defaults = image.withRecipe(image.lr(), BATCH, image.loss()).withSeed(seed);
+        TrainingRecipe defaults = TrainingRecipe.forImages(DATA).batchSize(BATCH).seed(seed).build();
         NoiseSchedule schedule = NoiseSchedule.of(BetaSchedule.LINEAR, 1000);
 
-        double[] rates = measureRates(arch, defaults, schedule);
+        double[] rates = ImageBenchmark.rates(arch, defaults, schedule);
         double sampleSeconds = (double) num * (SAMPLE_STEPS + 1) / rates[1];
         double trainSeconds = minutes * 60 - sampleSeconds - OVERHEAD_SECONDS;
         if (trainSeconds < 30) {
@@ -81,30 +78,29 @@ final class ImageQuickstart {
                 + "(%.0f s), then %d samples (~%.0f s)%n", rates[0], defaults.batchSize(), rates[1], steps, trainSeconds, num,
                 sampleSeconds);
         pw.flush();
-        TrainingRecipe cfg = defaults.withSteps(steps).withCheckpointEvery(Math.max(1, steps / 4))
-                .withImageOptions(0, 0, null, defaults.precision(), Math.max(1, steps / 6));
+        TrainingRecipe cfg = defaults.toBuilder().steps(steps).checkpointEvery(Math.max(1, steps / 4)).sampleEvery(Math.max(1, steps / 6))
+                .build();
         Trainer trainer = Trainer.create(run, cfg, arch, schedule);
         long deadline = System.nanoTime() + (long) (trainSeconds * 1e9);
         TrainingRun.Result trained = TrainingRun.execute(trainer, pw, false, deadline);
 
         DiffusionPipeline pipe = DiffusionPipeline.load(run);
-        SamplerOptions options = SamplerOptions.DEFAULTS.withSteps(SAMPLE_STEPS);
-        Generation gen = Generation.run(pipe, Samplers.create(SAMPLER, options), num, seed, true);
+        SamplingProgress progress = new SamplingProgress(pipe, true);
         Map<String, Object> report = new LinkedHashMap<>();
         ImageQuality.Report quality;
         try (Scope s = Scope.open()) {
+            GenerationResult gen = pipe.generate(GenerationRequest.builder().model(run.toString()).sampler(SAMPLER).steps(SAMPLE_STEPS)
+                    .count(num).seed(seed).build(), progress);
             Tensor samples = gen.samples();
-            Map<String, String> params = gen.parameters(SAMPLER, options);
-            params.put("model", "quickstart U-Net, " + trainer.step() + " steps on " + DATA);
+            Map<String, String> params = gen.metadata().asText();
             ImageOutputs.grid(samples.narrow(0, 0, Math.min(64, num)), 8, out.resolve("samples.png"), params);
             pw.println("wrote the grid, the samples and the denoising GIF; rendering...");
             ImageOutputs.individual(samples, out.resolve("samples"), params);
-            gen.writeAnimation(pipe, out.resolve("denoising.gif"), false);
+            progress.writeAnimation(out.resolve("denoising.gif"), false);
             copy(trained.lossCurve(), out.resolve("loss.png"));
             report.put("data", data.description());
             report.put("train", trained.figures());
-            report.put("sampling", Map.of("samples", num, "sampler", SAMPLER, "steps", SAMPLE_STEPS,
-                    "seconds", gen.seconds(), "model_evaluations", gen.evaluations()));
+            report.put("sampling", gen.metadata().asMap());
             pw.println("evaluating the samples with the built-in Fashion-MNIST classifier...");
             pw.flush();
             quality = ImageQuality.evaluate(samples, data, ImageClassifier.fashionMnist(), seed);
@@ -125,43 +121,6 @@ final class ImageQuickstart {
         pw.printf(Locale.ROOT, "total time %.1f s%n", total);
         pw.flush();
         return report;
-    }
-
-    /**
-     * Training steps per second of {@code arch} at the run's batch size, and no-grad network
-     * evaluations per second per image at the sampling batch: two warm-up rounds, then the median of five.
-     */
-    static double[] measureRates(UNet2DConfig arch, TrainingRecipe cfg, NoiseSchedule schedule) {
-        Generator g = new Generator(99);
-        arch.applyThreadPolicy();
-        DenoisingNetwork net = arch.build(g);
-        DiffusionObjective objective = new DiffusionObjective(schedule, cfg.prediction(), cfg.loss(), cfg.weighting());
-        long[] item = arch.sampleShape();
-        double[] train = new double[5];
-        double[] forward = new double[5];
-        int sampleBatch = 250;
-        try (AdamW opt = new AdamW(net.parameters(), cfg.lr(), 0.9, 0.999, 1e-8, 0)) {
-            for (int i = 0; i < 7; i++) {
-                try (Scope s = Scope.open()) {
-                    Tensor x0 = Tensor.rand(g, cfg.batchSize(), item[0], item[1], item[2]).mul(2).sub(1);
-                    long t = System.nanoTime();
-                    opt.zeroGrad();
-                    objective.loss(net, x0, g).backward();
-                    opt.step();
-                    long t1 = System.nanoTime();
-                    try (NoGrad ng = NoGrad.inference()) {
-                        net.predict(Tensor.randn(g, sampleBatch, item[0], item[1], item[2]), Tensor.full(500, sampleBatch));
-                    }
-                    if (i >= 2) {
-                        train[i - 2] = (t1 - t) / 1e9;
-                        forward[i - 2] = (System.nanoTime() - t1) / 1e9;
-                    }
-                }
-            }
-        }
-        Arrays.sort(train);
-        Arrays.sort(forward);
-        return new double[] {1 / train[2], sampleBatch / forward[2]};
     }
 
     private static void copy(Path from, Path to) {

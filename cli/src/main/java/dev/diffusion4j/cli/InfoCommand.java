@@ -1,10 +1,7 @@
 package dev.diffusion4j.cli;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import dev.diffusion4j.io.CheckpointStore;
-import dev.diffusion4j.io.Json;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
-import dev.diffusion4j.train.Trainer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -36,9 +33,8 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         DiffusionPipeline pipe = DiffusionPipeline.load(dir);
-        Path ckpt = pipe.checkpoint();
-        Map<String, Object> state = Json.mapper().convertValue(Json.read(ckpt.resolve(Trainer.STATE_FILE)),
-                new TypeReference<Map<String, Object>>() { });
+        Path ckpt = pipe.checkpoint().dir();
+        Map<String, Object> state = pipe.checkpoint().trainerState();
         Map<String, Object> cfg = pipe.config();
         out.println("checkpoint:  " + ckpt);
         out.println("model:       " + cfg.get("model"));

@@ -1,5 +1,9 @@
 package dev.diffusion4j.cli;
 
+import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.pipeline.GenerationRequest;
+import dev.diffusion4j.process.ReverseVariance;
+
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
@@ -87,7 +91,10 @@ final class NllCommand implements Callable<Integer> {
         };
         PrintWriter out = spec.commandLine().getOut();
         // Clipping x̂₀ would make the flow non-differentiable at the range's edges: score the raw model.
-        DiffusionPipeline pipe = DiffusionPipeline.open(model, !rawWeights, false);
+        GenerationRequest raw = GenerationRequest.builder().weights(rawWeights ? GenerationRequest.Weights.RAW : GenerationRequest.Weights.EMA)
+                .threshold(GenerationRequest.Threshold.NONE).build();
+        DiffusionPipeline pipe = DiffusionPipeline.open(model, raw.weights());
+        Denoiser denoiser = pipe.denoiser(raw);
         DataSource source = DataSources.open(data);
         if (source.dim() != pipe.dataDim()) {
             throw new DiffusionException("data '" + data + "' has " + source.dim() + " dimensions but the model was trained on "
@@ -98,7 +105,7 @@ final class NllCommand implements Callable<Integer> {
             Normalizer norm = pipe.spec().normalizer();
             Tensor x = norm.normalize(source.sample(g, num)).to(DType.FLOAT32);
             long t0 = System.nanoTime();
-            Score r = vlb ? variationalBound(pipe, x, g) : probabilityFlow(pipe, x, g);
+            Score r = vlb ? variationalBound(denoiser, x, g) : probabilityFlow(denoiser, x, g);
             double seconds = (System.nanoTime() - t0) / 1e9;
             // The model scores normalised points z = (x − m)/s: log p(x) = log p(z) − Σ log s.
             double logJacobian = 0;
@@ -109,7 +116,7 @@ final class NllCommand implements Callable<Integer> {
             int d = source.dim();
             double bpd = nll / (d * Math.log(2));
             out.printf(Locale.ROOT, "%d points of '%s' under %s (%s)%n", num, source.name(),
-                    pipe.isOracle() ? pipe.name() : pipe.checkpoint(), r.how());
+                    pipe.isOracle() ? pipe.name() : pipe.checkpoint().dir(), r.how());
             out.printf(Locale.ROOT, "  %s %.4f ± %.4f nats per point = %.4f bits per dimension (%d model evaluations, %.1f s)%n",
                     vlb ? "NLL bound" : "NLL", nll, r.standardError(), bpd, r.evaluations(), seconds);
             if (json) {
@@ -133,18 +140,18 @@ final class NllCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Score probabilityFlow(DiffusionPipeline pipe, Tensor x, Generator g) {
+    private Score probabilityFlow(Denoiser model, Tensor x, Generator g) {
         Likelihood likelihood = new Likelihood(Likelihood.Trace.parse(trace), rtol, atol);
-        Likelihood.Result r = likelihood.evaluate(pipe.denoiser(), x, g);
+        Likelihood.Result r = likelihood.evaluate(model, x, g);
         return new Score(r.meanNll(), r.standardError(), r.evaluations(),
                 String.format(Locale.ROOT, "probability-flow ODE, %s trace, rtol %.0e, atol %.0e", trace, rtol, atol));
     }
 
-    private Score variationalBound(DiffusionPipeline pipe, Tensor x, Generator g) {
+    private Score variationalBound(Denoiser model, Tensor x, Generator g) {
         Vlb bound = new Vlb(ReverseVariance.parse(variance), Vlb.Decoder.parse(decoder));
-        int steps = pipe.denoiser().trainingSigmas().length;
+        int steps = model.trainingSigmas().length;
         ProgressBar progress = ProgressBar.console("vlb", Math.max(steps, 1));
-        Vlb.Result r = bound.evaluate(pipe.denoiser(), x, g, t -> progress.update(t, ""));
+        Vlb.Result r = bound.evaluate(model, x, g, t -> progress.update(t, ""));
         progress.finish(String.format(Locale.ROOT, "%d terms", steps));
         return new Score(r.meanNll(), r.standardError(), steps,
                 String.format(Locale.ROOT, "variational bound, %s variance, %s decoder; L_T %.2e, sum of KL terms %.4f, L_0 %.4f nats",

@@ -28,7 +28,7 @@ final class Plots {
         }
         BufferedImage img = LineChart.builder().title(title).axisLabels("step", "loss").logY(true).smoothing(0.9)
                 .series("loss", x, y).build().render();
-        PngWriter.write(out, img, Map.of("Software", "diffusion4j " + Version.VERSION));
+        PngWriter.write(out, img, Map.of("software", "diffusion4j " + dev.diffusion4j.Version.VERSION));
     }
 
     /** Samples (first two dimensions) drawn over the reference data, if any, with square axes. */
@@ -51,11 +51,11 @@ final class Plots {
     }
 
     /** An animated GIF of recorded process states over the data, all frames on shared axes. */
-    static void animation(List<Generation.Frame> frames, Tensor reference, Path gif) {
+    static void animation(List<SamplingProgress.Frame> frames, Tensor reference, Path gif) {
         List<float[]> points = new ArrayList<>();
         List<String> captions = new ArrayList<>();
         Bounds bounds = null;
-        for (Generation.Frame f : frames) {
+        for (SamplingProgress.Frame f : frames) {
             points.add(f.xy());
             captions.add(f.caption());
             Bounds fb = Bounds.of(f.xy());

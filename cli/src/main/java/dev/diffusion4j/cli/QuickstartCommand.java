@@ -1,5 +1,9 @@
 package dev.diffusion4j.cli;
 
+import dev.diffusion4j.pipeline.GenerationResult;
+
+import dev.diffusion4j.pipeline.GenerationRequest;
+
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.data.DataSource;
@@ -9,8 +13,6 @@ import dev.diffusion4j.io.AtomicFiles;
 import dev.diffusion4j.io.Json;
 import dev.diffusion4j.model.MlpConfig;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
-import dev.diffusion4j.sampling.SamplerOptions;
-import dev.diffusion4j.sampling.Samplers;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Backend;
@@ -95,33 +97,33 @@ final class QuickstartCommand implements Callable<Integer> {
         pw.println("diffusion4j quickstart: learning to rebuild '" + data + "' from noise (" + Backend.describe() + ")");
         pw.flush();
 
-        TrainingRecipe d = TrainingRecipe.defaults(data).withSeed(seed);
-        TrainingRecipe cfg = steps == null ? d : d.withSteps(steps);
+        TrainingRecipe.Builder recipe = TrainingRecipe.forVectors(data).seed(seed);
+        TrainingRecipe cfg = (steps == null ? recipe : recipe.steps(steps)).build();
         Trainer trainer = Trainer.create(run, cfg, MlpConfig.defaults(source.dim()), NoiseSchedule.of(BetaSchedule.LINEAR, 1000));
         TrainingRun.Result trained = TrainingRun.execute(trainer, pw, false);
 
         DiffusionPipeline pipe = DiffusionPipeline.load(run);
-        SamplerOptions options = SamplerOptions.DEFAULTS;
-        Generation gen = Generation.run(pipe, Samplers.create("ddpm", options), num, seed, true);
+        SamplingProgress progress = new SamplingProgress(pipe, true);
+        GenerationResult gen;
         Path csv = out.resolve("samples.csv");
         Path png = out.resolve("samples.png");
         Path gif = out.resolve("diffusion.gif");
         Path loss = out.resolve("loss.png");
         Map<String, Object> report = new LinkedHashMap<>();
         try (Scope s = Scope.open()) {
+            gen = pipe.generate(GenerationRequest.builder().model(run.toString()).sampler("ddpm").count(num).seed(seed).build(), progress);
             Tensor samples = gen.samples();
-            CsvDataset.write(csv, samples, Generation.header(pipe));
-            Plots.scatter(samples, Generation.referenceData(pipe, num), png, "diffusion4j: " + data + " — " + num + " samples (DDPM)",
-                    gen.parameters("ddpm", options));
-            gen.writeAnimation(pipe, gif, true);
+            CsvDataset.write(csv, samples, SampleCommand.header(pipe));
+            Plots.scatter(samples, SampleCommand.reference(pipe, num), png, "diffusion4j: " + data + " — " + num + " samples (DDPM)",
+                    gen.metadata().asText());
+            progress.writeAnimation(gif, true);
             Files.copy(trained.lossCurve(), loss, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             SampleQuality.Report q = SampleQuality.evaluate(samples, source, 5, seed + 1);
             EvalCommand.print(pw, q, data);
             double total = (System.nanoTime() - t0) / 1e9;
             report.put("data", data);
             report.put("train", trained.figures());
-            report.put("sampling", Map.of("samples", num, "sampler", "ddpm", "seconds", gen.seconds(),
-                    "model_evaluations", gen.evaluations()));
+            report.put("sampling", gen.metadata().asMap());
             report.put("quality", q.toMap());
             report.put("total_seconds", total);
             Json.write(out.resolve(REPORT), report);
@@ -154,14 +156,15 @@ final class QuickstartCommand implements Callable<Integer> {
         AtomicFiles.deleteTree(run);
     }
 
-    private String markdown(SampleQuality.Report q, TrainingRun.Result trained, Generation gen, double total) {
+    private String markdown(SampleQuality.Report q, TrainingRun.Result trained, GenerationResult gen, double total) {
         StringBuilder sb = new StringBuilder();
         sb.append("# diffusion4j quickstart: ").append(data).append("\n\n");
         sb.append("![samples](samples.png)\n\n![process](diffusion.gif)\n\n![loss](loss.png)\n\n");
         sb.append("| figure | value |\n|---|---|\n");
         sb.append(String.format(Locale.ROOT, "| training | %s steps in %.1f s (%.0f steps/s) |%n", trained.figures().get("steps"),
                 trained.seconds(), (double) trained.figures().get("steps_per_second")));
-        sb.append(String.format(Locale.ROOT, "| sampling | %d samples, DDPM %d steps, %.1f s |%n", q.samples(), gen.evaluations(), gen.seconds()));
+        sb.append(String.format(Locale.ROOT, "| sampling | %d samples, DDPM %d steps, %.1f s |%n", q.samples(), gen.metadata().steps(),
+                gen.metadata().seconds()));
         sb.append(String.format(Locale.ROOT, "| energy distance² | %.5f (floor %.5f, ratio %.2f) |%n", q.energyDistance(), q.energyFloor(),
                 q.energyRatio()));
         sb.append(String.format(Locale.ROOT, "| MMD² (RBF) | %.5f (floor %.5f) |%n", q.mmd(), q.mmdFloor()));

@@ -230,33 +230,52 @@ final class TrainCommand implements Callable<Integer> {
             throw new DiffusionException(image ? data + " holds images: train them with --model unet"
                     : "the U-Net takes images, but " + data + " holds vectors: use --model mlp");
         }
-        TrainingRecipe d = image ? TrainingRecipe.imageDefaults(source) : TrainingRecipe.defaults(source);
+        TrainingRecipe.Builder recipe = image ? TrainingRecipe.forImages(source) : TrainingRecipe.forVectors(source);
         if (seedPreset) {
-            d = d.withRecipe(SEED_LR, SEED_BATCH, LossType.HUBER);
+            recipe.lr(SEED_LR).batchSize(SEED_BATCH).loss(LossType.HUBER);
         }
-        Weighting weighting = minSnr == null ? Weighting.NONE : Weighting.MIN_SNR;
-        TrainingRecipe cfg = new TrainingRecipe(source,
-                seed == null ? d.seed() : seed,
-                steps == null ? d.steps() : steps,
-                batchSize == null ? d.batchSize() : batchSize,
-                gradAccum == null ? d.gradAccumulation() : gradAccum,
-                lr == null ? d.lr() : lr,
-                warmup == null ? d.warmupSteps() : warmup,
-                d.minLrRatio(),
-                d.weightDecay(),
-                gradClip == null ? d.gradClip() : gradClip,
-                ema == null ? d.emaDecay() : ema,
-                prediction == null ? d.prediction() : Prediction.parse(prediction),
-                loss == null ? d.loss() : LossType.parse(loss),
-                weighting,
-                minSnr == null ? d.snrGamma() : minSnr,
-                checkpointEvery == null ? d.checkpointEvery() : checkpointEvery,
-                d.keepCheckpoints(),
-                imageSize == null ? 0 : imageSize,
-                colorChannels == null ? 0 : colorChannels,
-                flip,
-                Precision.parse(precision),
-                sampleEvery == null ? d.sampleEvery() : sampleEvery);
+        // each flag given overrides the recipe's default
+        if (seed != null) {
+            recipe.seed(seed);
+        }
+        if (steps != null) {
+            recipe.steps(steps);
+        }
+        if (batchSize != null) {
+            recipe.batchSize(batchSize);
+        }
+        if (gradAccum != null) {
+            recipe.gradAccumulation(gradAccum);
+        }
+        if (lr != null) {
+            recipe.lr(lr);
+        }
+        if (warmup != null) {
+            recipe.warmupSteps(warmup);
+        }
+        if (gradClip != null) {
+            recipe.gradClip(gradClip);
+        }
+        if (ema != null) {
+            recipe.emaDecay(ema);
+        }
+        if (prediction != null) {
+            recipe.prediction(Prediction.parse(prediction));
+        }
+        if (loss != null) {
+            recipe.loss(LossType.parse(loss));
+        }
+        if (minSnr != null) {
+            recipe.weighting(Weighting.MIN_SNR).snrGamma(minSnr);
+        }
+        if (checkpointEvery != null) {
+            recipe.checkpointEvery(checkpointEvery);
+        }
+        if (sampleEvery != null) {
+            recipe.sampleEvery(sampleEvery);
+        }
+        recipe.imageSize(imageSize == null ? 0 : imageSize).channels(colorChannels == null ? 0 : colorChannels).flip(flip)
+                .precision(Precision.parse(precision));
         BetaSchedule kindOfBeta = BetaSchedule.parse(schedule);
         int t = seedPreset && !spec.commandLine().getParseResult().hasMatchedOption("--timesteps") ? SEED_TIMESTEPS : timesteps;
         NoiseSchedule noise = new NoiseSchedule(kindOfBeta, t, kindOfBeta.defaultBetaStart(), kindOfBeta.defaultBetaEnd(), zeroSnr);
@@ -286,12 +305,13 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (conditional) {
             arch = conditioned(arch, opened);
-            cfg = cfg.withCondDropout(condDropout).withLabelColumn(labelColumn);
+            recipe.condDropout(condDropout).labelColumn(labelColumn);
         }
         if (text) {
             arch = textConditioned(arch, opened);
-            cfg = cfg.withCondDropout(condDropout);
+            recipe.condDropout(condDropout);
         }
+        TrainingRecipe cfg = recipe.build();
         if (opened instanceof ImageDataset images) {
             PrintWriter err = spec.commandLine().getErr();
             err.println("data: " + images.description());

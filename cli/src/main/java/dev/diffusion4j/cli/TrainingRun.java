@@ -1,5 +1,14 @@
 package dev.diffusion4j.cli;
 
+import dev.diffusion4j.io.PngWriter;
+import dev.diffusion4j.model.ModelSpec;
+import dev.diffusion4j.pipeline.DiffusionPipeline;
+import dev.diffusion4j.pipeline.GenerationRequest;
+import dev.diffusion4j.pipeline.GenerationResult;
+import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.viz.ImageTiles;
+import java.util.LinkedHashMap;
 import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;
 import java.io.PrintWriter;
@@ -31,7 +40,7 @@ final class TrainingRun {
      */
     static Result execute(Trainer trainer, PrintWriter out, boolean quiet, long deadline) {
         long t0 = System.nanoTime();
-        ProgressListener progress = new ProgressListener(deadline);
+        ProgressListener progress = new ProgressListener(deadline, trainer.runDirectory());
         Path ckpt = trainer.run(progress);
         double seconds = (System.nanoTime() - t0) / 1e9;
         progress.finish(seconds);
@@ -59,16 +68,37 @@ final class TrainingRun {
         return new Result(ckpt, curve, seconds, figures);
     }
 
-    /** Drives a console progress bar with a smoothed loss. */
+    /**
+     * Drives a console progress bar with a smoothed loss, and writes an image model's previews: the same
+     * {@value #PREVIEW_IMAGES} noise draws each time, through DDIM with {@value #PREVIEW_STEPS} steps, as
+     * {@code samples/step-NNNNNNNN.png} in the run directory, so that successive grids show the model learning.
+     */
     private static final class ProgressListener implements TrainListener {
+        static final int PREVIEW_IMAGES = 16;
+        static final int PREVIEW_STEPS = 50;
         private final long deadline;
+        private final Path runDir;
         private ProgressBar bar;
         private double smoothLoss = Double.NaN;
         private long stepsThisRun;
         private long startStep;
 
-        ProgressListener(long deadline) {
+        ProgressListener(long deadline, Path runDir) {
             this.deadline = deadline;
+            this.runDir = runDir;
+        }
+
+        @Override
+        public void onPreview(long step, ModelSpec spec, Map<String, Tensor> weights) {
+            Path file = runDir.resolve("samples").resolve(String.format(Locale.ROOT, "step-%08d.png", step));
+            try (Scope s = Scope.open()) {
+                DiffusionPipeline now = DiffusionPipeline.of(runDir.getFileName().toString(), spec, weights);
+                GenerationResult r = now.generate(GenerationRequest.builder().sampler("ddim").steps(PREVIEW_STEPS).count(PREVIEW_IMAGES)
+                        .build());
+                Map<String, String> meta = new LinkedHashMap<>(r.metadata().asText());
+                meta.put("training_step", Long.toString(step));
+                PngWriter.write(file, ImageTiles.grid(ImageTiles.fromTensor(r.samples()), 4, 2), meta);
+            }
         }
 
         @Override

@@ -1,5 +1,7 @@
 package dev.diffusion4j.data;
 
+import java.util.ArrayList;
+import java.util.List;
 import dev.diffusion4j.DiffusionException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -53,10 +55,26 @@ public final class DataSources {
         return path == null ? ToyDatasets.find(nameOrPath).orElseThrow() : csv(nameOrPath, path);
     }
 
+    /**
+     * As {@link #open(String, ImageOptions)}, with CSV column {@code labelColumn} (name or index; null
+     * for none) read as each row's class label instead of data.
+     */
+    public static DataSource open(String nameOrPath, ImageOptions options, String labelColumn) {
+        DataSource d = open(nameOrPath, options);
+        if (labelColumn == null) {
+            return d;
+        }
+        if (!(d instanceof CsvDataset table)) {
+            throw new DiffusionException("a label column picks a column of a CSV table; " + d.name() + " is not one (built-in "
+                    + "mixtures and image sets carry their own labels)");
+        }
+        return table.withLabelColumn(labelColumn);
+    }
+
     /** The existing path {@code nameOrPath} names, or null when it names a built-in toy set. */
     private static Path locate(String nameOrPath) {
         if (nameOrPath == null || nameOrPath.isBlank()) {
-            throw new DiffusionException("no dataset given; name a built-in one (run `diffuse datasets` to list them) or a .csv file");
+            throw new DiffusionException("no dataset given; name a built-in one (" + builtIn() + ") or a .csv file");
         }
         if (ToyDatasets.find(nameOrPath).isPresent()) {
             return null;
@@ -76,13 +94,20 @@ public final class DataSources {
     private static DataSource csv(String nameOrPath, Path path) {
         if (!nameOrPath.toLowerCase(Locale.ROOT).endsWith(".csv")) {
             throw new DiffusionException(nameOrPath + " is not a .csv file; datasets are read from numeric CSV files, .npy arrays, "
-                    + "IDX files or image folders, or chosen by built-in name (run `diffuse datasets` to list them)");
+                    + "IDX files or image folders, or chosen by built-in name (" + builtIn() + ")");
         }
         return CsvDataset.read(path);
     }
 
     private static DiffusionException notFound(String nameOrPath) {
         return new DiffusionException("no dataset named '" + nameOrPath + "' and no file " + nameOrPath
-                + "; run `diffuse datasets` to list built-in ones");
+                + "; the built-in ones are " + builtIn());
+    }
+
+    /** The built-in data sets' names, for messages. */
+    private static String builtIn() {
+        List<String> names = new ArrayList<>(ToyDatasets.names());
+        names.addAll(ImageDatasets.names());
+        return String.join(", ", names);
     }
 }

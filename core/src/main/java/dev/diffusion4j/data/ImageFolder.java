@@ -100,7 +100,7 @@ final class ImageFolder {
             if (d.height() != first.height() || d.width() != first.width()) {
                 throw new DiffusionException("images in " + dir + " have different sizes (" + relative(dir, entries.get(0).file()) + " is "
                         + first.width() + "x" + first.height() + ", " + relative(dir, entries.get(i).file()) + " is " + d.width() + "x"
-                        + d.height() + "); pass --image-size N to resize them all to N x N");
+                        + d.height() + "); set an image size N (image_size) to resize them all to N x N");
             }
             allGrey &= d.channels() == 1;
         }

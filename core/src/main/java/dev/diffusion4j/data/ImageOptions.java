@@ -34,7 +34,7 @@ public record ImageOptions(Integer imageSize, Integer channels, Boolean flip) {
         return switch (color.toLowerCase(java.util.Locale.ROOT)) {
             case "gray", "grey" -> 1;
             case "rgb" -> 3;
-            default -> throw new DiffusionException("--color must be gray or rgb, got " + color);
+            default -> throw new DiffusionException("color must be gray or rgb, got " + color);
         };
     }
 

@@ -70,7 +70,7 @@ public final class ClassifierFreeGuidance extends ForwardingDenoiser {
         super(model);
         if (!(model instanceof ConditionalDenoiser c) || (c.numClasses() == 0 && c.contextLength() == 0)) {
             throw new DiffusionException("guidance needs a conditional model; this one was trained without labels or captions "
-                    + "(train on labelled data with --conditional, or with --text)");
+                    + "(train on labelled data with class conditioning, or on captions)");
         }
         this.model = c;
         this.options = options;

@@ -188,7 +188,7 @@ public final class CheckpointStore {
     /** {@code dir} itself if it is a checkpoint, else the newest checkpoint in run directory {@code dir}. */
     public static Path resolve(Path dir) {
         if (!Files.exists(dir)) {
-            throw new DiffusionException(dir + " does not exist: check the path, or train a model with `diffuse train --out " + dir + "` first");
+            throw new DiffusionException(dir + " does not exist: check the path, or train a model into it first");
         }
         if (!Files.isDirectory(dir)) {
             throw new DiffusionException(dir + " is a file, not a checkpoint: pass a run directory or a checkpoint-NNNNNNNN directory inside it");
@@ -202,7 +202,7 @@ public final class CheckpointStore {
                     + "): it was never fully written — use another checkpoint or pass the run directory");
         }
         return latest(dir).orElseThrow(() -> new DiffusionException(
-                dir + " holds no checkpoint: train a model with `diffuse train --out " + dir + "` first"));
+                dir + " holds no checkpoint: train a model into it first"));
     }
 
     /** The training step recorded in a checkpoint's manifest. */

@@ -211,7 +211,7 @@ public final class ImageClassifier extends Module implements NoisyClassifier {
     public Tensor logProbabilities(Tensor x, Tensor sigma) {
         if (!config.noisy()) {
             throw new DiffusionException("this classifier was trained on clean images; classifier guidance needs one trained on noisy "
-                    + "images: diffuse train-classifier --noisy");
+                    + "images");
         }
         Tensor s = sigma.to(dev.diffusion4j.tensor.DType.FLOAT32);
         Tensor scale = s.square().add(1.0).rsqrt();
@@ -306,7 +306,7 @@ public final class ImageClassifier extends Module implements NoisyClassifier {
         Path file = Files.isDirectory(path) ? path.resolve(FILE) : path;
         if (!Files.isRegularFile(file)) {
             throw new DiffusionException("no classifier at " + path + (Files.isDirectory(path) ? " (no " + FILE + " inside)" : "")
-                    + "; train one with 'diffuse train-classifier'");
+                    + "; train a classifier into it first");
         }
         try (SafetensorsFile f = Safetensors.open(file)) {
             String json = f.metadata().get(CONFIG_KEY);

@@ -13,7 +13,7 @@ import dev.diffusion4j.tensor.Tensor;
 @FunctionalInterface
 public interface NoisePredictor {
     /** The error for labels given to a network without a class embedding. */
-    String NOT_CONDITIONAL = "this model is not class-conditional; train one on labelled data with --conditional";
+    String NOT_CONDITIONAL = "this model is not class-conditional; train one on labelled data with class conditioning";
 
     Tensor predict(Tensor xt, Tensor t);
 

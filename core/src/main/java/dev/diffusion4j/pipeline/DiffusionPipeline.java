@@ -2,6 +2,9 @@ package dev.diffusion4j.pipeline;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.Version;
+import dev.diffusion4j.data.DataSource;
+import dev.diffusion4j.data.DataSources;
+import dev.diffusion4j.data.ImageOptions;
 import dev.diffusion4j.guidance.ClassifierFreeGuidance;
 import dev.diffusion4j.guidance.ClassifierGuidance;
 import dev.diffusion4j.guidance.ClippedDenoiser;
@@ -39,6 +42,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A model ready to generate: a trained checkpoint, or the analytic oracle. {@link #generate} is the
@@ -162,14 +166,9 @@ public final class DiffusionPipeline {
      * request's seed, so the same request gives the same samples.
      */
     public GenerationResult generate(GenerationRequest request, GenerationListener listener) {
-        requireModel(request);
-        List<String> warnings = new ArrayList<>();
-        CountingDenoiser model = new CountingDenoiser(denoiser(request, warnings));
-        Sampler sampler = Samplers.create(request.sampler(), request.samplerOptions());
-        double[] sigmas = sampler.sigmas(model, request.grid());
-        long[] item = itemShape(request);
+        Plan plan = plan(request);
         int n = request.count();
-        int perBatch = maxBatch(item);
+        int perBatch = maxBatch(plan.item());
         int batches = (n + perBatch - 1) / perBatch;
         int[] steps = {0};
         Generator g = new Generator(request.seed());
@@ -193,13 +192,37 @@ public final class DiffusionPipeline {
                         return listener.isCancelled();
                     }
                 };
-                Tensor noise = Tensor.randn(g, batchShape(b, item));
-                parts.add(spec.denormalize(sampler.sample(model, noise, sigmas, g, perStep)));
+                Tensor noise = Tensor.randn(g, batchShape(b, plan.item()));
+                listener.onNoise(index, batches, noise);
+                parts.add(spec.denormalize(plan.sampler().sample(plan.denoiser(), noise, plan.sigmas(), g, perStep)));
             }
             Tensor samples = s.keep(parts.size() == 1 ? parts.get(0) : Tensor.cat(parts, 0));
             double seconds = (System.nanoTime() - t0) / 1e9;
-            return new GenerationResult(samples, metadata(request, item, sigmas, steps[0], model.count(), seconds), warnings);
+            return new GenerationResult(samples, metadata(request, plan.item(), plan.sigmas(), steps[0], plan.denoiser().count(), seconds),
+                    plan.warnings());
         }
+    }
+
+    /**
+     * Checks {@code request} against this model — its class or prompt, guidance, size, sampler and
+     * grid — without generating anything, so that a server can answer a bad request at once.
+     * Returns the warnings generating it would give.
+     */
+    public List<String> check(GenerationRequest request) {
+        return plan(request).warnings();
+    }
+
+    /** A request resolved against this model: everything a run needs, checked. */
+    private record Plan(CountingDenoiser denoiser, Sampler sampler, double[] sigmas, long[] item, List<String> warnings) {
+    }
+
+    private Plan plan(GenerationRequest request) {
+        requireModel(request);
+        List<String> warnings = new ArrayList<>();
+        CountingDenoiser model = new CountingDenoiser(denoiser(request, warnings));
+        Sampler sampler = Samplers.create(request.sampler(), request.samplerOptions());
+        double[] sigmas = sampler.sigmas(model, request.grid());
+        return new Plan(model, sampler, sigmas, itemShape(request), warnings);
     }
 
     /**
@@ -509,6 +532,30 @@ public final class DiffusionPipeline {
         Object data = config.get("data");
         Object names = data instanceof Map<?, ?> m ? m.get("class_names") : null;
         return names instanceof List<?> l ? l.stream().map(String::valueOf).toList() : List.of();
+    }
+
+    /**
+     * The data set the model learnt, opened as its run did (image size, channels, a CSV label column),
+     * when it can still be opened: a built-in set, or a file that is still there. For plot backgrounds
+     * and evaluations against the training data.
+     */
+    public Optional<DataSource> trainingData() {
+        Object data = config.get("data");
+        if (!(data instanceof Map<?, ?> d) || !(d.get("source") instanceof String source)) {
+            return Optional.empty();
+        }
+        try {
+            if (config.get("training") instanceof Map<?, ?> t) {
+                Object size = t.get("image_size");
+                Object channels = t.get("channels");
+                ImageOptions options = new ImageOptions(size instanceof Number n && n.intValue() > 0 ? n.intValue() : null,
+                        channels instanceof Number c && c.intValue() > 0 ? c.intValue() : null, (Boolean) t.get("flip"));
+                return Optional.of(DataSources.open(source, options, (String) t.get("label_column")));
+            }
+            return Optional.of(DataSources.open(source));
+        } catch (DiffusionException | ClassCastException e) {
+            return Optional.empty();
+        }
     }
 
     /** Token ids per prompt of a text-conditioned model; 0 for any other. */

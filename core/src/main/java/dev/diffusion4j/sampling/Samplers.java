@@ -1,6 +1,10 @@
 package dev.diffusion4j.sampling;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.schedule.GridSpec;
+import dev.diffusion4j.tensor.Generator;
+import dev.diffusion4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -56,10 +60,10 @@ public final class Samplers {
         register(new Entry("unipc", "UniPC (Zhao et al. 2023): UniP predictor + UniC corrector on x̂₀, variant bh1 or bh2 (default), "
                 + "order 1-3 (default 2, accuracy 3); default 50 steps", "3", UniPcSampler::new));
         register(new Entry("rk45", "probability-flow ODE, adaptive Dormand–Prince RK45 in log σ (rtol = atol = 1e-5); steps chosen by error control", "5", ProbabilityFlowSampler::new));
-        register(new Entry("sde_euler", "Euler–Maruyama on the reverse score SDE (Song et al. 2021), --sde vp|ve|subvp, uniform in SDE time; "
+        register(new Entry("sde_euler", "Euler–Maruyama on the reverse score SDE (Song et al. 2021), sde vp|ve|subvp, uniform in SDE time; "
                 + "eta=0 is the probability-flow ODE; default 500 steps", "stochastic", SdeEulerSampler::new));
         register(new Entry("pc", "predictor–corrector (Song et al. 2021, Alg. 1-3): reverse-diffusion (or euler_maruyama) predictor + "
-                + "Langevin corrector (snr 0.16, 1 step); --sde vp|ve|subvp; default 200 steps, 2 evaluations each", "stochastic",
+                + "Langevin corrector (snr 0.16, 1 step); sde vp|ve|subvp; default 200 steps, 2 evaluations each", "stochastic",
                 PredictorCorrectorSampler::new));
         register(new Entry("annealed_langevin", "annealed Langevin dynamics, NCSN (Song & Ermon 2019, Alg. 1): 10 geometric levels × "
                 + "100 steps, then a denoising step", "stochastic", AnnealedLangevinSampler::new));
@@ -71,9 +75,9 @@ public final class Samplers {
                 "2", FlowHeunSampler::new));
         register(new Entry("flow_rk4", "flow matching: classical Runge–Kutta 4, uniform in t; 4 evaluations per step; default 13 steps",
                 "4", FlowRk4Sampler::new));
-        register(new Entry("dpm_fast", "DPM-Solver-fast (Lu et al. 2022): a budget of N evaluations (--steps, default 20) in "
+        register(new Entry("dpm_fast", "DPM-Solver-fast (Lu et al. 2022): a budget of N evaluations (steps, default 20) in "
                 + "order-3 steps uniform in log σ, the remainder as order 1/2", "3", DpmFastSampler::new));
-        register(new Entry("dpm_adaptive", "DPM-Solver-23 (or -12 with --order 2) with adaptive steps in log σ (Lu et al. 2022); "
+        register(new Entry("dpm_adaptive", "DPM-Solver-23 (or -12 with order 2) with adaptive steps in log σ (Lu et al. 2022); "
                 + "rtol 0.05, atol 0.0078 on the VP state", "3", DpmAdaptiveSampler::new));
     }
 
@@ -90,6 +94,19 @@ public final class Samplers {
 
     public static List<String> names() {
         return new ArrayList<>(REGISTRY.keySet());
+    }
+
+    /**
+     * Runs {@code sampler} from {@code noise} on the σ grid it proposes for {@code model} under
+     * {@code grid}: {@code sampler.sample(model, noise, sampler.sigmas(model, grid), g, listener)}.
+     */
+    public static Tensor run(Sampler sampler, Denoiser model, Tensor noise, GridSpec grid, Generator g, SamplingListener listener) {
+        return sampler.sample(model, noise, sampler.sigmas(model, grid), g, listener);
+    }
+
+    /** {@link #run(Sampler, Denoiser, Tensor, GridSpec, Generator, SamplingListener)} without a listener. */
+    public static Tensor run(Sampler sampler, Denoiser model, Tensor noise, GridSpec grid, Generator g) {
+        return run(sampler, model, noise, grid, g, SamplingListener.NONE);
     }
 
     /** Creates the named sampler; unknown names list the available ones. */

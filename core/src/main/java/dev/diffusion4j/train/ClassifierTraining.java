@@ -68,7 +68,7 @@ public final class ClassifierTraining {
                     + "sub-folder per class)");
         }
         if (data.height() != data.width()) {
-            throw new DiffusionException("a classifier reads square images; pass --image-size N for " + data.name() + " ("
+            throw new DiffusionException("a classifier reads square images; set an image size N (image_size) to resize and crop " + data.name() + " ("
                     + data.width() + "x" + data.height() + ")");
         }
         ImageClassifier.Config config = ImageClassifier.Config.of(data.channels(), data.height(), data.classNames(), data.name())

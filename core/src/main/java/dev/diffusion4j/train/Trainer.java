@@ -1,7 +1,6 @@
 package dev.diffusion4j.train;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.ImageOptions;
@@ -99,7 +98,7 @@ public final class Trainer {
     public static Trainer create(Path runDir, TrainingRecipe config, NetworkConfig architecture, NoiseSchedule schedule) {
         prepareRunDir(runDir);
         if (CheckpointStore.latest(runDir).isPresent()) {
-            throw new DiffusionException(runDir + " already holds a training run; pass --resume to continue it or choose another --out");
+            throw new DiffusionException(runDir + " already holds a training run; resume it, or train into another directory");
         }
         DataSource data = openData(config);
         if (!Arrays.equals(data.itemShape(), architecture.sampleShape())) {
@@ -148,18 +147,10 @@ public final class Trainer {
         return "images of " + String.join("×", Arrays.stream(shape).mapToObj(Long::toString).toList());
     }
 
-    /** The run's data set, opened as its settings say. */
-    public static DataSource openData(TrainingRecipe config) {
-        DataSource d = DataSources.open(config.data(), new ImageOptions(config.imageSize() == 0 ? null : config.imageSize(),
-                config.channels() == 0 ? null : config.channels(), config.flip()));
-        if (config.labelColumn() == null) {
-            return d;
-        }
-        if (!(d instanceof CsvDataset table)) {
-            throw new DiffusionException("a label column picks a column of a CSV table; " + d.name() + " is not one (built-in "
-                    + "mixtures and image sets carry their own labels)");
-        }
-        return table.withLabelColumn(config.labelColumn());
+    /** The run's data set, opened as its recipe says. */
+    public static DataSource openData(TrainingRecipe recipe) {
+        return DataSources.open(recipe.data(), new ImageOptions(recipe.imageSize() == 0 ? null : recipe.imageSize(),
+                recipe.channels() == 0 ? null : recipe.channels(), recipe.flip()), recipe.labelColumn());
     }
 
     private static void prepareRunDir(Path runDir) {
@@ -169,12 +160,17 @@ public final class Trainer {
             throw new DiffusionException("cannot create output directory " + runDir + ": " + e.getMessage());
         }
         if (!Files.isDirectory(runDir) || !Files.isWritable(runDir)) {
-            throw new DiffusionException("output directory " + runDir + " is not writable; choose another --out");
+            throw new DiffusionException("output directory " + runDir + " is not writable; choose another directory");
         }
     }
 
     public ModelSpec spec() {
         return spec;
+    }
+
+    /** The run directory the checkpoints go to. */
+    public Path runDirectory() {
+        return runDir;
     }
 
     public TrainingRecipe config() {
@@ -293,9 +289,9 @@ public final class Trainer {
 
     private DiffusionException divergence(String what) {
         String resume = CheckpointStore.latest(runDir).map(p -> "; the last good checkpoint is " + p.getFileName()
-                + " (resume with --resume)").orElse("");
+                + " (resume from it)").orElse("");
         return new DiffusionException("training diverged at step " + (step + 1) + ": " + what
-                + "; lower the learning rate (--lr) or keep gradient clipping on" + resume);
+                + "; lower the learning rate (learning_rate) or keep gradient clipping on (max_grad_norm)" + resume);
     }
 
     // ------------------------------------------------------------------ checkpoints

@@ -1,5 +1,7 @@
 package dev.diffusion4j.eval;
 
+import dev.diffusion4j.schedule.GridSpec;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -80,13 +82,14 @@ class NoisyClassifierTest {
         NoisyClassifier onVectors = (x, sigma) -> loaded.logProbabilities(x.view(x.size(0), 1, 16, 16), sigma);
         int k = 1;   // trouser
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {   // as the pipeline samples: guidance re-enables gradients
-            var sampler = Samplers.create("euler", SamplerOptions.DEFAULTS.withSteps(30));
+            var sampler = Samplers.create("euler", SamplerOptions.DEFAULTS);
+            GridSpec grid = GridSpec.steps(30);
             Tensor noise = Tensor.randn(new Generator(3), 100, 256).to(dev.diffusion4j.tensor.DType.FLOAT64);
-            Tensor plain = sampler.sample(images, noise, new Generator(4));
+            Tensor plain = Samplers.run(sampler, images, noise, grid, new Generator(4));
             double before = share(loaded, plain.view(100, 1, 16, 16), k);
-            double weak = share(loaded, sampler.sample(new ClassifierGuidance(images, onVectors, k, 2.0), noise, new Generator(4))
+            double weak = share(loaded, Samplers.run(sampler, new ClassifierGuidance(images, onVectors, k, 2.0), noise, grid, new Generator(4))
                     .view(100, 1, 16, 16), k);
-            double strong = share(loaded, sampler.sample(new ClassifierGuidance(images, onVectors, k, 10.0), noise, new Generator(4))
+            double strong = share(loaded, Samplers.run(sampler, new ClassifierGuidance(images, onVectors, k, 10.0), noise, grid, new Generator(4))
                     .view(100, 1, 16, 16), k);
             System.out.printf(Locale.ROOT, "classifier guidance towards class %d: %.3f unguided, %.3f at s = 2, %.3f at s = 10%n",
                     k, before, weak, strong);

@@ -1,5 +1,7 @@
 package dev.diffusion4j.eval;
 
+import dev.diffusion4j.process.ReverseVariance;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
@@ -42,13 +44,13 @@ class VlbTest {
         }
         try (Scope s = Scope.open()) {
             Tensor x = Tensor.of(new double[] {p[0], p[1], p[0], p[1]}, 2, 2);
-            Vlb.Result small = new Vlb(Variance.BETA_TILDE, Vlb.Decoder.GAUSSIAN).evaluate(point, x, new Generator(1));
+            Vlb.Result small = new Vlb(ReverseVariance.BETA_TILDE, Vlb.Decoder.GAUSSIAN).evaluate(point, x, new Generator(1));
             assertEquals(prior, small.prior(), 1e-12);
             assertEquals(0, small.diffusion(), 1e-9);
             assertEquals(2 * 0.5 * Math.log(2 * Math.PI * betaTilde2), small.decoder(), 1e-9);
             assertEquals(prior + small.decoder(), small.meanNll(), 1e-9);
 
-            Vlb.Result large = new Vlb(Variance.BETA, Vlb.Decoder.GAUSSIAN).evaluate(point, x, new Generator(1));
+            Vlb.Result large = new Vlb(ReverseVariance.BETA, Vlb.Decoder.GAUSSIAN).evaluate(point, x, new Generator(1));
             assertEquals(largeKl, large.diffusion(), 1e-9 * largeKl);
             assertEquals(2 * 0.5 * Math.log(2 * Math.PI * beta[0]), large.decoder(), 1e-9);
             assertEquals(T, large.terms().length);
@@ -79,7 +81,7 @@ class VlbTest {
             Tensor x = gauss.sample(new Generator(3), n).to(DType.FLOAT64);
             double[] x0 = x.reshape(n).toDoubleArray();
             double trueNll = gauss.logDensity(x, 0.0).neg().mean().item();
-            for (Variance v : new Variance[] {Variance.BETA_TILDE, Variance.BETA}) {
+            for (ReverseVariance v : new ReverseVariance[] {ReverseVariance.BETA_TILDE, ReverseVariance.BETA}) {
                 double[] expected = new double[n];
                 for (int i = 0; i < n; i++) {
                     double dev = x0[i] - mu;
@@ -91,11 +93,11 @@ class VlbTest {
                         double err2 = (1 - gain) * (1 - gain) * dev * dev + gain * gain * sigma2;
                         if (t == 0) {
                             double bt2 = beta[1] * (1 - ab[0]) / (1 - ab[1]);
-                            double v1 = v == Variance.BETA ? beta[0] : bt2;
+                            double v1 = v == ReverseVariance.BETA ? beta[0] : bt2;
                             expected[i] += 0.5 * Math.log(2 * Math.PI * v1) + err2 / (2 * v1);
                         } else {
                             double bt = beta[t] * (1 - ab[t - 1]) / (1 - ab[t]);
-                            double vt = v == Variance.BETA ? beta[t] : bt;
+                            double vt = v == ReverseVariance.BETA ? beta[t] : bt;
                             double c = Math.sqrt(ab[t - 1]) * beta[t] / (1 - ab[t]);
                             expected[i] += 0.5 * (Math.log(vt / bt) + bt / vt - 1 + c * c * err2 / vt);
                         }
@@ -126,7 +128,7 @@ class VlbTest {
         try (Scope s = Scope.open()) {
             Tensor x = mix.sample(new Generator(5), 1000).to(DType.FLOAT64);
             Tensor truth = mix.logDensity(x, 0.0).neg();
-            Vlb.Result r = new Vlb(Variance.BETA_TILDE, Vlb.Decoder.GAUSSIAN).evaluate(mix, x, new Generator(6));
+            Vlb.Result r = new Vlb(ReverseVariance.BETA_TILDE, Vlb.Decoder.GAUSSIAN).evaluate(mix, x, new Generator(6));
             Tensor gap = r.nll().sub(truth);
             double mean = gap.mean().item();
             double se = gap.std(0, false).item() / Math.sqrt(1000);
@@ -200,7 +202,7 @@ class VlbTest {
     @Test
     void continuousModelsAndBadShapesAreRejected() {
         MixtureDenoiser continuous = Oracles.open("8gaussians");
-        Vlb vlb = new Vlb(Variance.BETA_TILDE, Vlb.Decoder.GAUSSIAN);
+        Vlb vlb = new Vlb(ReverseVariance.BETA_TILDE, Vlb.Decoder.GAUSSIAN);
         try (Scope s = Scope.open()) {
             DiffusionException e = assertThrows(DiffusionException.class,
                     () -> vlb.evaluate(continuous, Tensor.zeros(DType.FLOAT64, 4, 2), new Generator(1)));

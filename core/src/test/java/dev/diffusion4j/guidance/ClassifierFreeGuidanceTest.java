@@ -1,5 +1,11 @@
 package dev.diffusion4j.guidance;
 
+import dev.diffusion4j.model.ForwardingDenoiser;
+
+import dev.diffusion4j.model.ConditionalDenoiser;
+
+import dev.diffusion4j.model.Condition;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

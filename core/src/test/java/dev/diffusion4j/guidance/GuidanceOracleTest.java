@@ -1,5 +1,9 @@
 package dev.diffusion4j.guidance;
 
+import dev.diffusion4j.schedule.GridSpec;
+
+import dev.diffusion4j.model.Denoiser;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -69,8 +73,7 @@ class GuidanceOracleTest {
                 new ClassifierGuidance(ORACLE, ORACLE, 2, 1.0),
             };
             for (Denoiser d : exactConditionals) {
-                Tensor samples = Samplers.create("heun", SamplerOptions.DEFAULTS.withSteps(40))
-                        .sample(d, Tensor.randn(new Generator(7), 4000, 2), new Generator(8));   // samplers scale unit noise themselves
+                Tensor samples = Samplers.run(Samplers.create("heun", SamplerOptions.DEFAULTS), d, Tensor.randn(new Generator(7), 4000, 2), GridSpec.steps(40), new Generator(8));   // samplers scale unit noise themselves
                 Tensor mean = samples.mean(0, false);
                 double[] m = mean.toDoubleArray();
                 double spread = samples.sub(mean).square().mean().sqrt().item();

@@ -7,11 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.GaussianMixture;
 import dev.diffusion4j.data.Toy2D;
-import dev.diffusion4j.guidance.ClassifierFreeGuidance;
 import dev.diffusion4j.model.MlpConfig;
-import dev.diffusion4j.sampling.Sampler;
-import dev.diffusion4j.sampling.SamplerOptions;
-import dev.diffusion4j.sampling.Samplers;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Scope;
@@ -55,28 +51,28 @@ class ConditionalBarTest {
 
     @Test
     void guidedSamplesLandInTheirComponent(@TempDir Path dir) {
-        Trainer.create(dir, TrainingRecipe.defaults("8gaussians").withSteps(2000), MlpConfig.defaults(2).withNumClasses(8),
+        Trainer.create(dir, TrainingRecipe.forVectors("8gaussians").steps(2000).build(), MlpConfig.defaults(2).withNumClasses(8),
                 NoiseSchedule.of(BetaSchedule.LINEAR, 1000)).run(TrainListener.NONE);
         DiffusionPipeline pipe = DiffusionPipeline.load(dir);
         assertEquals(8, pipe.numClasses());
         GaussianMixture gm = Toy2D.EIGHT_GAUSSIANS.mixture().orElseThrow();
-        Sampler sampler = Samplers.create("dpmpp_2m", SamplerOptions.DEFAULTS.withSteps(30));
+        GenerationRequest.Builder request = GenerationRequest.builder().model(dir.toString()).sampler("dpmpp_2m").steps(30);
         try (Scope s = Scope.open()) {
             for (int k = 0; k < 8; k++) {
-                Tensor samples = pipe.withGuidance(ClassifierFreeGuidance.Options.of(k, 3.0), 0).sample(400, sampler, k);
+                Tensor samples = pipe.generate(request.label(Integer.toString(k)).guidance(3).count(400).seed(k).build()).samples();
                 double share = shareNearest(samples, gm, k, new int[8]);
                 System.out.printf(Locale.ROOT, "class %d, w = 3: %.3f in its component%n", k, share);
                 assertTrue(share >= 0.95, "class " + k + " at w = 3: only " + share + " in its component");
             }
             int[] counts = new int[8];
-            Tensor free = pipe.withGuidance(ClassifierFreeGuidance.Options.of(0, 0.0), 0).sample(1600, sampler, 99);
+            Tensor free = pipe.generate(request.label("0").guidance(0).count(1600).seed(99).build()).samples();
             shareNearest(free, gm, 0, counts);
             for (int j = 0; j < 8; j++) {
                 assertTrue(counts[j] > 100 && counts[j] < 300, "w = 0 is the unconditional model: component " + j + " got " + counts[j] + " of 1600");
             }
             DiffusionException unknown = assertThrows(DiffusionException.class,
-                    () -> pipe.withGuidance(ClassifierFreeGuidance.Options.of(8, 3.0), 0));
-            assertTrue(unknown.getMessage().contains("unknown class 8"), unknown.getMessage());
+                    () -> pipe.generate(request.label("8").build()));
+            assertTrue(unknown.getMessage().contains("unknown class '8'"), unknown.getMessage());
         }
     }
 }

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.eval.SampleQuality;
 import dev.diffusion4j.model.MlpConfig;
-import dev.diffusion4j.sampling.SamplerOptions;
-import dev.diffusion4j.sampling.Samplers;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Scope;
@@ -30,11 +28,11 @@ class QualityBarTest {
     @ParameterizedTest
     @ValueSource(strings = {"swissroll", "moons", "8gaussians", "25gaussians", "checkerboard", "circles", "pinwheel", "spirals"})
     void defaultTrainingMeetsTheEnergyDistanceBar(String data, @TempDir Path dir) {
-        Trainer.create(dir, TrainingRecipe.defaults(data), MlpConfig.defaults(2), NoiseSchedule.of(BetaSchedule.LINEAR, 1000))
+        Trainer.create(dir, TrainingRecipe.forVectors(data).build(), MlpConfig.defaults(2), NoiseSchedule.of(BetaSchedule.LINEAR, 1000))
                 .run(TrainListener.NONE);
         DiffusionPipeline pipe = DiffusionPipeline.load(dir);
         try (Scope s = Scope.open()) {
-            Tensor samples = pipe.sample(2000, Samplers.create("ddpm", SamplerOptions.DEFAULTS), 0);
+            Tensor samples = pipe.generate(GenerationRequest.builder().count(2000).sampler("ddpm").build()).samples();
             SampleQuality.Report r = SampleQuality.evaluate(samples, DataSources.open(data), 5, 0);
             System.out.printf(Locale.ROOT, "%s: energy distance %.5f, floor %.5f, ratio %.2f%n", data, r.energyDistance(), r.energyFloor(),
                     r.energyRatio());

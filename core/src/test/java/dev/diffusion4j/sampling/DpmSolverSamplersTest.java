@@ -1,5 +1,7 @@
 package dev.diffusion4j.sampling;
 
+import dev.diffusion4j.schedule.GridSpec;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
@@ -66,38 +68,35 @@ class DpmSolverSamplersTest {
     }
 
     /**
-     * DPM-Solver-fast spends exactly its budget N (plus the final x̂₀) in K = ⌊N/3⌋ + 1 steps uniform
-     * in λ, and its error falls at third order for every remainder N mod 3 (measured slopes 3.25
-     * for K = 16, 32, 64; the errors of the three remainders agree within 2%).
+     * DPM-Solver-fast spends 3K − 1 evaluations of its budget N (plus the final x̂₀) in
+     * K = ⌊(N + 1)/3⌋ steps uniform in λ: all of the budget when N mod 3 = 2, one or two short
+     * otherwise; and its error falls at third order (measured slope 3.25 for K = 16, 32, 64).
      */
     @Test
     void dpmFastSpendsItsBudgetAtThirdOrder() {
         for (int budget : new int[] {18, 19, 20}) {
             GaussianDenoiser d = edm();
             try (Scope s = Scope.open()) {
-                Samplers.create("dpm_fast", SamplerOptions.DEFAULTS.withSteps(budget)).sample(d, Tensor.randn(new Generator(1), 16, 1), new Generator(2));
+                Samplers.run(Samplers.create("dpm_fast", SamplerOptions.DEFAULTS), d, Tensor.randn(new Generator(1), 16, 1),
+                        GridSpec.steps(budget), new Generator(2));
             }
-            assertEquals(budget + 1, d.calls.size(), "evaluations at budget " + budget);
-            double[] levels = SigmaSchedule.exponential(budget / 3 + 2, SIGMA_MIN, SIGMA_MAX);
+            int k = (budget + 1) / 3;
+            assertEquals(3 * k - 1 + 1, d.calls.size(), "evaluations at budget " + budget);
+            assertTrue(d.calls.size() - 1 <= budget, "never more than the budget");
+            double[] levels = SigmaSchedule.exponential(k + 1, SIGMA_MIN, SIGMA_MAX);
             // levels pass through float32 tensors here
             assertEquals(levels[0], d.calls.get(0), 1e-6 * levels[0]);
             assertEquals(levels[1], d.calls.get(3), 1e-6 * levels[1], "the first step is third order: 3 evaluations");
+            assertEquals(levels[k - 1], d.calls.get(3 * (k - 1)), 1e-6 * levels[k - 1], "the last step is second order: 2 evaluations");
             assertEquals(SIGMA_MIN, d.calls.get(d.calls.size() - 1), 1e-6 * SIGMA_MIN, "final x̂₀ at σ_min");
         }
-        for (int remainder = 0; remainder < 3; remainder++) {
-            int r = remainder;
-            double slope = Orders.of(new int[] {16, 32, 64}, k -> {
-                SigmaSampler sampler = (SigmaSampler) Samplers.create("dpm_fast", SamplerOptions.DEFAULTS.withSteps(3 * (k - 1) + r));
-                return odeError(sampler, SigmaSchedule.exponential(k + 1, SIGMA_MIN, SIGMA_MAX));
-            });
-            assertEquals(3.0, slope, 0.4, "dpm_fast order, N mod 3 = " + r);
-        }
-        assertEquals(1, DpmFastSampler.order(6, 7, 0));
-        assertEquals(2, DpmFastSampler.order(5, 7, 0));
-        assertEquals(3, DpmFastSampler.order(4, 7, 0));
-        assertEquals(1, DpmFastSampler.order(6, 7, 1));
-        assertEquals(2, DpmFastSampler.order(6, 7, 2));
-        assertEquals(3, DpmFastSampler.order(5, 7, 2));
+        assertThrows(DiffusionException.class, () -> Samplers.create("dpm_fast", SamplerOptions.DEFAULTS)
+                .sigmas(edm(), GridSpec.steps(1)), "a budget of 1 pays for no step");
+        double slope = Orders.of(new int[] {16, 32, 64}, k -> {
+            SigmaSampler sampler = (SigmaSampler) Samplers.create("dpm_fast", SamplerOptions.DEFAULTS);
+            return odeError(sampler, SigmaSchedule.exponential(k + 1, SIGMA_MIN, SIGMA_MAX));
+        });
+        assertEquals(3.0, slope, 0.4, "dpm_fast order");
     }
 
     /** The error of dpm_adaptive's result, x̂₀ at σ_min, against the exact flow, and the evaluations it made. */
@@ -105,8 +104,7 @@ class DpmSolverSamplersTest {
         GaussianDenoiser d = edm();
         try (Scope s = Scope.open()) {
             Tensor noise = Tensor.randn(new Generator(3), 256, 1).to(DType.FLOAT64);
-            Tensor out = Samplers.create("dpm_adaptive", SamplerOptions.DEFAULTS.withOrder(order).withRtol(rtol).withAtol(rtol * 0.156))
-                    .sample(d, noise, new Generator(1));
+            Tensor out = Samplers.run(Samplers.create("dpm_adaptive", SamplerOptions.DEFAULTS.withOrder(order).withRtol(rtol).withAtol(rtol * 0.156)), d, noise, GridSpec.DEFAULT, new Generator(1));
             int evaluations = d.calls.size();
             Tensor atMin = d.flow(noise.mul(d.initNoiseScale()), SIGMA_MAX, SIGMA_MIN);
             Tensor exact = d.denoise(atMin, Tensor.full(DType.FLOAT64, SIGMA_MIN, 1));
@@ -140,11 +138,11 @@ class DpmSolverSamplersTest {
 
     @Test
     void badOptionsAreRejectedWithAClearMessage() {
-        DiffusionException steps = assertThrows(DiffusionException.class,
-                () -> Samplers.create("dpm_adaptive", SamplerOptions.DEFAULTS.withSteps(10)));
+        Sampler adaptive = Samplers.create("dpm_adaptive", SamplerOptions.DEFAULTS);
+        DiffusionException steps = assertThrows(DiffusionException.class, () -> adaptive.sigmas(edm(), GridSpec.steps(10)));
         assertTrue(steps.getMessage().contains("rtol/atol"), steps.getMessage());
         DiffusionException schedule = assertThrows(DiffusionException.class,
-                () -> Samplers.create("dpm_adaptive", SamplerOptions.DEFAULTS.withSigmaSchedule(SigmaSchedule.KARRAS)));
+                () -> adaptive.sigmas(edm(), GridSpec.DEFAULT.withSchedule(SigmaSchedule.KARRAS)));
         assertTrue(schedule.getMessage().contains("karras"), schedule.getMessage());
         DiffusionException order = assertThrows(DiffusionException.class,
                 () -> Samplers.create("dpm_adaptive", SamplerOptions.DEFAULTS.withOrder(4)));

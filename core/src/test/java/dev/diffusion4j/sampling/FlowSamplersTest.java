@@ -1,5 +1,7 @@
 package dev.diffusion4j.sampling;
 
+import dev.diffusion4j.schedule.GridSpec;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.model.Denoiser;
@@ -37,7 +39,7 @@ class FlowSamplersTest {
 
     /** Max |x − reference| at σ_min after {@code steps} steps uniform in t (no final 0), in float64. */
     private static double error(SigmaSampler sampler, Denoiser model, Tensor reference, int steps) {
-        double[] grid = Arrays.copyOf(FlowSampler.uniformTime(SIGMA_MIN, SIGMA_MAX, steps + 1), steps + 1);
+        double[] grid = Arrays.copyOf(SigmaSchedule.uniformIn(LinearFlow.CLOCK, steps + 1, SIGMA_MIN, SIGMA_MAX), steps + 1);
         try (Scope s = Scope.open()) {
             Tensor out = sampler.sample(model, Tensor.of(START, START.length, 1), grid, new Generator(1), SamplingListener.NONE);
             return out.sub(reference).abs().amax().item();
@@ -110,13 +112,13 @@ class FlowSamplersTest {
         GaussianDenoiser d = new GaussianDenoiser(0.5, 0.8, SIGMA_MIN, SIGMA_MAX);
         try (Scope s = Scope.open()) {
             Tensor noise = Tensor.of(START, START.length, 1);
-            Tensor out = Samplers.create("flow_rk4", SamplerOptions.DEFAULTS).sample(d, noise, new Generator(1));
+            Tensor out = Samplers.run(Samplers.create("flow_rk4", SamplerOptions.DEFAULTS), d, noise, GridSpec.DEFAULT, new Generator(1));
             assertEquals(1 + 12 * 4, d.calls.size(), "13 steps, the last a single evaluation");
             Tensor atMin = d.flow(noise.mul(Math.sqrt(1 + SIGMA_MAX * SIGMA_MAX)), SIGMA_MAX, SIGMA_MIN);
             Tensor exact = d.denoise(atMin, Tensor.full(DType.FLOAT64, SIGMA_MIN, 1));
             assertTrue(out.sub(exact).abs().amax().item() < 1e-4, "rk4 at its default steps");
         }
-        double[] uniform = FlowSampler.uniformTime(SIGMA_MIN, SIGMA_MAX, 13);
+        double[] uniform = SigmaSchedule.uniformIn(LinearFlow.CLOCK, 13, SIGMA_MIN, SIGMA_MAX);
         for (int i = 0; i < 13; i++) {
             assertEquals(uniform[i], d.calls.get(i == 12 ? 48 : 4 * i), 1e-12 * uniform[i], "level " + i);
         }
@@ -124,8 +126,7 @@ class FlowSamplersTest {
 
         GaussianDenoiser karras = new GaussianDenoiser(0.5, 0.8, SIGMA_MIN, SIGMA_MAX);
         try (Scope s = Scope.open()) {
-            Samplers.create("flow_euler", SamplerOptions.DEFAULTS.withSteps(6).withSigmaSchedule(SigmaSchedule.KARRAS))
-                    .sample(karras, Tensor.of(START, START.length, 1), new Generator(1));
+            Samplers.run(Samplers.create("flow_euler", SamplerOptions.DEFAULTS), karras, Tensor.of(START, START.length, 1), GridSpec.DEFAULT.withSteps(6).withSchedule(SigmaSchedule.KARRAS), new Generator(1));
         }
         double[] grid = SigmaSchedule.karras(6, SIGMA_MIN, SIGMA_MAX, SigmaSchedule.KARRAS_RHO);
         assertEquals(6, karras.calls.size());

@@ -1,5 +1,7 @@
 package dev.diffusion4j.sampling;
 
+import dev.diffusion4j.schedule.GridSpec;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
@@ -147,9 +149,10 @@ class KSamplersTest {
         try (Scope s = Scope.open()) {
             Tensor noise = Tensor.randn(new Generator(5), 64, 2).to(DType.FLOAT64);
             for (String[] p : pairs) {
-                SamplerOptions o = SamplerOptions.DEFAULTS.withSteps(12).withEta(0).withSigmaSchedule(SigmaSchedule.KARRAS);
-                Tensor a = Samplers.create(p[0], o).sample(edm(), noise, new Generator(6));
-                Tensor b = Samplers.create(p[1], o).sample(edm(), noise, new Generator(7));
+                SamplerOptions o = SamplerOptions.DEFAULTS.withEta(0);
+                GridSpec grid = GridSpec.steps(12).withSchedule(SigmaSchedule.KARRAS);
+                Tensor a = Samplers.run(Samplers.create(p[0], o), edm(), noise, grid, new Generator(6));
+                Tensor b = Samplers.run(Samplers.create(p[1], o), edm(), noise, grid, new Generator(7));
                 assertTrue(a.allClose(b, 1e-12, 1e-12), p[0] + " at eta=0 vs " + p[1]);
             }
         }
@@ -169,17 +172,20 @@ class KSamplersTest {
         int n = 20_000;
         double meanTol = 4 * SD / Math.sqrt(n);
         double stdTol = 4 * SD / Math.sqrt(2.0 * n);
-        SamplerOptions karras = SamplerOptions.DEFAULTS.withSigmaSchedule(SigmaSchedule.KARRAS);
-        Map<String, SamplerOptions> cases = new java.util.LinkedHashMap<>();
-        cases.put("euler_ancestral", karras.withSteps(1000));
-        cases.put("dpm2_ancestral", karras.withSteps(200));
-        cases.put("dpmpp_2s_ancestral", karras.withSteps(200));
-        cases.put("dpmpp_2m_sde", karras.withSteps(200));
-        cases.put("dpmpp_3m_sde", karras.withSteps(200));
-        cases.put("heun", karras.withSteps(200).withChurn(new SamplerOptions.Churn(40, 0.05, 50)));
-        for (var c : cases.entrySet()) {
+        GridSpec karras = GridSpec.DEFAULT.withSchedule(SigmaSchedule.KARRAS);
+        Map<String, Integer> steps = new java.util.LinkedHashMap<>();
+        steps.put("euler_ancestral", 1000);
+        steps.put("dpm2_ancestral", 200);
+        steps.put("dpmpp_2s_ancestral", 200);
+        steps.put("dpmpp_2m_sde", 200);
+        steps.put("dpmpp_3m_sde", 200);
+        steps.put("heun", 200);
+        for (var c : steps.entrySet()) {
+            SamplerOptions o = c.getKey().equals("heun") ? SamplerOptions.DEFAULTS.withChurn(new SamplerOptions.Churn(40, 0.05, 50))
+                    : SamplerOptions.DEFAULTS;
             try (Scope s = Scope.open()) {
-                Tensor out = Samplers.create(c.getKey(), c.getValue()).sample(edm(), Tensor.randn(new Generator(3), n, 1), new Generator(4));
+                Tensor out = Samplers.run(Samplers.create(c.getKey(), o), edm(), Tensor.randn(new Generator(3), n, 1),
+                        karras.withSteps(c.getValue()), new Generator(4));
                 assertEquals(MU, out.mean().item(), meanTol, c.getKey() + " mean");
                 assertEquals(SD, out.std(0, false).item(), stdTol, c.getKey() + " std");
             }
@@ -187,7 +193,7 @@ class KSamplersTest {
         // The same on a discrete model's own (trailing) training grid.
         try (Scope s = Scope.open()) {
             GaussianDenoiser discrete = new GaussianDenoiser(MU, SD, dev.diffusion4j.schedule.NoiseSchedule.of(dev.diffusion4j.schedule.BetaSchedule.LINEAR, 1000));
-            Tensor out = Samplers.create("dpmpp_2m_sde", SamplerOptions.DEFAULTS.withSteps(200)).sample(discrete, Tensor.randn(new Generator(3), n, 1), new Generator(4));
+            Tensor out = Samplers.run(Samplers.create("dpmpp_2m_sde", SamplerOptions.DEFAULTS), discrete, Tensor.randn(new Generator(3), n, 1), GridSpec.steps(200), new Generator(4));
             assertEquals(MU, out.mean().item(), meanTol, "dpmpp_2m_sde on the training grid, mean");
             assertEquals(SD, out.std(0, false).item(), stdTol, "dpmpp_2m_sde on the training grid, std");
         }
@@ -202,18 +208,20 @@ class KSamplersTest {
     void seedsReproduceAndDifferentSeedsDiffer() {
         try (Scope s = Scope.open()) {
             Tensor noise = Tensor.randn(new Generator(1), 64, 2);
-            SamplerOptions o = SamplerOptions.DEFAULTS.withSteps(10);
+            SamplerOptions o = SamplerOptions.DEFAULTS;
+            GridSpec grid = GridSpec.steps(10);
             for (String name : NEW) {
                 Sampler sm = Samplers.create(name, o);
-                Tensor a = sm.sample(edm(), noise, new Generator(9));
-                Tensor b = sm.sample(edm(), noise, new Generator(9));
-                Tensor c = sm.sample(edm(), noise, new Generator(10));
+                Tensor a = Samplers.run(sm, edm(), noise, grid, new Generator(9));
+                Tensor b = Samplers.run(sm, edm(), noise, grid, new Generator(9));
+                Tensor c = Samplers.run(sm, edm(), noise, grid, new Generator(10));
                 assertTrue(a.equal(b), name + " must be bit-identical for a seed");
                 assertEquals(STOCHASTIC.contains(name), !a.equal(c), name + (STOCHASTIC.contains(name) ? " must depend on the seed" : " is deterministic"));
             }
             Sampler churned = Samplers.create("heun", o.withChurn(new SamplerOptions.Churn(5, 0, Double.POSITIVE_INFINITY)));
-            assertTrue(churned.sample(edm(), noise, new Generator(9)).equal(churned.sample(edm(), noise, new Generator(9))));
-            assertFalse(churned.sample(edm(), noise, new Generator(9)).equal(churned.sample(edm(), noise, new Generator(10))), "churn draws noise");
+            assertTrue(Samplers.run(churned, edm(), noise, grid, new Generator(9)).equal(Samplers.run(churned, edm(), noise, grid, new Generator(9))));
+            assertFalse(Samplers.run(churned, edm(), noise, grid, new Generator(9)).equal(Samplers.run(churned, edm(), noise, grid, new Generator(10))),
+                    "churn draws noise");
         }
     }
 
@@ -230,8 +238,7 @@ class KSamplersTest {
             boolean[] endsOnDenoised = {false};
             double[] lastSigma = {-1};
             try (Scope s = Scope.open()) {
-                Samplers.create(name, SamplerOptions.DEFAULTS.withSteps(8)).sample(d, Tensor.randn(new Generator(1), 16, 2), new Generator(2),
-                        new SamplingListener() {
+                Samplers.run(Samplers.create(name, SamplerOptions.DEFAULTS), d, Tensor.randn(new Generator(1), 16, 2), GridSpec.steps(8), new Generator(2), new SamplingListener() {
                             @Override
                             public void onStep(SamplingStep step) {
                                 assertEquals(seen[0], step.index(), name);
@@ -261,8 +268,7 @@ class KSamplersTest {
                 }
             };
             try (Scope s = Scope.open()) {
-                SamplingCancelledException e = assertThrows(SamplingCancelledException.class, () -> Samplers.create(name, SamplerOptions.DEFAULTS.withSteps(8))
-                        .sample(edm(), Tensor.randn(new Generator(1), 4, 2), new Generator(2), cancelAt3));
+                SamplingCancelledException e = assertThrows(SamplingCancelledException.class, () -> Samplers.run(Samplers.create(name, SamplerOptions.DEFAULTS), edm(), Tensor.randn(new Generator(1), 4, 2), GridSpec.steps(8), new Generator(2), cancelAt3));
                 assertTrue(e.getMessage().contains("step 3 of 8"), name + ": " + e.getMessage());
             }
         }
@@ -279,8 +285,7 @@ class KSamplersTest {
         List<Tensor> denoised = new ArrayList<>();
         List<String> failures = new ArrayList<>();
         try (Scope s = Scope.open()) {
-            Samplers.create("dpmpp_3m_sde", SamplerOptions.DEFAULTS.withSteps(10)).sample(edm(), Tensor.randn(new Generator(1), 16, 2), new Generator(2),
-                    new SamplingListener() {
+            Samplers.run(Samplers.create("dpmpp_3m_sde", SamplerOptions.DEFAULTS), edm(), Tensor.randn(new Generator(1), 16, 2), GridSpec.steps(10), new Generator(2), new SamplingListener() {
                         @Override
                         public void onStep(SamplingStep step) {
                             int i = step.index();

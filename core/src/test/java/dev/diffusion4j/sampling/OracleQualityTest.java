@@ -1,5 +1,7 @@
 package dev.diffusion4j.sampling;
 
+import dev.diffusion4j.schedule.GridSpec;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.data.DataSources;
@@ -37,7 +39,7 @@ class OracleQualityTest {
             for (int seed = 0; seed < 3; seed++) {
                 try (Scope s = Scope.open()) {
                     Tensor noise = Tensor.randn(new Generator(11 + seed), 2000, 2);
-                    Tensor samples = Samplers.create(name, SamplerOptions.DEFAULTS).sample(oracle, noise, new Generator(21 + seed));
+                    Tensor samples = Samplers.run(Samplers.create(name, SamplerOptions.DEFAULTS), oracle, noise, GridSpec.DEFAULT, new Generator(21 + seed));
                     ratio += SampleMetrics.energyDistance(samples, truth.sample(new Generator(31 + seed), 2000)) / floor / 3;
                 }
             }

@@ -1,5 +1,7 @@
 package dev.diffusion4j.sampling;
 
+import dev.diffusion4j.schedule.GridSpec;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
@@ -49,7 +51,7 @@ class ProbabilityFlowSamplerTest {
         GaussianDenoiser d = new GaussianDenoiser(mu, sd, NoiseSchedule.of(BetaSchedule.LINEAR, 1000));
         try (Scope s = Scope.open()) {
             Tensor noise = Tensor.randn(new Generator(5), 512, 1);
-            Tensor out = Samplers.create("rk45", SamplerOptions.DEFAULTS).sample(d, noise, new Generator(6));
+            Tensor out = Samplers.run(Samplers.create("rk45", SamplerOptions.DEFAULTS), d, noise, GridSpec.DEFAULT, new Generator(6));
             double[] z = noise.toDoubleArray();
             float[] got = out.toFloatArray();
             double lo = d.sigmaMin();
@@ -73,7 +75,7 @@ class ProbabilityFlowSamplerTest {
         try (Scope s = Scope.open()) {
             java.util.List<Double> sigmas = new java.util.ArrayList<>();
             double[] maxGap = {0};
-            Samplers.create("rk45", SamplerOptions.DEFAULTS).sample(d, Tensor.randn(new Generator(1), 64, 1), new Generator(2), new SamplingListener() {
+            Samplers.run(Samplers.create("rk45", SamplerOptions.DEFAULTS), d, Tensor.randn(new Generator(1), 64, 1), GridSpec.DEFAULT, new Generator(2), new SamplingListener() {
                 @Override
                 public void onStep(SamplingStep step) {
                     sigmas.add(step.sigma());
@@ -89,8 +91,7 @@ class ProbabilityFlowSamplerTest {
             }
             assertEquals(d.sigmaMin(), sigmas.get(sigmas.size() - 1), 1e-9);
             assertTrue(maxGap[0] < 1e-4, "denoised estimate in the step (float32 rounding of states up to ~400) " + maxGap[0]);
-            assertThrows(SamplingCancelledException.class, () -> Samplers.create("rk45", SamplerOptions.DEFAULTS)
-                    .sample(d, Tensor.randn(new Generator(1), 4, 1), new Generator(2), new SamplingListener() {
+            assertThrows(SamplingCancelledException.class, () -> Samplers.run(Samplers.create("rk45", SamplerOptions.DEFAULTS), d, Tensor.randn(new Generator(1), 4, 1), GridSpec.DEFAULT, new Generator(2), new SamplingListener() {
                         @Override
                         public boolean isCancelled() {
                             return true;

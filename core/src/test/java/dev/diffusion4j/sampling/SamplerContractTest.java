@@ -1,5 +1,7 @@
 package dev.diffusion4j.sampling;
 
+import dev.diffusion4j.schedule.GridSpec;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.schedule.BetaSchedule;
@@ -21,10 +23,14 @@ import org.junit.jupiter.api.Test;
 class SamplerContractTest {
     private static final NoiseSchedule LINEAR = NoiseSchedule.of(BetaSchedule.LINEAR, 1000);
 
-    /** A few steps, or the sampler's own choice where it takes no step count. */
+    /** Few Langevin steps per level for annealed_langevin. */
     private static SamplerOptions small(String name) {
-        return name.equals("dpm_adaptive") || name.equals("rk45") ? SamplerOptions.DEFAULTS
-                : SamplerOptions.DEFAULTS.withSteps(6).withLevelSteps(5);
+        return SamplerOptions.DEFAULTS.withLevelSteps(5);
+    }
+
+    /** A few steps, or the sampler's own choice where it takes no step count. */
+    private static GridSpec grid(String name) {
+        return name.equals("dpm_adaptive") || name.equals("rk45") ? GridSpec.DEFAULT : GridSpec.steps(6);
     }
 
     @Test
@@ -38,7 +44,7 @@ class SamplerContractTest {
                 List<Integer> indices = new ArrayList<>();
                 List<Double> sigmas = new ArrayList<>();
                 int[] lastTotal = {0};
-                Tensor a = sampler.sample(d, noise, new Generator(9), new SamplingListener() {
+                Tensor a = Samplers.run(sampler, d, noise, grid(name), new Generator(9), new SamplingListener() {
                     @Override
                     public void onStep(SamplingStep step) {
                         indices.add(step.index());
@@ -56,13 +62,13 @@ class SamplerContractTest {
                 assertEquals(indices.size(), lastTotal[0], name + ": the last step's total is the number of steps");
                 // rk45 reports its ODE steps only, the last at σ_min, then returns x̂₀ there
                 assertEquals(name.equals("rk45") ? d.sigmaMin() : 0.0, sigmas.get(sigmas.size() - 1), 1e-9, name + "'s last level");
-                Tensor b = sampler.sample(d, noise, new Generator(9));
-                Tensor c = sampler.sample(d, noise, new Generator(10));
+                Tensor b = Samplers.run(sampler, d, noise, grid(name), new Generator(9));
+                Tensor c = Samplers.run(sampler, d, noise, grid(name), new Generator(10));
                 assertTrue(a.equal(b), name + " must give bit-identical samples for the same seed");
                 assertEquals(e.order().equals("stochastic"), !a.equal(c), name + " (order " + e.order() + ") and the seed");
 
                 int[] seen = {0};
-                assertThrows(SamplingCancelledException.class, () -> sampler.sample(d, noise, new Generator(9),
+                assertThrows(SamplingCancelledException.class, () -> Samplers.run(sampler, d, noise, grid(name), new Generator(9),
                         new SamplingListener() {
                             @Override
                             public void onStep(SamplingStep step) {
@@ -91,8 +97,9 @@ class SamplerContractTest {
             try (Scope s = Scope.open()) {
                 Tensor noise = Tensor.randn(new Generator(1), 32, 2);
                 double[] last = {-1};
-                Tensor denoised = Samplers.create(name, small(name)).sample(d, noise, new Generator(9));
-                Tensor noisy = Samplers.create(name, small(name).withDenoiseFinal(false)).sample(d, noise, new Generator(9), new SamplingListener() {
+                Tensor denoised = Samplers.run(Samplers.create(name, small(name)), d, noise, grid(name), new Generator(9));
+                Tensor noisy = Samplers.run(Samplers.create(name, small(name).withDenoiseFinal(false)), d, noise, grid(name), new Generator(9),
+                        new SamplingListener() {
                     @Override
                     public void onStep(SamplingStep step) {
                         last[0] = step.sigma();

@@ -1,5 +1,9 @@
 package dev.diffusion4j.sampling;
 
+import dev.diffusion4j.schedule.GridSpec;
+
+import dev.diffusion4j.process.ReverseVariance;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
@@ -30,8 +34,8 @@ class SamplersTest {
     void ddimEvaluatesExactlyTheTrailingGrid() {
         GaussianDenoiser d = new GaussianDenoiser(0.5, 0.3, LINEAR);
         try (Scope s = Scope.open()) {
-            Sampler ddim = Samplers.create("ddim", SamplerOptions.DEFAULTS.withSteps(3));
-            ddim.sample(d, Tensor.randn(new Generator(1), 8, 2), new Generator(2));
+            Samplers.run(Samplers.create("ddim", SamplerOptions.DEFAULTS), d, Tensor.randn(new Generator(1), 8, 2), GridSpec.steps(3),
+                    new Generator(2));
         }
         double[] sig = LINEAR.sigmasForSampling();
         assertEquals(3, d.calls.size());
@@ -45,7 +49,7 @@ class SamplersTest {
         GaussianDenoiser d = new GaussianDenoiser(0.5, 0.3, LINEAR);
         try (Scope s = Scope.open()) {
             Tensor noise = Tensor.randn(new Generator(1), 16, 2);
-            Tensor out = Samplers.create("ddim", SamplerOptions.DEFAULTS.withSteps(1)).sample(d, noise, new Generator(2));
+            Tensor out = Samplers.run(Samplers.create("ddim", SamplerOptions.DEFAULTS), d, noise, GridSpec.steps(1), new Generator(2));
             double sMax = LINEAR.sigmasForSampling()[999];
             Tensor x = noise.mul(Math.sqrt(1 + sMax * sMax));
             assertTrue(out.allClose(d.denoise(x, Tensor.full(sMax, 1)), 1e-5, 1e-6));
@@ -60,8 +64,7 @@ class SamplersTest {
         int n = 20_000;
         for (ReverseVariance v : new ReverseVariance[] {ReverseVariance.BETA_TILDE, ReverseVariance.BETA}) {
             try (Scope s = Scope.open()) {
-                Tensor out = Samplers.create("ddpm", SamplerOptions.DEFAULTS.withVariance(v))
-                        .sample(new GaussianDenoiser(mu, sd, LINEAR), Tensor.randn(new Generator(3), n, 1), new Generator(4));
+                Tensor out = Samplers.run(Samplers.create("ddpm", SamplerOptions.DEFAULTS.withVariance(v)), new GaussianDenoiser(mu, sd, LINEAR), Tensor.randn(new Generator(3), n, 1), GridSpec.DEFAULT, new Generator(4));
                 assertEquals(mu, out.mean().item(), 5 * sd / Math.sqrt(n), v + " mean");
                 assertEquals(sd, out.std(0, false).item(), 0.02 * sd, v + " std");
             }
@@ -91,8 +94,7 @@ class SamplersTest {
             }
             try (Scope s = Scope.open()) {
                 Tensor noise = Tensor.randn(new Generator(3), 4096, 1);
-                Tensor out = Samplers.create("ddim", SamplerOptions.DEFAULTS.withSteps(steps))
-                        .sample(new GaussianDenoiser(mu, sd, LINEAR), noise, new Generator(4));
+                Tensor out = Samplers.run(Samplers.create("ddim", SamplerOptions.DEFAULTS), new GaussianDenoiser(mu, sd, LINEAR), noise, GridSpec.steps(steps), new Generator(4));
                 assertEquals(gain, out.std(0, false).item() / noise.std(0, false).item(), 1e-4 * gain, "DDIM " + steps + " steps");
                 if (steps == 100) {
                     assertEquals(sd, gain, 0.03 * sd, "100 first-order DDIM steps reach the true std within 3%");
@@ -107,15 +109,16 @@ class SamplersTest {
         try (Scope s = Scope.open()) {
             Tensor noise = Tensor.randn(new Generator(1), 64, 2);
             for (String name : new String[] {"ddpm", "ddim"}) {
-                Sampler sm = Samplers.create(name, SamplerOptions.DEFAULTS.withSteps(20).withEta(1.0));
-                Tensor a = sm.sample(d, noise, new Generator(9));
-                Tensor b = sm.sample(d, noise, new Generator(9));
-                Tensor c = sm.sample(d, noise, new Generator(10));
+                Sampler sm = Samplers.create(name, SamplerOptions.DEFAULTS.withEta(1.0));
+                Tensor a = Samplers.run(sm, d, noise, GridSpec.steps(20), new Generator(9));
+                Tensor b = Samplers.run(sm, d, noise, GridSpec.steps(20), new Generator(9));
+                Tensor c = Samplers.run(sm, d, noise, GridSpec.steps(20), new Generator(10));
                 assertTrue(a.equal(b), name + " must be reproducible for a seed");
                 assertFalse(a.equal(c), name + " must depend on the seed");
             }
-            Sampler det = Samplers.create("ddim", SamplerOptions.DEFAULTS.withSteps(20));
-            assertTrue(det.sample(d, noise, new Generator(9)).equal(det.sample(d, noise, new Generator(10))), "eta=0 is deterministic");
+            Sampler det = Samplers.create("ddim", SamplerOptions.DEFAULTS);
+            assertTrue(Samplers.run(det, d, noise, GridSpec.steps(20), new Generator(9))
+                    .equal(Samplers.run(det, d, noise, GridSpec.steps(20), new Generator(10))), "eta=0 is deterministic");
         }
     }
 
@@ -125,8 +128,7 @@ class SamplersTest {
         int[] seen = {0};
         double[] lastSigma = {-1};
         try (Scope s = Scope.open()) {
-            Samplers.create("ddim", SamplerOptions.DEFAULTS.withSteps(10)).sample(d, Tensor.randn(new Generator(1), 4, 2), new Generator(2),
-                    new SamplingListener() {
+            Samplers.run(Samplers.create("ddim", SamplerOptions.DEFAULTS), d, Tensor.randn(new Generator(1), 4, 2), GridSpec.steps(10), new Generator(2), new SamplingListener() {
                         @Override
                         public void onStep(SamplingStep step) {
                             assertEquals(seen[0], step.index());
@@ -150,8 +152,7 @@ class SamplersTest {
                     return n >= 3;
                 }
             };
-            SamplingCancelledException e = assertThrows(SamplingCancelledException.class, () -> Samplers.create("ddpm", SamplerOptions.DEFAULTS)
-                    .sample(d, Tensor.randn(new Generator(1), 4, 2), new Generator(2), cancelAt3));
+            SamplingCancelledException e = assertThrows(SamplingCancelledException.class, () -> Samplers.run(Samplers.create("ddpm", SamplerOptions.DEFAULTS), d, Tensor.randn(new Generator(1), 4, 2), GridSpec.DEFAULT, new Generator(2), cancelAt3));
             assertTrue(e.getMessage().contains("step 3 of 1000"), e.getMessage());
         }
     }

@@ -1,5 +1,7 @@
 package dev.diffusion4j.sampling;
 
+import dev.diffusion4j.schedule.GridSpec;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
@@ -80,7 +82,7 @@ class ScoreSdeSamplersTest {
     /** Max |x − exact| at σ_min after {@code steps} steps uniform in SDE time, in float64 (no final 0). */
     private static double sdeOdeError(Sde sde, int steps) {
         GaussianDenoiser d = edm();
-        double[] grid = Arrays.copyOf(new Sde.Process(sde, SIGMA_MIN, SIGMA_MAX).grid(steps + 1), steps + 1);
+        double[] grid = Arrays.copyOf(SigmaSchedule.uniformIn(new Sde.Process(sde, SIGMA_MIN, SIGMA_MAX), steps + 1, SIGMA_MIN, SIGMA_MAX), steps + 1);
         SigmaSampler euler = (SigmaSampler) Samplers.create("sde_euler", SamplerOptions.DEFAULTS.withEta(0).withSde(sde));
         try (Scope s = Scope.open()) {
             Tensor noise = Tensor.of(new double[] {-2.1, -1.3, -0.4, 0.2, 0.9, 1.7, 2.4, 3.0}, 8, 1);
@@ -118,7 +120,7 @@ class ScoreSdeSamplersTest {
         cases.put("pc euler_maruyama", SamplerOptions.DEFAULTS.withPredictor(PredictorCorrectorSampler.Predictor.EULER_MARUYAMA));
         for (var c : cases.entrySet()) {
             try (Scope s = Scope.open()) {
-                Tensor out = Samplers.create(c.getKey().split(" ")[0], c.getValue()).sample(edm(), Tensor.randn(new Generator(3), N, 1), new Generator(4));
+                Tensor out = Samplers.run(Samplers.create(c.getKey().split(" ")[0], c.getValue()), edm(), Tensor.randn(new Generator(3), N, 1), GridSpec.DEFAULT, new Generator(4));
                 assertEquals(MU, out.mean().item(), MEAN_TOL, c.getKey() + " mean");
                 assertEquals(SD, out.std(0, false).item(), STD_TOL, c.getKey() + " std");
             }
@@ -147,7 +149,7 @@ class ScoreSdeSamplersTest {
                 @Override
                 protected Tensor step(Step s) {
                     s.denoised();
-                    return LangevinCorrector.correct(s, Sde.VE.over(s.model()), s.x(), s.sigma(), 1, snr, 400);
+                    return LangevinCorrector.correct(s, Sde.VE.over(s.model().sigmaMin(), s.model().sigmaMax()), s.x(), s.sigma(), 1, snr, 400);
                 }
             };
             try (Scope s = Scope.open()) {
@@ -174,8 +176,7 @@ class ScoreSdeSamplersTest {
         for (int levelSteps : new int[] {100, 1000}) {
             double[] predicted = annealedLangevinMoments(10, levelSteps);
             try (Scope s = Scope.open()) {
-                Tensor out = Samplers.create("annealed_langevin", SamplerOptions.DEFAULTS.withLevelSteps(levelSteps))
-                        .sample(edm(), Tensor.randn(new Generator(7), N, 1), new Generator(8));
+                Tensor out = Samplers.run(Samplers.create("annealed_langevin", SamplerOptions.DEFAULTS.withLevelSteps(levelSteps)), edm(), Tensor.randn(new Generator(7), N, 1), GridSpec.DEFAULT, new Generator(8));
                 double std = out.std(0, false).item();
                 assertEquals(predicted[0], out.mean().item(), 4 * predicted[1] / Math.sqrt(N), "T = " + levelSteps + " mean");
                 assertEquals(predicted[1], std, 4 * predicted[1] / Math.sqrt(2.0 * N), "T = " + levelSteps + " std against the exact recursion");
@@ -201,8 +202,7 @@ class ScoreSdeSamplersTest {
             double previous = Double.MAX_VALUE;
             for (int m : new int[] {0, 1, 5}) {
                 try (Scope s = Scope.open()) {
-                    Tensor out = Samplers.create("pc", SamplerOptions.DEFAULTS.withSde(sde).withSteps(20).withCorrectorSteps(m))
-                            .sample(edm(), Tensor.randn(new Generator(3), N, 1), new Generator(4));
+                    Tensor out = Samplers.run(Samplers.create("pc", SamplerOptions.DEFAULTS.withSde(sde).withCorrectorSteps(m)), edm(), Tensor.randn(new Generator(3), N, 1), GridSpec.steps(20), new Generator(4));
                     double std = out.std(0, false).item();
                     assertTrue(std - SD < previous, sde + ": std " + std + " with " + m + " corrector steps");
                     previous = std - SD;
@@ -223,11 +223,11 @@ class ScoreSdeSamplersTest {
     void defaultGridsAreTheSamplersOwnAndExplicitSchedulesAreHonoured() {
         GaussianDenoiser d = edm();
         try (Scope s = Scope.open()) {
-            Samplers.create("sde_euler", SamplerOptions.DEFAULTS.withSteps(8).withSde(Sde.SUB_VP)).sample(d, Tensor.randn(new Generator(1), 4, 1), new Generator(2));
+            Samplers.run(Samplers.create("sde_euler", SamplerOptions.DEFAULTS.withSde(Sde.SUB_VP)), d, Tensor.randn(new Generator(1), 4, 1), GridSpec.steps(8), new Generator(2));
         }
-        double[] ownGrid = new Sde.Process(Sde.SUB_VP, SIGMA_MIN, SIGMA_MAX).grid(8);
+        double[] ownGrid = SigmaSchedule.uniformIn(new Sde.Process(Sde.SUB_VP, SIGMA_MIN, SIGMA_MAX), 8, SIGMA_MIN, SIGMA_MAX);
         assertEquals(8, d.calls.size());
-        Sde.Process sub = Sde.SUB_VP.over(d);
+        Sde.Process sub = Sde.SUB_VP.over(d.sigmaMin(), d.sigmaMax());
         for (int i = 0; i < 8; i++) {
             assertEquals(ownGrid[i], d.calls.get(i), 1e-6 * ownGrid[i], "sub-VP level " + i);
         }
@@ -235,8 +235,7 @@ class ScoreSdeSamplersTest {
 
         GaussianDenoiser karras = edm();
         try (Scope s = Scope.open()) {
-            Samplers.create("sde_euler", SamplerOptions.DEFAULTS.withSteps(8).withSigmaSchedule(SigmaSchedule.KARRAS))
-                    .sample(karras, Tensor.randn(new Generator(1), 4, 1), new Generator(2));
+            Samplers.run(Samplers.create("sde_euler", SamplerOptions.DEFAULTS), karras, Tensor.randn(new Generator(1), 4, 1), GridSpec.DEFAULT.withSteps(8).withSchedule(SigmaSchedule.KARRAS), new Generator(2));
         }
         double[] karrasGrid = SigmaSchedule.karras(8, SIGMA_MIN, SIGMA_MAX, SigmaSchedule.KARRAS_RHO);
         for (int i = 0; i < 8; i++) {
@@ -246,8 +245,7 @@ class ScoreSdeSamplersTest {
         NoiseSchedule linear = NoiseSchedule.of(BetaSchedule.LINEAR, 1000);
         GaussianDenoiser discrete = new GaussianDenoiser(MU, SD, linear);
         try (Scope s = Scope.open()) {
-            Samplers.create("annealed_langevin", SamplerOptions.DEFAULTS.withSteps(4).withLevelSteps(2).withSigmaSchedule(SigmaSchedule.MODEL))
-                    .sample(discrete, Tensor.randn(new Generator(1), 4, 1), new Generator(2));
+            Samplers.run(Samplers.create("annealed_langevin", SamplerOptions.DEFAULTS.withLevelSteps(2)), discrete, Tensor.randn(new Generator(1), 4, 1), GridSpec.DEFAULT.withSteps(4).withSchedule(SigmaSchedule.MODEL), new Generator(2));
         }
         double[] train = linear.sigmasForSampling();
         int[] ts = TimestepSpacing.TRAILING.timesteps(1000, 4);

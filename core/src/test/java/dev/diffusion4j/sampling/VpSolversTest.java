@@ -1,5 +1,7 @@
 package dev.diffusion4j.sampling;
 
+import dev.diffusion4j.schedule.GridSpec;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
@@ -218,9 +220,10 @@ class VpSolversTest {
     void singlestepSecondOrderIsTheDpm2Step() {
         try (Scope s = Scope.open()) {
             Tensor noise = Tensor.randn(new Generator(5), 64, 2).to(DType.FLOAT64);
-            SamplerOptions o = SamplerOptions.DEFAULTS.withSteps(12).withOrder(2).withSigmaSchedule(SigmaSchedule.KARRAS);
-            Tensor a = Samplers.create("dpm_solver_singlestep", o).sample(edm(), noise, new Generator(6));
-            Tensor b = Samplers.create("dpm2", o).sample(edm(), noise, new Generator(6));
+            SamplerOptions o = SamplerOptions.DEFAULTS.withOrder(2);
+            GridSpec grid = GridSpec.steps(12).withSchedule(SigmaSchedule.KARRAS);
+            Tensor a = Samplers.run(Samplers.create("dpm_solver_singlestep", o), edm(), noise, grid, new Generator(6));
+            Tensor b = Samplers.run(Samplers.create("dpm2", o), edm(), noise, grid, new Generator(6));
             assertTrue(a.allClose(b, 1e-12, 1e-12));
         }
     }
@@ -234,7 +237,7 @@ class VpSolversTest {
     void pndmStepsOnTheTrainingGridWithMidpointsHalfwayInTime() {
         GaussianDenoiser d = new GaussianDenoiser(MU, SD, LINEAR);
         try (Scope s = Scope.open()) {
-            Samplers.create("pndm", SamplerOptions.DEFAULTS.withSteps(10)).sample(d, Tensor.randn(new Generator(1), 8, 1), new Generator(2));
+            Samplers.run(Samplers.create("pndm", SamplerOptions.DEFAULTS), d, Tensor.randn(new Generator(1), 8, 1), GridSpec.steps(10), new Generator(2));
         }
         double[] sig = LINEAR.sigmasForSampling();
         assertEquals(19, d.calls.size(), "3 Runge–Kutta steps of 4 evaluations, then one per step");
@@ -293,7 +296,7 @@ class VpSolversTest {
         GaussianDenoiser d = new GaussianDenoiser(MU, SD, LINEAR);
         for (var e : SAMPLERS.entrySet()) {
             try (Scope s = Scope.open()) {
-                Tensor out = create(e.getKey(), e.getValue().withSteps(50)).sample(d, Tensor.randn(new Generator(3), n, 1), new Generator(4));
+                Tensor out = Samplers.run(create(e.getKey(), e.getValue()), d, Tensor.randn(new Generator(3), n, 1), GridSpec.steps(50), new Generator(4));
                 assertEquals(MU, out.mean().item(), 4 * SD / Math.sqrt(n), e.getKey() + " mean");
                 assertEquals(SD, out.std(0, false).item(), 4 * SD / Math.sqrt(2.0 * n), e.getKey() + " std");
             }
@@ -310,11 +313,11 @@ class VpSolversTest {
         Map<String, Integer> evaluations = Map.of("pndm", 17, "plms", 9, "dpm_solver_singlestep", 22);
         for (var e : SAMPLERS.entrySet()) {
             GaussianDenoiser d = edm();
-            Sampler sampler = create(e.getKey(), e.getValue().withSteps(8));
+            Sampler sampler = create(e.getKey(), e.getValue());
             boolean[] endsOnDenoised = {false};
             try (Scope s = Scope.open()) {
                 Tensor noise = Tensor.randn(new Generator(1), 64, 2);
-                Tensor a = sampler.sample(d, noise, new Generator(9), new SamplingListener() {
+                Tensor a = Samplers.run(sampler, d, noise, GridSpec.steps(8), new Generator(9), new SamplingListener() {
                     @Override
                     public void onStep(SamplingStep step) {
                         endsOnDenoised[0] = step.x().equal(step.denoised());
@@ -322,8 +325,8 @@ class VpSolversTest {
                 });
                 assertEquals(evaluations.getOrDefault(e.getKey(), 8), d.calls.size(), e.getKey() + " evaluations");
                 assertTrue(endsOnDenoised[0], e.getKey() + " must end on x̂₀");
-                assertTrue(a.equal(sampler.sample(edm(), noise, new Generator(9))), e.getKey() + " must be bit-identical for a seed");
-                assertTrue(a.equal(sampler.sample(edm(), noise, new Generator(10))), e.getKey() + " is deterministic");
+                assertTrue(a.equal(Samplers.run(sampler, edm(), noise, GridSpec.steps(8), new Generator(9))), e.getKey() + " must be bit-identical for a seed");
+                assertTrue(a.equal(Samplers.run(sampler, edm(), noise, GridSpec.steps(8), new Generator(10))), e.getKey() + " is deterministic");
             }
         }
     }

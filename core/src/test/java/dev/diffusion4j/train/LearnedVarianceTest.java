@@ -1,5 +1,13 @@
 package dev.diffusion4j.train;
 
+import dev.diffusion4j.pipeline.GenerationRequest;
+
+import dev.diffusion4j.io.Checkpoint;
+
+import dev.diffusion4j.process.ReverseVariance;
+
+import dev.diffusion4j.schedule.GridSpec;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
@@ -55,8 +63,8 @@ class LearnedVarianceTest {
 
     @BeforeAll
     static void train() {
-        TrainingRecipe cfg = new TrainingRecipe("8gaussians", 3, 1500, 256, 1, 2e-3, 100, 0.0, 0.0, 1.0, 0.99,
-                Prediction.EPSILON, LossType.L2, Weighting.NONE, 5.0, 1500, 1);
+        TrainingRecipe cfg = TrainingRecipe.forVectors("8gaussians").seed(3).steps(1500).lr(2e-3).warmupSteps(100).emaDecay(0.99)
+                .snrGamma(5.0).checkpointEvery(1500).keepCheckpoints(1).build();
         trainer = Trainer.create(runDir, cfg, NET, LINEAR);
         long t0 = System.nanoTime();
         checkpoint = trainer.run(TrainListener.NONE);
@@ -135,13 +143,13 @@ class LearnedVarianceTest {
         assertTrue(lower.learnedVariance().isPresent(), "wrappers forward the learned variance");
         try (Scope s = Scope.open()) {
             Tensor noise = Tensor.randn(new Generator(1), 500, 2);
-            SamplerOptions base = SamplerOptions.DEFAULTS.withSteps(10);
-            Tensor atZero = Samplers.create("ddpm", base.withVariance(Variance.LEARNED_RANGE)).sample(lower, noise, new Generator(2));
-            Tensor atOne = Samplers.create("ddpm", base.withVariance(Variance.LEARNED_RANGE)).sample(upper, noise, new Generator(2));
+            SamplerOptions base = SamplerOptions.DEFAULTS;
+            Tensor atZero = Samplers.run(Samplers.create("ddpm", base.withVariance(ReverseVariance.LEARNED_RANGE)), lower, noise, GridSpec.steps(10), new Generator(2));
+            Tensor atOne = Samplers.run(Samplers.create("ddpm", base.withVariance(ReverseVariance.LEARNED_RANGE)), upper, noise, GridSpec.steps(10), new Generator(2));
             assertEquals(10, lower.count(), "one evaluation per step, counted through the wrappers");
             Denoiser clipped = new ClippedDenoiser(exact, range);
-            Tensor small = Samplers.create("ddpm", base.withVariance(Variance.BETA_TILDE)).sample(clipped, noise, new Generator(2));
-            Tensor large = Samplers.create("ddpm", base.withVariance(Variance.BETA)).sample(clipped, noise, new Generator(2));
+            Tensor small = Samplers.run(Samplers.create("ddpm", base.withVariance(ReverseVariance.BETA_TILDE)), clipped, noise, GridSpec.steps(10), new Generator(2));
+            Tensor large = Samplers.run(Samplers.create("ddpm", base.withVariance(ReverseVariance.BETA)), clipped, noise, GridSpec.steps(10), new Generator(2));
             // u = 0 is β̃ of the respaced step, u = 1 its β
             assertTrue(atZero.allClose(small, 1e-4, 1e-5), "u = 0: fixed_small");
             assertTrue(atOne.allClose(large, 1e-4, 1e-5), "u = 1: fixed_large");
@@ -225,8 +233,8 @@ class LearnedVarianceTest {
 
     @Test
     void trainedVarianceVariesAndLowersTheBoundBelowFixedSmall() {
-        DiffusionPipeline pipe = DiffusionPipeline.load(checkpoint, true, false);
-        Denoiser model = pipe.denoiser();
+        DiffusionPipeline pipe = DiffusionPipeline.load(checkpoint);
+        Denoiser model = pipe.denoiser(GenerationRequest.builder().threshold(GenerationRequest.Threshold.NONE).build());
         LearnedVariance lv = model.learnedVariance().orElseThrow();
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
             Generator g = new Generator(11);
@@ -250,9 +258,9 @@ class LearnedVarianceTest {
             }
             System.out.println("learned u by timestep:" + profile);
 
-            Vlb.Result small = new Vlb(Variance.BETA_TILDE, Vlb.Decoder.GAUSSIAN).evaluate(model, x, new Generator(12));
-            Vlb.Result large = new Vlb(Variance.BETA, Vlb.Decoder.GAUSSIAN).evaluate(model, x, new Generator(12));
-            Vlb.Result learned = new Vlb(Variance.LEARNED_RANGE, Vlb.Decoder.GAUSSIAN).evaluate(model, x, new Generator(12));
+            Vlb.Result small = new Vlb(ReverseVariance.BETA_TILDE, Vlb.Decoder.GAUSSIAN).evaluate(model, x, new Generator(12));
+            Vlb.Result large = new Vlb(ReverseVariance.BETA, Vlb.Decoder.GAUSSIAN).evaluate(model, x, new Generator(12));
+            Vlb.Result learned = new Vlb(ReverseVariance.LEARNED_RANGE, Vlb.Decoder.GAUSSIAN).evaluate(model, x, new Generator(12));
             System.out.printf(Locale.ROOT, "VLB nats/point (normalised units): fixed_small %.3f ± %.3f (L0 %.3f, KL %.3f), fixed_large %.3f ± %.3f, "
                             + "learned_range %.3f ± %.3f (L0 %.3f, KL %.3f)%n",
                     small.meanNll(), small.standardError(), small.decoder(), small.diffusion(), large.meanNll(), large.standardError(),
@@ -277,16 +285,17 @@ class LearnedVarianceTest {
 
     @Test
     void checkpointKeepsTheHeadAndTheConfigAndOldConfigsStillLoad() {
-        Map<String, Object> cfg = Trainer.readConfig(checkpoint);
-        assertEquals(Trainer.FORMAT_VERSION, cfg.get("format_version"));
+        Map<String, Object> cfg = Checkpoint.readConfig(checkpoint);
+        assertEquals(Checkpoint.FORMAT_VERSION, cfg.get("format_version"));
         assertEquals("learned_range", ModelSpec.section(cfg, "model").get("variance_type"));
-        try (SafetensorsFile f = Safetensors.open(checkpoint.resolve(Trainer.MODEL_FILE))) {
+        try (SafetensorsFile f = Safetensors.open(checkpoint.resolve(Checkpoint.MODEL_FILE))) {
             assertArrayEquals(new long[] {4, 32}, f.info("output_proj.weight").shape());
         }
-        DiffusionPipeline pipe = DiffusionPipeline.load(checkpoint, false, false);
+        DiffusionPipeline pipe = DiffusionPipeline.load(checkpoint, GenerationRequest.Weights.RAW);
         assertEquals(VarianceType.LEARNED_RANGE, pipe.spec().network().varianceType());
-        LearnedVariance loaded = pipe.denoiser().learnedVariance().orElseThrow();
-        LearnedVariance trained = pipe.spec().denoiser(trainer.network(), false).learnedVariance().orElseThrow();
+        LearnedVariance loaded = pipe.denoiser(GenerationRequest.builder().weights(GenerationRequest.Weights.RAW)
+                .threshold(GenerationRequest.Threshold.NONE).build()).learnedVariance().orElseThrow();
+        LearnedVariance trained = pipe.spec().denoiser(trainer.network()).learnedVariance().orElseThrow();
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
             Tensor x = Tensor.randn(new Generator(4), 16, 2);
             Tensor sigma = Tensor.full(0.3, 1);
@@ -306,7 +315,7 @@ class LearnedVarianceTest {
         assertEquals(VarianceType.FIXED, spec.network().varianceType());
         DenoisingNetwork fixed = spec.buildNetwork(new Generator(0));
         assertFalse(fixed.learnsVariance());
-        assertTrue(spec.denoiser(fixed, true).learnedVariance().isEmpty());
+        assertTrue(spec.denoiser(fixed).learnedVariance().isEmpty());
         // and a newer one is refused clearly
         old.put("format_version", 99);
         DiffusionException e = assertThrows(DiffusionException.class, () -> ModelSpec.fromConfig(old));
@@ -322,10 +331,9 @@ class LearnedVarianceTest {
         Denoiser exact = Oracles.open("8gaussians").withSchedule(LINEAR);
         try (Scope s = Scope.open()) {
             Tensor noise = Tensor.randn(new Generator(1), 10, 2);
-            DiffusionException e = assertThrows(DiffusionException.class, () -> Samplers.create("ddpm",
-                    SamplerOptions.DEFAULTS.withVariance(Variance.LEARNED_RANGE)).sample(new CountingDenoiser(exact), noise, new Generator(2)));
+            DiffusionException e = assertThrows(DiffusionException.class, () -> Samplers.run(Samplers.create("ddpm", SamplerOptions.DEFAULTS.withVariance(ReverseVariance.LEARNED_RANGE)), new CountingDenoiser(exact), noise, GridSpec.DEFAULT, new Generator(2)));
             assertTrue(e.getMessage().contains("--variance learned_range"), e.getMessage());
-            assertThrows(DiffusionException.class, () -> new Vlb(Variance.LEARNED_RANGE, Vlb.Decoder.GAUSSIAN)
+            assertThrows(DiffusionException.class, () -> new Vlb(ReverseVariance.LEARNED_RANGE, Vlb.Decoder.GAUSSIAN)
                     .evaluate(exact, noise, new Generator(3)));
         }
     }

@@ -1,14 +1,12 @@
 package dev.diffusion4j.train;
 
+import dev.diffusion4j.pipeline.GenerationRequest;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.model.MlpConfig;
 import dev.diffusion4j.nn.Activation;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
-import dev.diffusion4j.sampling.SamplerOptions;
-import dev.diffusion4j.sampling.Samplers;
-import dev.diffusion4j.sampling.SamplingListener;
-import dev.diffusion4j.sampling.SamplingStep;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Backend;
@@ -31,7 +29,7 @@ class MemoryTest {
     @Test
     void trainingAndSamplingHoldFlatResidentMemory(@TempDir Path dir) {
         List<Long> trainRss = new ArrayList<>();
-        Trainer t = Trainer.create(dir, TrainingRecipe.defaults("swissroll").withSteps(5000).withCheckpointEvery(2500),
+        Trainer t = Trainer.create(dir, TrainingRecipe.forVectors("swissroll").steps(5000).checkpointEvery(2500).build(),
                 new MlpConfig(2, 128, 2, 32, Activation.SILU, 16, 1.0), NoiseSchedule.of(BetaSchedule.LINEAR, 1000));
         t.run(new TrainListener() {
             @Override
@@ -46,12 +44,9 @@ class MemoryTest {
         DiffusionPipeline pipe = DiffusionPipeline.load(dir);
         List<Long> sampleRss = new ArrayList<>();
         try (Scope s = Scope.open()) {
-            pipe.sample(4096, Samplers.create("ddpm", SamplerOptions.DEFAULTS.withSteps(1000)), 0, new SamplingListener() {
-                @Override
-                public void onStep(SamplingStep step) {
-                    if (step.index() % 50 == 0) {
-                        sampleRss.add(Backend.residentBytes());
-                    }
+            pipe.generate(GenerationRequest.builder().count(4096).sampler("ddpm").steps(1000).build(), (batch, batches, step) -> {
+                if (step.index() % 50 == 0) {
+                    sampleRss.add(Backend.residentBytes());
                 }
             });
         }

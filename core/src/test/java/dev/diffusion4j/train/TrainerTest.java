@@ -1,5 +1,7 @@
 package dev.diffusion4j.train;
 
+import dev.diffusion4j.io.Checkpoint;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
@@ -8,9 +10,6 @@ import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.io.SafetensorsFile;
 import dev.diffusion4j.model.MlpConfig;
 import dev.diffusion4j.nn.Activation;
-import dev.diffusion4j.objective.LossType;
-import dev.diffusion4j.objective.Weighting;
-import dev.diffusion4j.process.Prediction;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Scope;
@@ -29,8 +28,8 @@ class TrainerTest {
     static final NoiseSchedule SCHEDULE = NoiseSchedule.of(BetaSchedule.LINEAR, 100);
 
     static TrainingRecipe small(String data, int steps, int every) {
-        return new TrainingRecipe(data, 7, steps, 128, 1, 2e-3, 20, 0.0, 0.0, 1.0, 0.99,
-                Prediction.EPSILON, LossType.L2, Weighting.NONE, 5.0, every, 2);
+        return TrainingRecipe.forVectors(data).seed(7).steps(steps).batchSize(128).lr(2e-3).warmupSteps(20).emaDecay(0.99)
+                .snrGamma(5.0).checkpointEvery(every).build();
     }
 
     @Test
@@ -42,12 +41,12 @@ class TrainerTest {
         double late = log.subList(log.size() - 20, log.size()).stream().mapToDouble(e -> e[1]).average().orElseThrow();
         assertTrue(late < 0.75 * early, "loss must fall by a quarter: " + early + " -> " + late);
         assertEquals(CheckpointStore.dirName(400), ckpt.getFileName().toString());
-        for (String f : new String[] {Trainer.CONFIG_FILE, Trainer.MODEL_FILE, Trainer.EMA_FILE, Trainer.OPTIMIZER_FILE, Trainer.STATE_FILE}) {
+        for (String f : new String[] {Checkpoint.CONFIG_FILE, Checkpoint.MODEL_FILE, Checkpoint.EMA_FILE, Checkpoint.OPTIMIZER_FILE, Checkpoint.STATE_FILE}) {
             assertTrue(Files.size(ckpt.resolve(f)) > 0, f);
         }
         CheckpointStore.verify(ckpt);
-        Map<String, Object> cfg = Trainer.readConfig(ckpt);
-        assertEquals(Trainer.FORMAT_VERSION, cfg.get("format_version"));
+        Map<String, Object> cfg = Checkpoint.readConfig(ckpt);
+        assertEquals(Checkpoint.FORMAT_VERSION, cfg.get("format_version"));
         assertEquals("8gaussians", ((Map<?, ?>) cfg.get("data")).get("source"));
         assertEquals(2, CheckpointStore.list(dir).size(), "keeps the newest two");
     }
@@ -78,8 +77,8 @@ class TrainerTest {
         Trainer resumed = Trainer.resume(broken, 0);
         assertEquals(160, resumed.step());
         resumed.run(TrainListener.NONE);
-        assertSameWeights(straight, broken, Trainer.MODEL_FILE);
-        assertSameWeights(straight, broken, Trainer.EMA_FILE);
+        assertSameWeights(straight, broken, Checkpoint.MODEL_FILE);
+        assertSameWeights(straight, broken, Checkpoint.EMA_FILE);
         assertEquals(Trainer.resume(straight, 0).lossLog().size(), Trainer.resume(broken, 0).lossLog().size());
     }
 
@@ -116,7 +115,7 @@ class TrainerTest {
         assertEquals(List.of(50L, 80L, 123L), saved);
         assertEquals(CheckpointStore.dirName(123), last.getFileName().toString());
         Trainer.resume(stopped, 0).run(TrainListener.NONE);
-        assertSameWeights(straight, stopped, Trainer.MODEL_FILE);
+        assertSameWeights(straight, stopped, Checkpoint.MODEL_FILE);
     }
 
     /** The newest checkpoints of two runs hold bit-identical tensors in {@code file}. */
@@ -135,12 +134,12 @@ class TrainerTest {
 
     @Test
     void divergenceStopsWithAClearMessageAndKeepsTheLastGoodCheckpoint(@TempDir Path dir) {
-        TrainingRecipe wild = new TrainingRecipe("8gaussians", 1, 500, 64, 1, 1e9, 0, 0.0, 0.0, 0.0, 0.0,
-                Prediction.EPSILON, LossType.L2, Weighting.NONE, 5.0, 2, 2);
+        TrainingRecipe wild = TrainingRecipe.forVectors("8gaussians").seed(1).steps(500).batchSize(64).lr(1e9).warmupSteps(0)
+                .gradClip(0).emaDecay(0).snrGamma(5.0).checkpointEvery(2).build();
         Trainer t = Trainer.create(dir, wild, SMALL, SCHEDULE);
         DiffusionException e = assertThrows(DiffusionException.class, () -> t.run(TrainListener.NONE));
         assertTrue(e.getMessage().startsWith("training diverged at step "), e.getMessage());
-        assertTrue(e.getMessage().contains("--lr"), e.getMessage());
+        assertTrue(e.getMessage().contains("learning_rate"), e.getMessage());
         long lastGood = CheckpointStore.latest(dir).map(CheckpointStore::step).orElse(0L);
         assertTrue(lastGood < t.step() + 1, "no checkpoint is written at or after the diverged step");
     }

@@ -3,13 +3,11 @@ package dev.diffusion4j.studio;
 import dev.diffusion4j.data.Toy2D;
 import dev.diffusion4j.data.ToyDatasets;
 import dev.diffusion4j.eval.SampleMetrics;
-import dev.diffusion4j.model.CountingDenoiser;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
-import dev.diffusion4j.sampling.Sampler;
-import dev.diffusion4j.sampling.SamplerOptions;
-import dev.diffusion4j.sampling.Samplers;
-import dev.diffusion4j.sampling.SamplingListener;
+import dev.diffusion4j.pipeline.GenerationListener;
+import dev.diffusion4j.pipeline.GenerationRequest;
+import dev.diffusion4j.pipeline.GenerationResult;
 import dev.diffusion4j.sampling.SamplingStep;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
@@ -139,35 +137,35 @@ final class Explorer {
         return ToyDatasets.all().stream().filter(d -> d.mixture().isPresent()).map(Toy2D::name).toList();
     }
 
-    static Sampler sampler(String name, int steps) {
-        return Samplers.create(name, SamplerOptions.DEFAULTS.withSteps(steps));
+    /** The request of a 2D page: {@code n} points from {@code sampler} with {@code steps} steps. */
+    static GenerationRequest request(String sampler, int steps, int n, long seed) {
+        return GenerationRequest.builder().sampler(sampler).steps(steps).count(n).seed(seed).build();
     }
 
     /** A reverse-process job: validates now, runs later. */
     Job.Work reverse(Params p) {
         DiffusionPipeline pipe = pipeline2d(p);
-        String samplerName = p.choice("sampler", "ddim", Samplers.names());
-        int steps = p.integer("steps", 50, 1, MAX_STEPS);
-        int n = p.integer("n", 2000, 1, MAX_POINTS);
-        long seed = p.integer("seed", 0L, 0L, Long.MAX_VALUE);
-        Sampler sampler = sampler(samplerName, steps);
-        return job -> reverse(pipe, sampler, n, seed, job);
+        GenerationRequest request = request(p.string("sampler", "ddim", 64), p.integer("steps", 50, 1, MAX_STEPS),
+                p.integer("n", 2000, 1, MAX_POINTS), p.integer("seed", 0L, 0L, Long.MAX_VALUE));
+        pipe.check(request);
+        return job -> reverse(pipe, request, job);
     }
 
-    private static Map<String, Object> reverse(DiffusionPipeline pipe, Sampler sampler, int n, long seed, Job job) {
+    private static Map<String, Object> reverse(DiffusionPipeline pipe, GenerationRequest request, Job job) {
         ModelSpec spec = pipe.spec();
         NoiseSchedule schedule = spec.schedule();
         List<Map<String, Object>> frames = new ArrayList<>();
-        CountingDenoiser model = new CountingDenoiser(pipe.denoiser());   // this job's evaluations only
-        long t0 = System.nanoTime();
-        try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
-            Generator g = new Generator(seed);
-            Tensor noise = Tensor.randn(g, n, 2);
-            frames.add(frame(schedule, model.sigmaMax(), spec.denormalize(noise)));
-            List<Map<String, Object>> steps = new ArrayList<>();
-            sampler.sample(model, noise, g, new SamplingListener() {
+        List<Map<String, Object>> steps = new ArrayList<>();
+        GenerationResult result;
+        try (Scope s = Scope.open()) {
+            result = pipe.generate(request, new GenerationListener() {
                 @Override
-                public void onStep(SamplingStep step) {
+                public void onNoise(int batch, int batches, Tensor noise) {
+                    frames.add(frame(schedule, pipe.denoiser().sigmaMax(), spec.denormalize(noise)));
+                }
+
+                @Override
+                public void onStep(int batch, int batches, SamplingStep step) {
                     try (Scope inner = Scope.open()) {
                         steps.add(frame(schedule, step.sigma(), spec.denormalize(step.xVariancePreserving())));
                     }
@@ -179,14 +177,15 @@ final class Explorer {
                     return job.cancelRequested();
                 }
             });
-            // the answer holds at most MAX_FRAME_POINTS points: fewer frames for bigger clouds
-            int maxFrames = Math.max(2, Math.min(MAX_FRAMES, MAX_FRAME_POINTS / n));
-            frames.addAll(thin(steps, maxFrames - 1));
         }
+        // the answer holds at most MAX_FRAME_POINTS points: fewer frames for bigger clouds
+        int maxFrames = Math.max(2, Math.min(MAX_FRAMES, MAX_FRAME_POINTS / request.count()));
+        frames.addAll(thin(steps, maxFrames - 1));
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("frames", frames);
-        m.put("nfe", model.count());
-        m.put("seconds", (System.nanoTime() - t0) / 1e9);
+        m.put("nfe", result.metadata().evaluations());
+        m.put("seconds", result.metadata().seconds());
+        m.put("parameters", result.metadata().asMap());
         return m;
     }
 
@@ -220,29 +219,25 @@ final class Explorer {
     /** A sampler-lab job: the same noise through each sampler; NFE and the energy distance to fresh data. */
     Job.Work lab(Params p) {
         DiffusionPipeline pipe = pipeline2d(p);
-        List<String> names = new ArrayList<>();
-        for (String s : p.strings("samplers", List.of("ddim", "euler", "heun", "dpmpp_2m"), 8)) {
-            names.add(Params.canonical("sampler", s, Samplers.names()));
-        }
+        List<String> names = p.strings("samplers", List.of("ddim", "euler", "heun", "dpmpp_2m"), 8);
         int steps = p.integer("steps", 20, 1, MAX_STEPS);
         int n = p.integer("n", 2000, 2, MAX_POINTS);
         long seed = p.integer("seed", 0L, 0L, Long.MAX_VALUE);
+        List<GenerationRequest> requests = names.stream().map(name -> request(name, steps, n, seed)).toList();
+        requests.forEach(pipe::check);
         Toy2D data = labData(pipe, p);
         return job -> {
-            try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
+            try (Scope s = Scope.open()) {
                 Tensor reference = data.sample(Generator.derived(seed, 7), n);
                 List<Map<String, Object>> results = new ArrayList<>();
-                for (int i = 0; i < names.size() && !job.cancelRequested(); i++) {
-                    CountingDenoiser model = new CountingDenoiser(pipe.denoiser());
-                    long t0 = System.nanoTime();
-                    Generator g = new Generator(seed);   // the same noise for every sampler
-                    Tensor out = pipe.spec().denormalize(sampler(names.get(i), steps).sample(model, Tensor.randn(g, n, 2), g));
+                for (int i = 0; i < requests.size() && !job.cancelRequested(); i++) {
+                    GenerationResult out = pipe.generate(requests.get(i));   // the same seed: the same noise for every sampler
                     Map<String, Object> r = new LinkedHashMap<>();
-                    r.put("sampler", names.get(i));
-                    r.put("nfe", model.count());
-                    r.put("seconds", (System.nanoTime() - t0) / 1e9);
-                    r.put("energy", SampleMetrics.energyDistance(out, reference));
-                    r.put("points", Points.of(out));
+                    r.put("sampler", out.metadata().get("sampler"));
+                    r.put("nfe", out.metadata().evaluations());
+                    r.put("seconds", out.metadata().seconds());
+                    r.put("energy", SampleMetrics.energyDistance(out.samples(), reference));
+                    r.put("points", Points.of(out.samples()));
                     results.add(r);
                     job.progress(i + 1, names.size(), null);
                 }

@@ -2,15 +2,11 @@ package dev.diffusion4j.studio;
 
 import dev.diffusion4j.data.Toy2D;
 import dev.diffusion4j.io.CheckpointStore;
-import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.model.MlpConfig;
-import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
-import dev.diffusion4j.tensor.Generator;
-import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
-import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;
@@ -64,9 +60,9 @@ final class LiveTraining {
         if (Files.isDirectory(dir) && CheckpointStore.latest(dir).isPresent()) {
             throw new ApiException(409, "model '" + name + "' already exists; resume it or choose another name");
         }
-        TrainingRecipe defaults = TrainingRecipe.defaults(data.name());
-        TrainingRecipe config = defaults.withRecipe(lr, batch, defaults.loss()).withSteps(steps).withSeed(seed)
-                .withCheckpointEvery(Math.max(1, Math.min(defaults.checkpointEvery(), steps)));
+        TrainingRecipe.Builder defaults = TrainingRecipe.forVectors(data.name());
+        TrainingRecipe config = defaults.lr(lr).batchSize(batch).steps(steps).seed(seed)
+                .checkpointEvery(Math.max(1, Math.min(defaults.build().checkpointEvery(), steps))).build();
         return job -> run(Trainer.create(dir, config, MlpConfig.defaults(data.dim()), NoiseSchedule.of(BetaSchedule.LINEAR, 1000)),
                 name, snapshotEvery, job);
     }
@@ -113,12 +109,9 @@ final class LiveTraining {
 
     /** Samples of the network as it is now (not its EMA), with the same noise every time. */
     static float[] snapshot(Trainer trainer) {
-        ModelSpec spec = trainer.spec();
-        try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
-            Denoiser d = spec.denoiser(trainer.network(), true);
-            Generator g = new Generator(20_240_601);
-            Tensor noise = Tensor.randn(g, SNAPSHOT_POINTS, spec.dataDim());
-            return Points.of(spec.denormalize(Explorer.sampler("ddim", SNAPSHOT_STEPS).sample(d, noise, g)));
+        try (Scope s = Scope.open()) {
+            DiffusionPipeline now = DiffusionPipeline.of("training", trainer.spec(), trainer.network().stateDict());
+            return Points.of(now.generate(Explorer.request("ddim", SNAPSHOT_STEPS, SNAPSHOT_POINTS, 20_240_601)).samples());
         }
     }
 }

@@ -5,7 +5,7 @@ import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.TextUNet2DConfig;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
-import dev.diffusion4j.train.Trainer;
+import dev.diffusion4j.io.Checkpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -104,7 +104,7 @@ final class Models {
     }
 
     private static Info info(String name, Path ckpt) {
-        Map<String, Object> cfg = Trainer.readConfig(ckpt);
+        Map<String, Object> cfg = Checkpoint.readConfig(ckpt);
         ModelSpec spec = ModelSpec.fromConfig(cfg);
         Map<String, Object> net = ModelSpec.section(cfg, "model");
         List<String> classes = List.of();

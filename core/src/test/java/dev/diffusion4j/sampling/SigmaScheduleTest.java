@@ -1,15 +1,32 @@
-package dev.diffusion4j.schedule;
+package dev.diffusion4j.sampling;
+
+import dev.diffusion4j.schedule.TimestepSpacing;
+
+import dev.diffusion4j.schedule.SigmaSchedule;
+
+import dev.diffusion4j.schedule.NoiseSchedule;
+
+import dev.diffusion4j.schedule.GridSpec;
+
+import dev.diffusion4j.schedule.BetaSchedule;
+
+import dev.diffusion4j.model.Denoiser;
+
 
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
 import org.junit.jupiter.api.Test;
-import dev.diffusion4j.sampling.GaussianDenoiser;
 
 /** The σ grids against their formulas, and the options that choose them. */
 class SigmaScheduleTest {
     private static final NoiseSchedule LINEAR = NoiseSchedule.of(BetaSchedule.LINEAR, 1000);
     private static final GaussianDenoiser EDM = new GaussianDenoiser(0, 1, 0.002, 80);
+
+    /** {@code schedule}'s grid of {@code n} steps over the model's range (and its training levels). */
+    private static double[] grid(SigmaSchedule schedule, Denoiser model, int n, GridSpec spec) {
+        return schedule.grid(n, model.sigmaMin(), model.sigmaMax(), model.trainingSigmas(), spec);
+    }
 
     private static void assertDescendingToZero(double[] g) {
         assertEquals(0.0, g[g.length - 1]);
@@ -20,7 +37,7 @@ class SigmaScheduleTest {
 
     @Test
     void karrasFollowsEquationFive() {
-        double[] g = SigmaSchedule.KARRAS.sigmas(EDM, 11, SamplerOptions.DEFAULTS);
+        double[] g = grid(SigmaSchedule.KARRAS, EDM, 11, GridSpec.DEFAULT);
         assertEquals(12, g.length);
         assertDescendingToZero(g);
         assertEquals(80, g[0], 1e-12);
@@ -28,14 +45,14 @@ class SigmaScheduleTest {
         // i = 5 of 0..10 sits halfway in σ^{1/7}: ((80^{1/7} + 0.002^{1/7})/2)^7, worked out separately.
         assertEquals(2.515218976147159, g[5], 1e-12);
         // ρ = 1 makes it linear in σ.
-        double[] lin = SigmaSchedule.KARRAS.sigmas(EDM, 11, SamplerOptions.DEFAULTS.withRho(1));
+        double[] lin = grid(SigmaSchedule.KARRAS, EDM, 11, GridSpec.DEFAULT.withRho(1));
         assertEquals((80 + 0.002) / 2, lin[5], 1e-12);
         assertEquals(40.001 + (0.002 - 80) / 10, lin[6], 1e-12);
     }
 
     @Test
     void exponentialIsGeometricAndPolyexponentialBendsIt() {
-        double[] g = SigmaSchedule.EXPONENTIAL.sigmas(EDM, 9, SamplerOptions.DEFAULTS);
+        double[] g = grid(SigmaSchedule.EXPONENTIAL, EDM, 9, GridSpec.DEFAULT);
         assertDescendingToZero(g);
         assertEquals(80, g[0], 1e-12);
         assertEquals(0.002, g[8], 1e-15);
@@ -43,8 +60,8 @@ class SigmaScheduleTest {
         for (int i = 1; i < 9; i++) {
             assertEquals(ratio, g[i] / g[i - 1], 1e-12, "constant ratio at " + i);
         }
-        assertArrayEquals(g, SigmaSchedule.POLYEXPONENTIAL.sigmas(EDM, 9, SamplerOptions.DEFAULTS), 1e-12, "ρ = 1 is exponential");
-        double[] p = SigmaSchedule.POLYEXPONENTIAL.sigmas(EDM, 9, SamplerOptions.DEFAULTS.withRho(2));
+        assertArrayEquals(g, grid(SigmaSchedule.POLYEXPONENTIAL, EDM, 9, GridSpec.DEFAULT), 1e-12, "ρ = 1 is exponential");
+        double[] p = grid(SigmaSchedule.POLYEXPONENTIAL, EDM, 9, GridSpec.DEFAULT.withRho(2));
         assertDescendingToZero(p);
         // Halfway: log σ = log σ_min + (1/2)²·(log σ_max − log σ_min) = σ_min^{3/4}·σ_max^{1/4}.
         assertEquals(0.028284271247461905, p[4], 1e-14);
@@ -56,28 +73,27 @@ class SigmaScheduleTest {
     void modelScheduleKeepsTheTrainingGridAndOthersSpanItsRange() {
         GaussianDenoiser discrete = new GaussianDenoiser(0, 1, LINEAR);
         double[] train = LINEAR.sigmasForSampling();
-        double[] g = SigmaSchedule.MODEL.sigmas(discrete, 3, SamplerOptions.DEFAULTS);
+        double[] g = grid(SigmaSchedule.MODEL, discrete, 3, GridSpec.DEFAULT);
         assertArrayEquals(new double[] {train[999], train[666], train[332], 0}, g);
-        double[] lead = SigmaSchedule.MODEL.sigmas(discrete, 10, SamplerOptions.DEFAULTS.withSpacing(TimestepSpacing.LEADING));
+        double[] lead = grid(SigmaSchedule.MODEL, discrete, 10, GridSpec.DEFAULT.withSpacing(TimestepSpacing.LEADING));
         assertEquals(train[900], lead[0]);
         assertEquals(train[0], lead[9]);
         // Karras on a discrete model spans its trained [σ_min, σ_max], not the EDM defaults.
-        double[] k = SigmaSchedule.KARRAS.sigmas(discrete, 20, SamplerOptions.DEFAULTS);
+        double[] k = grid(SigmaSchedule.KARRAS, discrete, 20, GridSpec.DEFAULT);
         assertEquals(train[999], k[0], 1e-9 * train[999]);
         assertEquals(train[0], k[19], 1e-12);
         // A continuous model's own grid is the log-linear one.
-        assertArrayEquals(SigmaSchedule.EXPONENTIAL.sigmas(EDM, 7, SamplerOptions.DEFAULTS), SigmaSchedule.MODEL.sigmas(EDM, 7, SamplerOptions.DEFAULTS));
+        assertArrayEquals(grid(SigmaSchedule.EXPONENTIAL, EDM, 7, GridSpec.DEFAULT), grid(SigmaSchedule.MODEL, EDM, 7, GridSpec.DEFAULT));
         // One step starts at σ_max.
-        assertArrayEquals(new double[] {80, 0}, SigmaSchedule.KARRAS.sigmas(EDM, 1, SamplerOptions.DEFAULTS), 1e-12);
-        assertThrows(DiffusionException.class, () -> SigmaSchedule.MODEL.sigmas(discrete, 1001, SamplerOptions.DEFAULTS));
+        assertArrayEquals(new double[] {80, 0}, grid(SigmaSchedule.KARRAS, EDM, 1, GridSpec.DEFAULT), 1e-12);
+        assertThrows(DiffusionException.class, () -> grid(SigmaSchedule.MODEL, discrete, 1001, GridSpec.DEFAULT));
     }
 
     @Test
     void samplersUseTheChosenSchedule() {
         GaussianDenoiser d = new GaussianDenoiser(0, 1, 0.002, 80);
         try (var s = dev.diffusion4j.tensor.Scope.open()) {
-            Samplers.create("euler", SamplerOptions.DEFAULTS.withSteps(6).withSigmaSchedule(SigmaSchedule.KARRAS))
-                    .sample(d, dev.diffusion4j.tensor.Tensor.randn(new dev.diffusion4j.tensor.Generator(1), 4, 1), new dev.diffusion4j.tensor.Generator(2));
+            Samplers.run(Samplers.create("euler", SamplerOptions.DEFAULTS), d, dev.diffusion4j.tensor.Tensor.randn(new dev.diffusion4j.tensor.Generator(1), 4, 1), GridSpec.DEFAULT.withSteps(6).withSchedule(SigmaSchedule.KARRAS), new dev.diffusion4j.tensor.Generator(2));
         }
         double[] k = SigmaSchedule.karras(6, 0.002, 80, 7);
         assertEquals(6, d.calls.size());
@@ -93,7 +109,7 @@ class SigmaScheduleTest {
         DiffusionException e = assertThrows(DiffusionException.class, () -> SigmaSchedule.parse("cosine"));
         assertTrue(e.getMessage().contains("model, karras, exponential or polyexponential"), e.getMessage());
         assertThrows(DiffusionException.class, () -> SamplerOptions.DEFAULTS.withEta(1.5));
-        assertThrows(DiffusionException.class, () -> SamplerOptions.DEFAULTS.withRho(0));
+        assertThrows(DiffusionException.class, () -> GridSpec.DEFAULT.withRho(0));
         assertThrows(DiffusionException.class, () -> SamplerOptions.DEFAULTS.withOrder(5));
         assertThrows(DiffusionException.class, () -> SamplerOptions.DEFAULTS.withSNoise(-1));
         assertThrows(DiffusionException.class, () -> new SamplerOptions.Churn(-1, 0, 1));
