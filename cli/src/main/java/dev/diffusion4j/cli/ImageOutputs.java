@@ -6,7 +6,7 @@ import dev.diffusion4j.io.GifWriter;
 import dev.diffusion4j.io.PngWriter;
 import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.viz.ImageGrid;
-import dev.diffusion4j.viz.ImageTiles;
+import dev.diffusion4j.io.ImageTiles;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -291,7 +291,7 @@ class CliTest {
     /** A time budget (the image quickstart's) ends training at the deadline with a checkpoint of the step it reached. */
     @Test
     void aTrainingDeadlineStopsTheRunWithACheckpoint(@TempDir Path dir) {
-        Trainer t = Trainer.create(dir.resolve("r"), dev.diffusion4j.train.TrainingRecipe.defaults("moons").withSteps(1_000_000),
+        Trainer t = Trainer.create(dir.resolve("r"), dev.diffusion4j.train.TrainingRecipe.forVectors("moons").steps(1_000_000).build(),
                 dev.diffusion4j.model.MlpConfig.defaults(2),
                 dev.diffusion4j.schedule.NoiseSchedule.of(dev.diffusion4j.schedule.BetaSchedule.LINEAR, 1000));
         StringWriter out = new StringWriter();
@@ -342,7 +342,7 @@ class CliTest {
         Path cond = dir.resolve("cond");
         Run t = diffuse(smallTrain(cond, "8gaussians", "--conditional", "--cond-dropout", "0.2"));
         assertEquals(0, t.code(), t.err());
-        Map<?, ?> model = (Map<?, ?>) dev.diffusion4j.train.Trainer.readConfig(
+        Map<?, ?> model = (Map<?, ?>) dev.diffusion4j.io.Checkpoint.readConfig(
                 dev.diffusion4j.io.CheckpointStore.latest(cond).orElseThrow()).get("model");
         assertEquals(8, ((Number) model.get("num_classes")).intValue());
         Path csv = dir.resolve("k2.csv");
@@ -470,7 +470,7 @@ class CliTest {
         Path copy = dir.resolve("copy");
         copyTree(run, copy);
         Path ckpt = CheckpointStore.latest(copy).orElseThrow();
-        Path weights = ckpt.resolve(Trainer.EMA_FILE);
+        Path weights = ckpt.resolve(dev.diffusion4j.io.Checkpoint.EMA_FILE);
         try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
             f.seek(f.length() - 5);
             int b = f.read();
@@ -536,8 +536,8 @@ class CliTest {
         Run resumed = diffuse("train", "--out", killed.toString(), "--resume");
         assertEquals(0, resumed.code(), resumed.err());
         try (Scope s = Scope.open();
-             SafetensorsFile a = Safetensors.open(CheckpointStore.latest(straight).orElseThrow().resolve(Trainer.EMA_FILE));
-             SafetensorsFile b = Safetensors.open(CheckpointStore.latest(killed).orElseThrow().resolve(Trainer.EMA_FILE))) {
+             SafetensorsFile a = Safetensors.open(CheckpointStore.latest(straight).orElseThrow().resolve(dev.diffusion4j.io.Checkpoint.EMA_FILE));
+             SafetensorsFile b = Safetensors.open(CheckpointStore.latest(killed).orElseThrow().resolve(dev.diffusion4j.io.Checkpoint.EMA_FILE))) {
             Map<String, Tensor> wa = a.readAll();
             Map<String, Tensor> wb = b.readAll();
             for (String k : wa.keySet()) {

@@ -2,7 +2,6 @@ package dev.diffusion4j.bench;
 
 import dev.diffusion4j.DiffusionException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /** The robust summaries benchmarks report on a shared machine. */

@@ -3,7 +3,7 @@ package dev.diffusion4j.data;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.io.PngWriter;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.viz.ImageTiles;
+import dev.diffusion4j.io.ImageTiles;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import dev.diffusion4j.io.ImageTiles;
 
 class ImageGridTest {
 

@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.diffusion4j.io.Json;
 import dev.diffusion4j.model.UNet2DConfig;
-import dev.diffusion4j.objective.LossType;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
-import dev.diffusion4j.train.Precision;
 import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;
@@ -46,8 +44,8 @@ final class StudioFixture implements AutoCloseable {
     /** Trains a 16 px class-conditional U-Net for a few steps into the models folder: enough to exercise generation. */
     void trainTinyImageModel() {
         UNet2DConfig arch = UNet2DConfig.defaults(1, 16).withBlockOutChannels(16, 32).withClassEmbeddings(11);
-        TrainingRecipe cfg = TrainingRecipe.imageDefaults("fashion-mnist-test").withRecipe(1e-3, 4, LossType.L2).withSteps(4)
-                .withCheckpointEvery(4).withImageOptions(16, 1, false, Precision.FP32, 0);
+        TrainingRecipe cfg = TrainingRecipe.forImages("fashion-mnist-test").lr(1e-3).batchSize(4).steps(4).checkpointEvery(4)
+                .imageSize(16).channels(1).flip(false).sampleEvery(0).build();
         Trainer.create(models.resolve(IMAGE_MODEL), cfg, arch, NoiseSchedule.of(BetaSchedule.LINEAR, 100)).run(TrainListener.NONE);
     }
 
