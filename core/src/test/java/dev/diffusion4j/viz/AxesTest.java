@@ -10,6 +10,12 @@ import org.junit.jupiter.api.Test;
 
 class AxesTest {
 
+    /** A frame of the given size and texts over {@code bounds}, legend on and no fixed ranges. */
+    private static Axes.Spec spec(int width, int height, String title, String subtitle, String xLabel, String yLabel,
+                                  Bounds bounds, boolean logY, boolean equalAspect) {
+        return new Axes.Spec(new ChartSpec(width, height, title, subtitle, xLabel, yLabel, true, null, null), bounds, logY, equalAspect);
+    }
+
     @Test
     void tickLabelsNeverOverlapAndStayInTheImage() {
         Random rnd = new Random(17);
@@ -26,7 +32,7 @@ class AxesTest {
             double xScale = Math.pow(10, rnd.nextInt(12) - 6);
             double xLo = (rnd.nextDouble() * 2e4 - 1e4) * (rnd.nextBoolean() ? 1 : xScale);
             Bounds b = new Bounds(xLo, xLo + xScale * (0.5 + rnd.nextDouble() * 100), lo, hi);
-            Axes.Spec spec = new Axes.Spec(w, h, "title", rnd.nextBoolean() ? "subtitle" : null, "x", "y", b, log, equal);
+            Axes.Spec spec = spec(w, h, "title", rnd.nextBoolean() ? "subtitle" : null, "x", "y", b, log, equal);
             Axes.Layout l = Axes.layout(g, spec);
             PlotArea a = l.area();
             FontMetrics fm = g.getFontMetrics(l.style().tick);
@@ -69,13 +75,13 @@ class AxesTest {
     @Test
     void equalAspectGivesSquareCellsWithEqualSteps() {
         Graphics2D g = Viz.graphics(Viz.image(1, 1));
-        Axes.Spec spec = new Axes.Spec(800, 500, "t", null, null, null, new Bounds(-4, 4, -1, 1), false, true);
+        Axes.Spec spec = spec(800, 500, "t", null, null, null, new Bounds(-4, 4, -1, 1), false, true);
         Axes.Layout l = Axes.layout(g, spec);
         PlotArea a = l.area();
         assertEquals(4.0, (double) a.width() / a.height(), 0.05);
         assertEquals(l.xTicks()[1] - l.xTicks()[0], l.yTicks()[1] - l.yTicks()[0], 1e-12);
         // Bounds 1000 times wider than tall would leave a sliver; the area is filled instead.
-        Axes.Layout wide = Axes.layout(g, new Axes.Spec(800, 500, "t", null, null, null, new Bounds(0, 1000, 0, 1), false, true));
+        Axes.Layout wide = Axes.layout(g, spec(800, 500, "t", null, null, null, new Bounds(0, 1000, 0, 1), false, true));
         assertTrue(wide.area().height() > 300, wide.area().toString());
         g.dispose();
     }
@@ -83,7 +89,7 @@ class AxesTest {
     @Test
     void tooSmallForTheLabelsIsAUserError() {
         Graphics2D g = Viz.graphics(Viz.image(1, 1));
-        Axes.Spec spec = new Axes.Spec(60, 40, "a long title", "and a subtitle", "x", "y", new Bounds(0, 1, 0, 1), false, false);
+        Axes.Spec spec = spec(60, 40, "a long title", "and a subtitle", "x", "y", new Bounds(0, 1, 0, 1), false, false);
         assertThrows(DiffusionException.class, () -> Axes.layout(g, spec));
         g.dispose();
     }
