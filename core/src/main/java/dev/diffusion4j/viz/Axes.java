@@ -313,7 +313,7 @@ final class Axes {
         }
     }
 
-    static boolean present(String s) {
+    private static boolean present(String s) {
         return s != null;
     }
 
@@ -420,7 +420,7 @@ final class Axes {
      * ("0.02", "1", "500"); a log axis that fell back to linear ticks, and any linear axis, labels
      * all ticks with the precision of their common step.
      */
-    static String[] labels(double[] ticks, boolean log) {
+    private static String[] labels(double[] ticks, boolean log) {
         String[] out = new String[ticks.length];
         boolean perDecade = log && allOneTwoFive(ticks);
         double step = ticks.length >= 2 ? ticks[1] - ticks[0] : (ticks.length == 1 && ticks[0] != 0 ? Math.abs(ticks[0]) : 1);
@@ -481,7 +481,7 @@ final class Axes {
     }
 
     /** The centre of the pixel row or column containing coordinate v: 1-pixel lines stay crisp. */
-    static double snap(double v) {
+    private static double snap(double v) {
         return Math.floor(v) + 0.5;
     }
 }

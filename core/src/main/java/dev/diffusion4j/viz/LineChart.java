@@ -1,7 +1,6 @@
 package dev.diffusion4j.viz;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.tensor.Tensor;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Graphics2D;
@@ -312,16 +311,6 @@ public final class LineChart {
         /** A series of values against their index 0, 1, 2, .... */
         public Builder series(String name, double[] y) {
             return series(name, null, y, null);
-        }
-
-        /** A series of the values of a tensor (any shape, flattened) against their index. */
-        public Builder series(String name, Tensor y) {
-            float[] f = y.toFloatArray();
-            double[] d = new double[f.length];
-            for (int i = 0; i < f.length; i++) {
-                d[i] = f[i];
-            }
-            return series(name, d);
         }
 
         public LineChart build() {

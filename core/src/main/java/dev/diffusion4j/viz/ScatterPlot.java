@@ -274,11 +274,6 @@ public final class ScatterPlot {
             return this;
         }
 
-        /** Reference points from a [n, 2] tensor, with a legend label (null for none). */
-        public Builder background(Tensor points, String label) {
-            return background(Viz.xy(points), label);
-        }
-
         public Builder backgroundColor(Color color) {
             this.backgroundColor = color;
             return this;
