@@ -12,6 +12,7 @@ import java.awt.geom.Line2D;
 import java.awt.geom.Rectangle2D;
 import java.awt.geom.RoundRectangle2D;
 import java.awt.image.BufferedImage;
+import java.math.BigDecimal;
 import java.util.List;
 
 /**
@@ -423,13 +424,21 @@ final class Axes {
     private static String[] labels(double[] ticks, boolean log) {
         String[] out = new String[ticks.length];
         boolean perDecade = log && allOneTwoFive(ticks);
-        double step = ticks.length >= 2 ? ticks[1] - ticks[0] : (ticks.length == 1 && ticks[0] != 0 ? Math.abs(ticks[0]) : 1);
+        double step = ticks.length >= 2 ? ticks[1] - ticks[0] : ticks.length == 1 ? lastDigit(ticks[0]) : 1;
         for (int i = 0; i < ticks.length; i++) {
             String s = perDecade ? Ticks.logLabel(ticks[i]) : Ticks.label(ticks[i], step);
             // A true minus sign (U+2212) is as wide as a digit; the hyphen looks like a dash.
             out[i] = s.replace('-', '\u2212');
         }
         return out;
+    }
+
+    /**
+     * The place value of the last significant decimal digit of {@code v} (0.0001 for −0.0635): a
+     * lone tick has no neighbour to round towards, so its label shows it exactly.
+     */
+    private static double lastDigit(double v) {
+        return v == 0 ? 1 : Ticks.pow10(-new BigDecimal(Double.toString(v)).stripTrailingZeros().scale());
     }
 
     private static boolean allOneTwoFive(double[] ticks) {

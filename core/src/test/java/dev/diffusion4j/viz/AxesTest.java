@@ -68,7 +68,39 @@ class AxesTest {
             // Labels are distinct: the precision follows the step.
             assertEquals(l.xTickLabels().length, java.util.Set.of(l.xTickLabels()).size(), where);
             assertEquals(l.yTickLabels().length, java.util.Set.of(l.yTickLabels()).size(), where);
+            assertLabelsName(l.xTicks(), l.xTickLabels(), where);
+            assertLabelsName(l.yTicks(), l.yTickLabels(), where);
         }
+        g.dispose();
+    }
+
+    /**
+     * Each label, read as a number (with the typographic minus), is its tick's value to within half
+     * the distance to the nearest other tick: rounded for display, never another tick's label.
+     */
+    private static void assertLabelsName(double[] ticks, String[] labels, String where) {
+        for (int i = 0; i < ticks.length; i++) {
+            assertFalse(labels[i].contains("-") && !labels[i].contains("e-"), "hyphen instead of a minus in " + labels[i] + " " + where);
+            double read = Double.parseDouble(labels[i].replace('\u2212', '-'));
+            double gap = Double.POSITIVE_INFINITY;
+            for (int j = 0; j < ticks.length; j++) {
+                gap = j == i ? gap : Math.min(gap, Math.abs(ticks[j] - ticks[i]));
+            }
+            double slack = Double.isInfinite(gap) ? Math.abs(ticks[i]) * 0.05 : gap / 2;
+            assertEquals(ticks[i], read, slack, "label " + labels[i] + " for tick " + ticks[i] + " " + where);
+        }
+    }
+
+    @Test
+    void logAxisTicksAndLabelsAreThePowersOfTen() {
+        Graphics2D g = Viz.graphics(Viz.image(1, 1));
+        // 2.7 decades: too many for 1-2-5 steps, so one labelled line per decade.
+        Axes.Layout l = Axes.layout(g, spec(800, 480, null, null, null, null, new Bounds(0, 1, 0.45, 250), true, false));
+        assertArrayEquals(new double[] {1, 10, 100}, l.yTicks(), 0);
+        assertArrayEquals(new String[] {"1", "10", "100"}, l.yTickLabels());
+        // Below a decade and a half: 1-2-5 steps, each labelled with its own decade's precision.
+        Axes.Layout fine = Axes.layout(g, spec(800, 480, null, null, null, null, new Bounds(0, 1, 0.015, 0.6), true, false));
+        assertArrayEquals(new String[] {"0.02", "0.05", "0.1", "0.2", "0.5"}, fine.yTickLabels());
         g.dispose();
     }
 
