@@ -11,6 +11,8 @@ import java.awt.geom.Ellipse2D;
 import java.awt.geom.Line2D;
 import java.awt.geom.Rectangle2D;
 import java.awt.geom.RoundRectangle2D;
+import java.awt.image.BufferedImage;
+import java.math.BigDecimal;
 import java.util.List;
 
 /**
@@ -35,9 +37,40 @@ final class Axes {
     private Axes() {
     }
 
-    /** What the frame shows. {@code equalAspect} makes one data unit the same length on both axes. */
-    record Spec(int width, int height, String title, String subtitle, String xLabel, String yLabel,
-                Bounds bounds, boolean logY, boolean equalAspect) {
+    /**
+     * What the frame shows: a chart's shared settings over data {@code bounds}. {@code equalAspect}
+     * makes one data unit the same length on both axes.
+     */
+    record Spec(ChartSpec chart, Bounds bounds, boolean logY, boolean equalAspect) {
+    }
+
+    /** The data of a chart, drawn over the background and grid, clipped to the plot area. */
+    interface Layer {
+        void draw(Graphics2D g, PlotArea area, double scale);
+    }
+
+    /**
+     * Renders one chart: background and grid, the data, then frame, labels and the legend on top
+     * (rows only for labelled items, none at all when the chart's legend is off).
+     */
+    static Figure draw(Spec spec, Layer data, List<LegendItem> legend) {
+        BufferedImage img = Viz.image(spec.chart().width(), spec.chart().height());
+        Graphics2D g = Viz.graphics(img);
+        try {
+            Layout layout = layout(g, spec);
+            PlotArea area = layout.area();
+            drawBackground(g, spec, layout);
+            g.setClip(area.x(), area.y(), area.width(), area.height());
+            data.draw(g, area, layout.style().scale);
+            g.setClip(null);
+            drawFrame(g, spec, layout);
+            if (spec.chart().legend()) {
+                drawLegend(g, layout, legend.stream().filter(i -> i.label() != null && !i.label().isBlank()).toList());
+            }
+            return new Figure(img, area);
+        } finally {
+            g.dispose();
+        }
     }
 
     /** Fonts and spacings grown or shrunk with the image, so a 1600-pixel plot is not all whitespace. */
@@ -71,7 +104,7 @@ final class Axes {
     }
 
     static Layout layout(Graphics2D g, Spec spec) {
-        Style st = new Style(spec.width(), spec.height());
+        Style st = new Style(spec.chart().width(), spec.chart().height());
         FontMetrics tickFm = g.getFontMetrics(st.tick);
         FontMetrics labelFm = g.getFontMetrics(st.label);
         int pad = st.px(14);
@@ -79,21 +112,21 @@ final class Axes {
         int tickH = tickFm.getAscent() + tickFm.getDescent();
 
         int top = pad + Math.max(headerHeight(g, spec, st), tickH / 2);
-        int bottom = pad + tickH + tickGap + (present(spec.xLabel()) ? labelFm.getHeight() + st.px(4) : 0);
-        int leftFixed = pad + tickGap + (present(spec.yLabel()) ? labelFm.getAscent() + labelFm.getDescent() + st.px(8) : 0);
+        int bottom = pad + tickH + tickGap + (present(spec.chart().xLabel()) ? labelFm.getHeight() + st.px(4) : 0);
+        int leftFixed = pad + tickGap + (present(spec.chart().yLabel()) ? labelFm.getAscent() + labelFm.getDescent() + st.px(8) : 0);
         int right = pad;
 
         Layout result = null;
         // The left margin depends on the y labels, which depend on the plot height, and the right
         // margin on how far the last x label sticks out; three rounds settle both.
         for (int round = 0; round < 3; round++) {
-            int availH = spec.height() - top - bottom;
+            int availH = spec.chart().height() - top - bottom;
             checkRoom(spec, availH);
             Ticked y = yTicks(g, spec, st, availH);
             int left = leftFixed + maxWidth(tickFm, y.labels);
             int x0 = left;
             int y0 = top;
-            int w = spec.width() - left - right;
+            int w = spec.chart().width() - left - right;
             int h = availH;
             checkRoom(spec, w);
             double aspect = spec.bounds().width() / spec.bounds().height();
@@ -131,7 +164,7 @@ final class Axes {
                 break;
             }
             double lastRight = area.pixelX(x.values[x.values.length - 1]) + tickFm.stringWidth(x.labels[x.labels.length - 1]) / 2.0;
-            int overflow = (int) Math.ceil(lastRight - (spec.width() - pad / 2.0));
+            int overflow = (int) Math.ceil(lastRight - (spec.chart().width() - pad / 2.0));
             if (overflow <= 0) {
                 break;
             }
@@ -141,10 +174,10 @@ final class Axes {
     }
 
     /** Fills the figure and plot backgrounds and draws the grid lines. */
-    static void drawBackground(Graphics2D g, Spec spec, Layout l) {
+    private static void drawBackground(Graphics2D g, Spec spec, Layout l) {
         PlotArea a = l.area();
         g.setColor(FIGURE_BACKGROUND);
-        g.fillRect(0, 0, spec.width(), spec.height());
+        g.fillRect(0, 0, spec.chart().width(), spec.chart().height());
         g.setColor(PLOT_BACKGROUND);
         g.fillRect(a.x(), a.y(), a.width(), a.height());
         g.setStroke(new BasicStroke((float) Math.max(1, l.style().scale * 0.9)));
@@ -165,7 +198,7 @@ final class Axes {
     }
 
     /** Draws the frame, tick labels, axis labels, title and subtitle around the data. */
-    static void drawFrame(Graphics2D g, Spec spec, Layout l) {
+    private static void drawFrame(Graphics2D g, Spec spec, Layout l) {
         PlotArea a = l.area();
         Style st = l.style();
         g.setStroke(new BasicStroke(1f));
@@ -193,13 +226,13 @@ final class Axes {
         g.setFont(st.label);
         g.setColor(TEXT);
         FontMetrics labelFm = g.getFontMetrics();
-        if (present(spec.xLabel())) {
-            String s = Viz.fit(labelFm, spec.xLabel(), spec.width() - 2 * st.px(8));
-            float x = centred(labelFm.stringWidth(s), a.x() + a.width() / 2.0, spec.width(), st.px(8));
+        if (present(spec.chart().xLabel())) {
+            String s = Viz.fit(labelFm, spec.chart().xLabel(), spec.chart().width() - 2 * st.px(8));
+            float x = centred(labelFm.stringWidth(s), a.x() + a.width() / 2.0, spec.chart().width(), st.px(8));
             g.drawString(s, x, a.y() + a.height() + tickGap + tickFm.getAscent() + tickFm.getDescent() + st.px(4) + labelFm.getAscent());
         }
-        if (present(spec.yLabel())) {
-            String s = Viz.fit(labelFm, spec.yLabel(), spec.height() - 2 * st.px(8));
+        if (present(spec.chart().yLabel())) {
+            String s = Viz.fit(labelFm, spec.chart().yLabel(), spec.chart().height() - 2 * st.px(8));
             double baselineX = a.x() - tickGap - maxYW - st.px(8) - labelFm.getDescent();
             double centreY = a.y() + a.height() / 2.0;
             AffineTransform saved = g.getTransform();
@@ -210,25 +243,25 @@ final class Axes {
         }
 
         int headerTop = a.y() - headerHeight(g, spec, st);
-        if (present(spec.title())) {
+        if (present(spec.chart().title())) {
             g.setFont(st.title);
             g.setColor(TEXT);
             FontMetrics fm = g.getFontMetrics();
-            String s = Viz.fit(fm, spec.title(), spec.width() - 2 * st.px(8));
-            g.drawString(s, centred(fm.stringWidth(s), a.x() + a.width() / 2.0, spec.width(), st.px(8)), headerTop + fm.getAscent());
+            String s = Viz.fit(fm, spec.chart().title(), spec.chart().width() - 2 * st.px(8));
+            g.drawString(s, centred(fm.stringWidth(s), a.x() + a.width() / 2.0, spec.chart().width(), st.px(8)), headerTop + fm.getAscent());
             headerTop += fm.getAscent() + fm.getDescent() + st.px(3);
         }
-        if (present(spec.subtitle())) {
+        if (present(spec.chart().subtitle())) {
             g.setFont(st.subtitle);
             g.setColor(MUTED);
             FontMetrics fm = g.getFontMetrics();
-            String s = Viz.fit(fm, spec.subtitle(), spec.width() - 2 * st.px(8));
-            g.drawString(s, centred(fm.stringWidth(s), a.x() + a.width() / 2.0, spec.width(), st.px(8)), headerTop + fm.getAscent());
+            String s = Viz.fit(fm, spec.chart().subtitle(), spec.chart().width() - 2 * st.px(8));
+            g.drawString(s, centred(fm.stringWidth(s), a.x() + a.width() / 2.0, spec.chart().width(), st.px(8)), headerTop + fm.getAscent());
         }
     }
 
     /** A legend box in the top-right corner of the plot area; nothing when there are no items. */
-    static void drawLegend(Graphics2D g, Layout l, List<LegendItem> items) {
+    private static void drawLegend(Graphics2D g, Layout l, List<LegendItem> items) {
         if (items.isEmpty()) {
             return;
         }
@@ -276,23 +309,23 @@ final class Axes {
 
     private static void checkRoom(Spec spec, int pixels) {
         if (pixels < 8) {
-            throw new DiffusionException("a " + spec.width() + "x" + spec.height() + " image leaves no room for the plot "
+            throw new DiffusionException("a " + spec.chart().width() + "x" + spec.chart().height() + " image leaves no room for the plot "
                     + "next to its title and labels: make the image larger");
         }
     }
 
-    static boolean present(String s) {
+    private static boolean present(String s) {
         return s != null;
     }
 
     /** Height of the title and subtitle lines plus the gap below them; 0 without either. */
     private static int headerHeight(Graphics2D g, Spec spec, Style st) {
         int h = 0;
-        if (present(spec.title())) {
+        if (present(spec.chart().title())) {
             FontMetrics fm = g.getFontMetrics(st.title);
             h += fm.getAscent() + fm.getDescent();
         }
-        if (present(spec.subtitle())) {
+        if (present(spec.chart().subtitle())) {
             FontMetrics fm = g.getFontMetrics(st.subtitle);
             h += (h > 0 ? st.px(3) : 0) + fm.getAscent() + fm.getDescent();
         }
@@ -388,16 +421,24 @@ final class Axes {
      * ("0.02", "1", "500"); a log axis that fell back to linear ticks, and any linear axis, labels
      * all ticks with the precision of their common step.
      */
-    static String[] labels(double[] ticks, boolean log) {
+    private static String[] labels(double[] ticks, boolean log) {
         String[] out = new String[ticks.length];
         boolean perDecade = log && allOneTwoFive(ticks);
-        double step = ticks.length >= 2 ? ticks[1] - ticks[0] : (ticks.length == 1 && ticks[0] != 0 ? Math.abs(ticks[0]) : 1);
+        double step = ticks.length >= 2 ? ticks[1] - ticks[0] : ticks.length == 1 ? lastDigit(ticks[0]) : 1;
         for (int i = 0; i < ticks.length; i++) {
             String s = perDecade ? Ticks.logLabel(ticks[i]) : Ticks.label(ticks[i], step);
             // A true minus sign (U+2212) is as wide as a digit; the hyphen looks like a dash.
             out[i] = s.replace('-', '\u2212');
         }
         return out;
+    }
+
+    /**
+     * The place value of the last significant decimal digit of {@code v} (0.0001 for −0.0635): a
+     * lone tick has no neighbour to round towards, so its label shows it exactly.
+     */
+    private static double lastDigit(double v) {
+        return v == 0 ? 1 : Ticks.pow10(-new BigDecimal(Double.toString(v)).stripTrailingZeros().scale());
     }
 
     private static boolean allOneTwoFive(double[] ticks) {
@@ -449,7 +490,7 @@ final class Axes {
     }
 
     /** The centre of the pixel row or column containing coordinate v: 1-pixel lines stay crisp. */
-    static double snap(double v) {
+    private static double snap(double v) {
         return Math.floor(v) + 0.5;
     }
 }

@@ -1,7 +1,6 @@
 package dev.diffusion4j.viz;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.tensor.Tensor;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Graphics2D;
@@ -26,31 +25,15 @@ public final class LineChart {
     /** Opacity of the raw series under its smoothed version. */
     private static final double RAW_ALPHA = 0.28;
 
-    private final int width;
-    private final int height;
-    private final String title;
-    private final String subtitle;
-    private final String xLabel;
-    private final String yLabel;
+    private final ChartSpec chart;
     private final boolean logY;
     private final double smoothing;
-    private final boolean legend;
-    private final double[] xRange;
-    private final double[] yRange;
     private final List<Series> series;
 
     private LineChart(Builder b) {
-        width = b.width;
-        height = b.height;
-        title = b.title;
-        subtitle = b.subtitle;
-        xLabel = b.xLabel;
-        yLabel = b.yLabel;
+        chart = b.spec();
         logY = b.logY;
         smoothing = b.smoothing;
-        legend = b.legend;
-        xRange = b.xRange;
-        yRange = b.yRange;
         series = List.copyOf(b.series);
     }
 
@@ -117,17 +100,13 @@ public final class LineChart {
             plotted.add(y);
             smoothed.add(smoothing > 0 ? smooth(s.x, y, step) : null);
         }
-        Bounds bounds = bounds(plotted);
-        Axes.Spec spec = new Axes.Spec(width, height, title, subtitle, xLabel, yLabel, bounds, logY, false);
-        BufferedImage img = Viz.image(width, height);
-        Graphics2D g = Viz.graphics(img);
-        try {
-            Axes.Layout layout = Axes.layout(g, spec);
-            PlotArea area = layout.area();
-            double scale = layout.style().scale;
-            Axes.drawBackground(g, spec, layout);
-            g.setClip(area.x(), area.y(), area.width(), area.height());
-            boolean smooth = smoothing > 0;
+        Bounds bounds = chart.bounds(() -> dataBounds(plotted));
+        boolean smooth = smoothing > 0;
+        List<LegendItem> legend = new ArrayList<>();
+        for (int i = 0; i < series.size(); i++) {
+            legend.add(new LegendItem(series.get(i).name, colour(i), true));
+        }
+        return Axes.draw(new Axes.Spec(chart, bounds, logY, false), (g, area, scale) -> {
             // All raw lines first, then all thick ones: a light line must never cover a trend.
             for (int i = 0; i < series.size(); i++) {
                 Color c = colour(i);
@@ -139,20 +118,7 @@ public final class LineChart {
                     line(g, area, series.get(i).x, smoothed.get(i), colour(i), 2.4 * scale);
                 }
             }
-            g.setClip(null);
-            Axes.drawFrame(g, spec, layout);
-            List<LegendItem> items = new ArrayList<>();
-            for (int i = 0; i < series.size(); i++) {
-                String name = series.get(i).name;
-                if (legend && name != null && !name.isBlank()) {
-                    items.add(new LegendItem(name, colour(i), true));
-                }
-            }
-            Axes.drawLegend(g, layout, items);
-            return new Figure(img, area);
-        } finally {
-            g.dispose();
-        }
+        }, legend);
     }
 
     private Color colour(int i) {
@@ -211,11 +177,11 @@ public final class LineChart {
     }
 
     /**
-     * Fixed ranges where given, else the data's: x exactly (steps start and end at the frame), y
+     * The data's ranges, used where no range is fixed: x exactly (steps start and end at the frame), y
      * with 5% headroom. A range with no spread (one point, a constant series) is padded around its
      * value; with no drawable data at all the axes show [0, 1] (or [1, 10] on a log axis).
      */
-    private Bounds bounds(List<double[]> plotted) {
+    private Bounds dataBounds(List<double[]> plotted) {
         double xMin = Double.POSITIVE_INFINITY;
         double xMax = Double.NEGATIVE_INFINITY;
         double yMin = Double.POSITIVE_INFINITY;
@@ -232,8 +198,8 @@ public final class LineChart {
                 }
             }
         }
-        double[] xr = xRange != null ? xRange : linearRange(xMin, xMax, 0.0);
-        double[] yr = yRange != null ? yRange : logY ? logRange(yMin, yMax) : linearRange(yMin, yMax, 0.05);
+        double[] xr = linearRange(xMin, xMax, 0.0);
+        double[] yr = logY ? logRange(yMin, yMax) : linearRange(yMin, yMax, 0.05);
         return new Bounds(xr[0], xr[1], yr[0], yr[1]);
     }
 
@@ -295,46 +261,14 @@ public final class LineChart {
         return Math.max(-1e6, Math.min(1e6, v));
     }
 
-    /** Options and series of a {@link LineChart}. */
-    public static final class Builder {
-        private int width = 800;
-        private int height = 480;
-        private String title;
-        private String subtitle;
-        private String xLabel;
-        private String yLabel;
+    /** Options and series of a {@link LineChart}; the shared options are those of {@link ChartBuilder}, default size 800 × 480. */
+    public static final class Builder extends ChartBuilder<Builder> {
         private boolean logY;
         private double smoothing;
-        private boolean legend = true;
-        private double[] xRange;
-        private double[] yRange;
         private final List<Series> series = new ArrayList<>();
 
         private Builder() {
-        }
-
-        /** Image size in pixels; default 800 × 480. */
-        public Builder size(int width, int height) {
-            Viz.checkSize("line chart", width, height, 160);
-            this.width = width;
-            this.height = height;
-            return this;
-        }
-
-        public Builder title(String title) {
-            this.title = title;
-            return this;
-        }
-
-        public Builder subtitle(String subtitle) {
-            this.subtitle = subtitle;
-            return this;
-        }
-
-        public Builder axisLabels(String xLabel, String yLabel) {
-            this.xLabel = xLabel;
-            this.yLabel = yLabel;
-            return this;
+            super("line chart", 800, 480, 160);
         }
 
         /** A log-10 y axis; values ≤ 0 are then left out. */
@@ -353,24 +287,6 @@ public final class LineChart {
                 throw new DiffusionException("smoothing weight must be in [0, 1) but was " + weight);
             }
             this.smoothing = weight;
-            return this;
-        }
-
-        /** Whether to draw a legend of the named series (default true). */
-        public Builder legend(boolean legend) {
-            this.legend = legend;
-            return this;
-        }
-
-        /** A fixed x range instead of the data's. */
-        public Builder xRange(double min, double max) {
-            this.xRange = range("x", min, max);
-            return this;
-        }
-
-        /** A fixed y range instead of the data's; positive on a log axis. */
-        public Builder yRange(double min, double max) {
-            this.yRange = range("y", min, max);
             return this;
         }
 
@@ -397,19 +313,10 @@ public final class LineChart {
             return series(name, null, y, null);
         }
 
-        /** A series of the values of a tensor (any shape, flattened) against their index. */
-        public Builder series(String name, Tensor y) {
-            float[] f = y.toFloatArray();
-            double[] d = new double[f.length];
-            for (int i = 0; i < f.length; i++) {
-                d[i] = f[i];
-            }
-            return series(name, d);
-        }
-
         public LineChart build() {
-            if (logY && yRange != null && !(yRange[0] > 0)) {
-                throw new DiffusionException("a log y axis needs a positive y range but got [" + yRange[0] + ", " + yRange[1] + "]");
+            ChartSpec.Range y = spec().yRange();
+            if (logY && y != null && !(y.min() > 0)) {
+                throw new DiffusionException("a log y axis needs a positive y range but got [" + y.min() + ", " + y.max() + "]");
             }
             return new LineChart(this);
         }
@@ -430,13 +337,6 @@ public final class LineChart {
                 x[i] = i;
             }
             return x;
-        }
-
-        private static double[] range(String axis, double min, double max) {
-            if (!Double.isFinite(min) || !Double.isFinite(max) || !(min < max)) {
-                throw new DiffusionException(axis + " range [" + min + ", " + max + "] must be finite with min < max");
-            }
-            return new double[] {min, max};
         }
     }
 }

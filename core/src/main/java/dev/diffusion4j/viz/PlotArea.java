@@ -1,7 +1,6 @@
 package dev.diffusion4j.viz;
 
 import dev.diffusion4j.DiffusionException;
-import java.awt.geom.Point2D;
 
 /**
  * Where a plot's data rectangle sits in its image: the pixel rectangle [x, x + width) ×
@@ -31,11 +30,6 @@ public record PlotArea(int x, int y, int width, int height, Bounds bounds, boole
                 ? (Math.log10(dataY) - Math.log10(bounds.yMin())) / (Math.log10(bounds.yMax()) - Math.log10(bounds.yMin()))
                 : (dataY - bounds.yMin()) / bounds.height();
         return y + height - t * height;
-    }
-
-    /** Both pixel coordinates of a data point; the pixel containing it is (⌊px⌋, ⌊py⌋). */
-    public Point2D.Double toPixel(double dataX, double dataY) {
-        return new Point2D.Double(pixelX(dataX), pixelY(dataY));
     }
 
     /** Whether a data point lies inside the bounds (and, on a log axis, has y &gt; 0). */

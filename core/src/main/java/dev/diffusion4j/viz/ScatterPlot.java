@@ -28,13 +28,7 @@ import java.util.List;
 public final class ScatterPlot {
     private static final Color ARROW = new Color(0x2E3440);
 
-    private final int width;
-    private final int height;
-    private final String title;
-    private final String subtitle;
-    private final String xLabel;
-    private final String yLabel;
-    private final Bounds bounds;
+    private final ChartSpec chart;
     private final float[] background;
     private final String backgroundLabel;
     private final Color backgroundColor;
@@ -44,13 +38,7 @@ public final class ScatterPlot {
     private final double pointAlpha;
 
     private ScatterPlot(Builder b) {
-        width = b.width;
-        height = b.height;
-        title = b.title;
-        subtitle = b.subtitle;
-        xLabel = b.xLabel;
-        yLabel = b.yLabel;
-        bounds = b.bounds;
+        chart = b.spec();
         background = b.background;
         backgroundLabel = b.backgroundLabel;
         backgroundColor = b.backgroundColor;
@@ -92,12 +80,12 @@ public final class ScatterPlot {
     public Figure figure(float[] xy, String subtitle, VectorField field) {
         float[] points = xy == null ? new float[0] : xy;
         Bounds.checkInterleaved(points);
-        Bounds b = bounds != null ? bounds : autoBounds(List.of(points), field);
-        return draw(points, subtitle != null ? subtitle : this.subtitle, field, b);
+        Bounds b = chart.bounds(() -> autoBounds(List.of(points), field));
+        return draw(points, subtitle != null ? chart.withSubtitle(subtitle) : chart, field, b);
     }
 
     /**
-     * One image per point set, all on the same axes (the configured bounds, else bounds covering
+     * One image per point set, all on the same axes (the configured ranges, else bounds covering
      * every set and the background), for an animated GIF of a sampling trajectory.
      * {@code subtitles} is null or holds one entry per frame; a null entry shows the configured
      * subtitle, or a blank line when there is none, so the plot does not jump between frames.
@@ -110,19 +98,14 @@ public final class ScatterPlot {
         for (float[] xy : pointSets) {
             Bounds.checkInterleaved(xy);
         }
-        Bounds b = bounds != null ? bounds : autoBounds(pointSets, null);
-        boolean anySubtitle = subtitle != null || (subtitles != null && subtitles.stream().anyMatch(s -> s != null));
+        Bounds b = chart.bounds(() -> autoBounds(pointSets, null));
+        boolean anySubtitle = chart.subtitle() != null || (subtitles != null && subtitles.stream().anyMatch(s -> s != null));
         List<BufferedImage> out = new ArrayList<>(pointSets.size());
         for (int i = 0; i < pointSets.size(); i++) {
-            String s = subtitles != null && subtitles.get(i) != null ? subtitles.get(i) : subtitle;
-            out.add(draw(pointSets.get(i), s == null && anySubtitle ? "" : s, null, b).image());
+            String s = subtitles != null && subtitles.get(i) != null ? subtitles.get(i) : chart.subtitle();
+            out.add(draw(pointSets.get(i), chart.withSubtitle(s == null && anySubtitle ? "" : s), null, b).image());
         }
         return out;
-    }
-
-    /** The bounds every render uses, or null when each render derives them from its data. */
-    public Bounds bounds() {
-        return bounds;
     }
 
     private Bounds autoBounds(List<float[]> pointSets, VectorField field) {
@@ -140,16 +123,13 @@ public final class ScatterPlot {
         return a == null ? b : b == null ? a : a.union(b);
     }
 
-    private Figure draw(float[] xy, String subtitle, VectorField field, Bounds b) {
-        Axes.Spec spec = new Axes.Spec(width, height, title, subtitle, xLabel, yLabel, b, false, true);
-        BufferedImage img = Viz.image(width, height);
-        Graphics2D g = Viz.graphics(img);
-        try {
-            Axes.Layout layout = Axes.layout(g, spec);
-            PlotArea area = layout.area();
-            double scale = layout.style().scale;
-            Axes.drawBackground(g, spec, layout);
-            g.setClip(area.x(), area.y(), area.width(), area.height());
+    private Figure draw(float[] xy, ChartSpec spec, VectorField field, Bounds b) {
+        List<LegendItem> legend = new ArrayList<>();
+        if (background != null) {
+            legend.add(new LegendItem(backgroundLabel, backgroundColor, false));
+        }
+        legend.add(new LegendItem(label, color, false));
+        return Axes.draw(new Axes.Spec(spec, b, false, true), (g, area, scale) -> {
             int fgCount = countInside(xy, b);
             double radius = Double.isNaN(pointRadius) ? autoRadius(fgCount) * scale : pointRadius;
             if (background != null) {
@@ -163,20 +143,7 @@ public final class ScatterPlot {
             }
             double alpha = Double.isNaN(pointAlpha) ? clamp(Math.sqrt(900.0 / Math.max(1, fgCount)), 0.3, 0.85) : pointAlpha;
             dots(g, area, xy, Palette.withAlpha(color, alpha * color.getAlpha() / 255.0), radius);
-            g.setClip(null);
-            Axes.drawFrame(g, spec, layout);
-            List<LegendItem> legend = new ArrayList<>();
-            if (background != null && backgroundLabel != null) {
-                legend.add(new LegendItem(backgroundLabel, backgroundColor, false));
-            }
-            if (label != null) {
-                legend.add(new LegendItem(label, color, false));
-            }
-            Axes.drawLegend(g, layout, legend);
-            return new Figure(img, area);
-        } finally {
-            g.dispose();
-        }
+        }, legend);
     }
 
     /** Larger dots for sparse clouds, smaller for dense ones, where overlap would hide structure. */
@@ -275,15 +242,12 @@ public final class ScatterPlot {
         return Math.max(lo, Math.min(hi, v));
     }
 
-    /** Options of a {@link ScatterPlot}; every one has a sensible default. */
-    public static final class Builder {
-        private int width = 640;
-        private int height = 640;
-        private String title;
-        private String subtitle;
-        private String xLabel;
-        private String yLabel;
-        private Bounds bounds;
+    /**
+     * Options of a {@link ScatterPlot}; every one has a sensible default. The shared options are
+     * those of {@link ChartBuilder}, default size 640 × 640; without fixed ranges each render takes
+     * robust bounds of its data (and the background), squared.
+     */
+    public static final class Builder extends ChartBuilder<Builder> {
         private float[] background;
         private String backgroundLabel;
         private Color backgroundColor = Palette.REFERENCE;
@@ -293,37 +257,7 @@ public final class ScatterPlot {
         private double pointAlpha = Double.NaN;
 
         private Builder() {
-        }
-
-        /** Image size in pixels; default 640 × 640. */
-        public Builder size(int width, int height) {
-            Viz.checkSize("scatter plot", width, height, 120);
-            this.width = width;
-            this.height = height;
-            return this;
-        }
-
-        public Builder title(String title) {
-            this.title = title;
-            return this;
-        }
-
-        /** A second, smaller header line; {@link #render(float[], String)} can replace it per image. */
-        public Builder subtitle(String subtitle) {
-            this.subtitle = subtitle;
-            return this;
-        }
-
-        public Builder axisLabels(String xLabel, String yLabel) {
-            this.xLabel = xLabel;
-            this.yLabel = yLabel;
-            return this;
-        }
-
-        /** Fixed data bounds for every render; default: robust bounds of the data, squared. */
-        public Builder bounds(Bounds bounds) {
-            this.bounds = bounds;
-            return this;
+            super("scatter plot", 640, 640, 120);
         }
 
         /** Reference points drawn first in light grey, e.g. the true data, as interleaved x, y. */
@@ -338,11 +272,6 @@ public final class ScatterPlot {
             background(xy);
             this.backgroundLabel = label;
             return this;
-        }
-
-        /** Reference points from a [n, 2] tensor, with a legend label (null for none). */
-        public Builder background(Tensor points, String label) {
-            return background(Viz.xy(points), label);
         }
 
         public Builder backgroundColor(Color color) {

@@ -1,7 +1,6 @@
 package dev.diffusion4j.viz;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.tensor.Tensor;
 import java.util.Arrays;
 
 /**
@@ -31,11 +30,6 @@ public record VectorField(float[] positions, float[] vectors, double spacing) {
     public static VectorField of(float[] positions, float[] vectors) {
         Bounds.checkInterleaved(positions);
         return new VectorField(positions, vectors, medianNearestNeighbour(positions));
-    }
-
-    /** {@link #of(float[], float[])} for [n, 2] tensors of positions and vectors. */
-    public static VectorField of(Tensor positions, Tensor vectors) {
-        return of(Viz.xy(positions), Viz.xy(vectors));
     }
 
     /**

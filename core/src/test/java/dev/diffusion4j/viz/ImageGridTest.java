@@ -1,16 +1,14 @@
 package dev.diffusion4j.viz;
 
+import static dev.diffusion4j.viz.Pixels.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.data.Toy2D;
-import dev.diffusion4j.io.GifWriter;
-import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.awt.Color;
+import java.awt.Rectangle;
 import java.awt.image.BufferedImage;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -28,32 +26,52 @@ class ImageGridTest {
         return img;
     }
 
-    private static int rgb(BufferedImage img, int x, int y) {
-        return img.getRGB(x, y) & 0xFFFFFF;
+    /** An image whose every pixel differs from every other, here and in the other images: a flip or shift shows. */
+    private static BufferedImage gradient(int w, int h, int index) {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.setRGB(x, y, (40 * index + 1) << 16 | (10 * x + 5) << 8 | (10 * y + 5));
+            }
+        }
+        return img;
+    }
+
+    /** Text pixels: the grid draws text near-black, and the test images here are all brighter. */
+    private static boolean text(int rgb) {
+        return brightness(rgb) < 80;
+    }
+
+    private static double centreX(Rectangle r) {
+        return r.x + r.width / 2.0;
     }
 
     @Test
     void tilesImagesRowByRowWithPadding() {
         List<BufferedImage> images = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
-            images.add(solid(10, 20, 0x101010 * (i + 1)));
+            images.add(gradient(10, 20, i));
         }
-        BufferedImage g = ImageTiles.grid(images, 2, 3);
-        assertEquals(2 * 10 + 3 * 3, g.getWidth());
-        assertEquals(3 * 20 + 4 * 3, g.getHeight());
-        for (int i = 0; i < 5; i++) {
-            int x0 = 3 + (i % 2) * 13;
-            int y0 = 3 + (i / 2) * 23;
-            assertEquals(0x101010 * (i + 1), rgb(g, x0, y0), "top-left of image " + i);
-            assertEquals(0x101010 * (i + 1), rgb(g, x0 + 9, y0 + 19), "bottom-right of image " + i);
-            assertEquals(0xFFFFFF, rgb(g, x0 - 1, y0), "padding left of image " + i);
-            assertEquals(0xFFFFFF, rgb(g, x0 + 10, y0 + 19), "padding right of image " + i);
+        for (Color background : new Color[] {Color.WHITE, Color.BLACK}) {
+            int pad = 3;
+            BufferedImage g = background == Color.WHITE ? ImageTiles.grid(images, 2, pad) : ImageTiles.grid(images, 2, pad, background);
+            assertEquals(2 * 10 + 3 * pad, g.getWidth());
+            assertEquals(3 * 20 + 4 * pad, g.getHeight());
+            // Image i fills the cell at column i % 2, row i / 2, pixel for pixel; everything else,
+            // the padding and the empty sixth cell, is canvas.
+            for (int y = 0; y < g.getHeight(); y++) {
+                for (int x = 0; x < g.getWidth(); x++) {
+                    int col = (x - pad) / (10 + pad);
+                    int row = (y - pad) / (20 + pad);
+                    int ix = x - pad - col * (10 + pad);
+                    int iy = y - pad - row * (20 + pad);
+                    int i = row * 2 + col;
+                    boolean inImage = x >= pad && y >= pad && ix < 10 && iy < 20 && i < 5;
+                    int expected = inImage ? rgb(images.get(i), ix, iy) : rgb(background);
+                    assertEquals(expected, rgb(g, x, y), "pixel " + x + "," + y);
+                }
+            }
         }
-        // The sixth cell is empty canvas.
-        assertEquals(0xFFFFFF, rgb(g, 3 + 13 + 5, 3 + 2 * 23 + 10));
-        BufferedImage black = ImageTiles.grid(images, 5, 1, Color.BLACK);
-        assertEquals(5 * 10 + 6, black.getWidth());
-        assertEquals(0, rgb(black, 0, 0));
     }
 
     @Test
@@ -68,34 +86,33 @@ class ImageGridTest {
     }
 
     @Test
-    void captionsAndTitleAddTextBands() {
+    void titleAboveAndCaptionsCentredUnderTheirImages() {
         List<BufferedImage> images = List.of(solid(120, 80, 0x3366CC), solid(120, 80, 0xCC6633));
         BufferedImage plain = ImageTiles.grid(images, 2, 10);
-        BufferedImage captioned = ImageGrid.builder().title("Samplers").add(images.get(0), "DDPM").add(images.get(1), "DDIM")
+        assertEquals(0, count(plain, whole(plain), ImageGridTest::text), "text without a title or captions");
+        BufferedImage g = ImageGrid.builder().title("Samplers").add(images.get(0), "DDPM").add(images.get(1), "DDIM")
                 .columns(2).padding(10).render();
-        assertEquals(plain.getWidth(), captioned.getWidth());
-        assertTrue(captioned.getHeight() > plain.getHeight() + 20);
-        // Dark text pixels exist in the caption band below the images and in the title band above.
-        int imagesTop = captioned.getHeight() - 10 - (captioned.getHeight() - plain.getHeight());
-        assertTrue(darkPixels(captioned, 0, 10) > 0 || darkPixels(captioned, 0, imagesTop) > 20, "no title text");
-        int captionTop = captioned.getHeight() - 10 - 30;
-        assertTrue(darkPixels(captioned, captionTop, captioned.getHeight()) > 20, "no caption text");
-        assertEquals(0, darkPixels(plain, plain.getHeight() - 10, plain.getHeight()));
+        assertEquals(plain.getWidth(), g.getWidth());
+
+        Rectangle left = extent(g, whole(g), new Color(0x3366CC));
+        Rectangle right = extent(g, whole(g), new Color(0xCC6633));
+        assertEquals(new Rectangle(10, left.y, 120, 80), left);
+        assertEquals(new Rectangle(140, left.y, 120, 80), right);
+        // The title band is all above the images, the text centred on the canvas.
+        Rectangle title = extent(g, new Rectangle(0, 0, g.getWidth(), left.y), ImageGridTest::text);
+        assertNotNull(title, "no title text");
+        assertEquals(g.getWidth() / 2.0, centreX(title), 3, "title at " + title);
+        // Each caption lies below its image, inside its cell and centred under it.
+        int below = left.y + left.height;
+        for (Rectangle image : List.of(left, right)) {
+            Rectangle caption = extent(g, new Rectangle(image.x - 5, below, image.width + 10, g.getHeight() - below), ImageGridTest::text);
+            assertNotNull(caption, "no caption under " + image);
+            assertTrue(caption.x >= image.x && caption.x + caption.width <= image.x + image.width, caption + " outside " + image);
+            assertEquals(centreX(image), centreX(caption), 3, "caption at " + caption + " under " + image);
+        }
+        assertEquals(0, count(g, new Rectangle(0, left.y, g.getWidth(), left.height), ImageGridTest::text), "text across the images");
         assertThrows(DiffusionException.class, () -> ImageGrid.builder().render());
         assertThrows(DiffusionException.class, () -> ImageTiles.grid(images, 0, 1));
-    }
-
-    private static int darkPixels(BufferedImage img, int fromY, int toY) {
-        int n = 0;
-        for (int y = Math.max(0, fromY); y < Math.min(img.getHeight(), toY); y++) {
-            for (int x = 0; x < img.getWidth(); x++) {
-                int c = rgb(img, x, y);
-                if ((c >> 16 & 0xFF) < 100 && (c >> 8 & 0xFF) < 100 && (c & 0xFF) < 100) {
-                    n++;
-                }
-            }
-        }
-        return n;
     }
 
     @Test
@@ -130,49 +147,6 @@ class ImageGridTest {
             assertEquals(0xFF0033, rgb(colour, 0, 0));
             assertEquals(0x0080FF, rgb(colour, 1, 0));
             assertThrows(DiffusionException.class, () -> ImageTiles.fromTensor(Tensor.zeros(2, 2, 4, 4)));
-        }
-    }
-
-    @Test
-    void writesSamplePictures() throws Exception {
-        float[] data;
-        try (Scope s = Scope.open()) {
-            data = Toy2D.MOONS.sample(new Generator(1), 4000).toFloatArray();
-        }
-        java.util.Random rnd = new java.util.Random(2);
-        float[] noise = new float[data.length];
-        for (int i = 0; i < noise.length; i++) {
-            noise[i] = (float) rnd.nextGaussian();
-        }
-        List<float[]> trajectory = new ArrayList<>();
-        List<String> subtitles = new ArrayList<>();
-        int frames = 40;
-        for (int f = 0; f < frames; f++) {
-            double t = 1 - f / (frames - 1.0);
-            double alphaBar = Math.cos(t * Math.PI / 2) * Math.cos(t * Math.PI / 2);
-            float[] x = new float[data.length];
-            for (int i = 0; i < x.length; i++) {
-                x[i] = (float) (Math.sqrt(alphaBar) * data[i] + Math.sqrt(1 - alphaBar) * noise[i]);
-            }
-            trajectory.add(x);
-            subtitles.add(String.format(java.util.Locale.ROOT, "t = %d / 1000   ᾱ = %.2f", Math.round(t * 1000), alphaBar));
-        }
-        ScatterPlot plot = ScatterPlot.builder().title("Moons — reverse process").size(400, 400).build();
-        List<BufferedImage> images = plot.frames(trajectory, subtitles);
-        GifWriter.write(VizSamples.DIR.resolve("moons-reverse.gif"), images, 80, 1500);
-        assertTrue(Files.size(VizSamples.DIR.resolve("moons-reverse.gif")) > 10_000);
-        BufferedImage grid = ImageGrid.builder().title("Moons: noise to data")
-                .add(images.get(0), "t = 1000").add(images.get(13), "t = 667").add(images.get(26), "t = 333").add(images.get(39), "t = 0")
-                .columns(4).render();
-        VizSamples.write("grid-trajectory", grid);
-
-        try (Scope s = Scope.open()) {
-            Tensor digits = Tensor.randn(new Generator(3), 16, 1, 28, 28);
-            List<BufferedImage> tiles = new ArrayList<>();
-            for (BufferedImage d : ImageTiles.fromTensor(digits)) {
-                tiles.add(ImageTiles.scale(d, 3));
-            }
-            VizSamples.write("tiles-noise", ImageTiles.grid(tiles, 4, 4));
         }
     }
 }
