@@ -7,7 +7,7 @@ import dev.diffusion4j.pipeline.GenerationRequest;
 import dev.diffusion4j.pipeline.GenerationResult;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.io.ImageTiles;
+import dev.diffusion4j.viz.ImageTiles;
 import java.util.LinkedHashMap;
 import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;

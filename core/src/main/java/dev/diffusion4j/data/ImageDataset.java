@@ -13,7 +13,7 @@ import java.util.Optional;
  * A finite set of equally sized images, decoded once and held as 8-bit pixels [N, C, H, W] on the
  * Java heap (60,000 Fashion-MNIST images take 47 MB), with optional integer class labels. Batches
  * are drawn uniformly with replacement and scaled to the models' range, x = p/127.5 − 1 ∈ [−1, 1];
- * {@link dev.diffusion4j.io.ImageTiles#fromTensor} is the exact inverse (rounding, clamping).
+ * the viz package's ImageTiles.fromTensor is the exact inverse (rounding, clamping).
  * With horizontal flip on, each drawn image is mirrored left–right with probability ½, the
  * augmentation Ho et al. 2020 (DDPM) used on CIFAR-10.
  */

@@ -145,7 +145,7 @@ public final class ImageDatasets {
             return applyOptions(idxWithLabels(path, n), options, false);
         }
         if (n.toLowerCase(Locale.ROOT).endsWith(".png")) {
-            return applyOptions(ImageGrids.read(path), options, false);
+            return applyOptions(SampleGrid.read(path), options, false);
         }
         throw new DiffusionException(path + " is not image data: give a .npy file, an IDX file (*-images-idx3-ubyte[.gz]), "
                 + "a sample grid .png or a folder of .png/.jpg images");

@@ -6,7 +6,7 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.io.ImageTiles;
+import dev.diffusion4j.viz.ImageTiles;
 import java.awt.image.BufferedImage;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,9 @@
 package dev.diffusion4j.studio;
 
+import dev.diffusion4j.io.GridLayout;
+
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.data.ImageGrids;
+import dev.diffusion4j.viz.ImageGrids;
 import dev.diffusion4j.io.PngWriter;
 import dev.diffusion4j.tensor.Tensor;
 import java.io.IOException;
@@ -80,7 +82,7 @@ final class Gallery {
     private static Map<String, String> parameters(Path f) {
         try {
             Map<String, String> m = new LinkedHashMap<>(PngWriter.readText(f));
-            m.keySet().removeIf(k -> k.startsWith(ImageGrids.Layout.KEY));
+            m.keySet().removeIf(k -> k.startsWith(GridLayout.KEY));
             return m;
         } catch (DiffusionException e) {
             return Map.of();

@@ -1,6 +1,6 @@
 package dev.diffusion4j.studio;
 
-import dev.diffusion4j.data.ImageGrids;
+import dev.diffusion4j.viz.ImageGrids;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.pipeline.GenerationListener;
 import dev.diffusion4j.pipeline.GenerationRequest;

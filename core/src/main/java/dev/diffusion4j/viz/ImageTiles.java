@@ -1,4 +1,4 @@
-package dev.diffusion4j.io;
+package dev.diffusion4j.viz;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Tensor;
@@ -7,7 +7,6 @@ import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import dev.diffusion4j.viz.ImageGrid;
 
 /**
  * Plain image tiling and the conversions around it: a batch of generated images (a tensor in
