@@ -9,7 +9,6 @@ import dev.diffusion4j.data.ImageOptions;
 import dev.diffusion4j.model.MlpConfig;
 import dev.diffusion4j.model.NetworkConfig;
 import dev.diffusion4j.model.SeedUNetConfig;
-import dev.diffusion4j.model.TextUNet2DConfig;
 import dev.diffusion4j.model.UNet2DConfig;
 import dev.diffusion4j.model.VarianceType;
 import dev.diffusion4j.nn.Activation;
@@ -330,32 +329,21 @@ final class TrainCommand implements Callable<Integer> {
 
     /** {@code arch} conditioned on the classes of {@code data}. */
     private static NetworkConfig conditioned(NetworkConfig arch, DataSource data) {
-        int classes = data.numClasses();
-        if (classes == 0) {
+        if (data.numClasses() == 0) {
             throw new DiffusionException("--conditional needs class labels, and data set '" + data.name() + "' has none "
                     + "(labelled sets: 8gaussians, 25gaussians, fashion-mnist, image folders with one sub-folder per class, CSV files "
                     + "with --label-column)");
         }
-        if (arch instanceof MlpConfig mlp) {
-            return mlp.withNumClasses(classes);
-        }
-        if (arch instanceof UNet2DConfig unet) {
-            return unet.withClassEmbeddings(classes + 1);   // the last row is the null label
-        }
-        throw new DiffusionException("--preset seed-unet has no class embedding; drop --conditional or the preset");
+        return arch.withClasses(data.numClasses());
     }
 
     /** {@code arch} conditioned on captions of {@code data}'s images. */
     private static NetworkConfig textConditioned(NetworkConfig arch, DataSource data) {
-        if (!(arch instanceof UNet2DConfig unet)) {
-            throw new DiffusionException(arch instanceof MlpConfig ? "--text conditions image models; 2D data takes --conditional"
-                    : "--preset seed-unet has no cross-attention; drop --text or the preset");
-        }
         if (data.classNames().isEmpty()) {
             throw new DiffusionException("--text builds captions from class names, and data set '" + data.name() + "' names none "
                     + "(named sets: fashion-mnist, image folders with one sub-folder per class)");
         }
-        return TextUNet2DConfig.of(unet);
+        return arch.withText();
     }
 
     private static final String UNET = "unet";

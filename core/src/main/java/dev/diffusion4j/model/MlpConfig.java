@@ -77,6 +77,16 @@ public record MlpConfig(int dataDim, int hiddenDim, int numBlocks, int timeEmbed
     }
 
     @Override
+    public NetworkConfig withClasses(int classes) {
+        return withNumClasses(classes);
+    }
+
+    @Override
+    public NetworkConfig withText() {
+        throw new DiffusionException("text conditioning is for image models; 2D data takes class labels");
+    }
+
+    @Override
     public long[] sampleShape() {
         return new long[] {dataDim};
     }

@@ -24,6 +24,19 @@ public interface NetworkConfig {
         return 0;
     }
 
+    /**
+     * This architecture conditioned on {@code classes} class labels (plus the learned null label that
+     * classifier-free guidance needs); an error for networks without a class embedding.
+     */
+    default NetworkConfig withClasses(int classes) {
+        throw new DiffusionException(modelType() + " networks have no class embedding; train a class-conditional MLP or U-Net");
+    }
+
+    /** This architecture conditioned on captions through cross-attention; an error for networks without it. */
+    default NetworkConfig withText() {
+        throw new DiffusionException(modelType() + " networks have no cross-attention; text conditioning takes the U-Net");
+    }
+
     /** Whether the network also outputs its reverse-step variance. */
     VarianceType varianceType();
 

@@ -164,6 +164,17 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
         return 1 << (blockOutChannels.size() - 1);
     }
 
+    /** The class table has one more row than classes: the last is the null label. */
+    @Override
+    public NetworkConfig withClasses(int classes) {
+        return withClassEmbeddings(classes + 1);
+    }
+
+    @Override
+    public NetworkConfig withText() {
+        return TextUNet2DConfig.of(this);
+    }
+
     @Override
     public long[] sampleShape() {
         return new long[] {inChannels, sampleSize, sampleSize};
