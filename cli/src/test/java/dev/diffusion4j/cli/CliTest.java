@@ -1,5 +1,6 @@
 package dev.diffusion4j.cli;
 
+import dev.diffusion4j.pipeline.GenerationRequest;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -101,8 +102,11 @@ class CliTest {
         assertEquals(0, p.code(), p.err());
         assertEquals(640, ImageIO.read(png.toFile()).getWidth());
         Map<String, String> meta = PngWriter.readText(png);
-        assertEquals("ddpm", meta.get("sampler"));
+        assertEquals(GenerationRequest.DEFAULT_SAMPLER, meta.get("sampler"), "the default sampler");
+        assertEquals("50", meta.get("steps"), "the steps the sampler really took, not the 0 of 'its default'");
         assertEquals("3", meta.get("seed"));
+        assertEquals(run.getFileName().toString(), meta.get("model"));
+        assertEquals(16, meta.get("model_hash").length());
         ImageReader gifReader = ImageIO.getImageReadersByFormatName("gif").next();
         gifReader.setInput(ImageIO.createImageInputStream(gif.toFile()));
         assertTrue(gifReader.getNumImages(true) > 40, "forward and reverse frames");
@@ -358,16 +362,16 @@ class CliTest {
         assertEquals(0, named.code(), named.err());
         assertEquals(Files.readAllLines(csv), Files.readAllLines(byName), "a class name selects the same label as its index");
         String out = dir.resolve("s.csv").toString();
-        assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "8", "--out", out), "unknown class 8");
+        assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "8", "--out", out), "unknown class '8'");
         assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "triangle", "--out", out), "component 7");
         assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--negative", "9", "--out", out),
-                "unknown negative class 9");
-        assertUserError(diffuse("sample", "--model", cond.toString(), "--guidance", "2", "--out", out), "add --class");
-        assertUserError(diffuse("sample", "--model", "oracle:8gaussians", "--classifier-scale", "2", "--out", out), "add --class");
-        assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--guidance", "-1", "--out", out), "guidance scale");
+                "unknown negative '9'");
+        assertUserError(diffuse("sample", "--model", cond.toString(), "--guidance", "2", "--out", out), "give a class or a prompt");
+        assertUserError(diffuse("sample", "--model", "oracle:8gaussians", "--classifier-scale", "2", "--out", out), "give a class or a prompt");
+        assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--guidance", "-1", "--out", out), "guidance must be a number ≥ 0");
         assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--threshold", "dynamic", "--out", out),
                 "image models");
-        assertUserError(diffuse("sample", "--model", cond.toString(), "--threshold", "fancy", "--out", out), "unknown --threshold");
+        assertUserError(diffuse("sample", "--model", cond.toString(), "--threshold", "fancy", "--out", out), "unknown threshold 'fancy'");
         assertUserError(diffuse("sample", "--model", run.toString(), "--class", "1", "--out", out), "not class-conditional");
         assertUserError(diffuse(smallTrain(dir.resolve("moons"), "moons", "--conditional")), "has none");
         assertFalse(Files.exists(dir.resolve("s.csv")), "nothing written on errors");
@@ -413,7 +417,7 @@ class CliTest {
         assertEquals(0.0, sx / 1000, 0.03, "component 2 sits at (0, 2)");
         assertEquals(2.0, sy / 1000, 0.03, "component 2 sits at (0, 2)");
         assertUserError(diffuse("sample", "--model", cond.toString(), "--class", "1", "--classifier-scale", "1", "--out", out),
-                "train-classifier --noisy");
+                "classifier of noisy samples");
         assertUserError(diffuse("sample", "--model", "oracle:8gaussians", "--class", "1", "--classifier-scale", "1", "--guidance", "2",
                 "--out", out), "choose one");
 

@@ -67,6 +67,16 @@ class ImageCliTest {
         Map<String, String> meta = PngWriter.readText(grid);
         assertEquals("ddim", meta.get("sampler"));
         assertEquals("3", meta.get("seed"));
+        // --json prints the same metadata the PNG carries, plus where the files went
+        com.fasterxml.jackson.databind.JsonNode json = diffuse("sample", "--model", run.toString(), "--num", "6", "--sampler", "ddim",
+                "--steps", "5", "--out", shared.resolve("g3.png").toString(), "--seed", "3", "--json").json();
+        Map<String, String> text = PngWriter.readText(shared.resolve("g3.png"));
+        for (Map.Entry<String, String> e : text.entrySet()) {
+            if (!e.getKey().equals(dev.diffusion4j.io.GridLayout.KEY)) {
+                assertEquals(e.getValue(), json.get(e.getKey()).asText(), e.getKey());
+            }
+        }
+        assertEquals(5, json.get("steps").asInt());
         try (Stream<Path> files = Files.list(dir)) {
             assertEquals(6, files.filter(p -> p.toString().endsWith(".png")).count());
         }
@@ -79,6 +89,23 @@ class ImageCliTest {
         assertEquals(0, diffuse("sample", "--model", run.toString(), "--num", "6", "--sampler", "ddim", "--steps", "5",
                 "--out", shared.resolve("g2.png").toString(), "--images", again.toString(), "--seed", "3").code());
         assertArrayEquals(Files.readAllBytes(dir.resolve("sample-00005.png")), Files.readAllBytes(again.resolve("sample-00005.png")));
+    }
+
+    /** A U-Net is fully convolutional: it generates at any multiple of its downsampling factor, and says which sizes it takes. */
+    @Test
+    void sampleAtAnotherSize() throws Exception {
+        Path dir = shared.resolve("big");
+        CliTest.Run r = diffuse("sample", "--model", run.toString(), "--num", "2", "--sampler", "ddim", "--steps", "3", "--size", "24x32",
+                "--out", shared.resolve("big.png").toString(), "--images", dir.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        BufferedImage one = ImageIO.read(dir.resolve("sample-00000.png").toFile());
+        assertEquals(32, one.getWidth());
+        assertEquals(24, one.getHeight());
+        assertEquals("24x32", r.json().get("size").asText());
+        CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--size", "25x32", "--out", shared.resolve("odd.png").toString()),
+                "multiples of 2");
+        CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--size", "big", "--out", shared.resolve("odd.png").toString()),
+                "HEIGHTxWIDTH");
     }
 
     @Test

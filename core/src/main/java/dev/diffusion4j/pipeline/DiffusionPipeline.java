@@ -198,7 +198,7 @@ public final class DiffusionPipeline {
             }
             Tensor samples = s.keep(parts.size() == 1 ? parts.get(0) : Tensor.cat(parts, 0));
             double seconds = (System.nanoTime() - t0) / 1e9;
-            return new GenerationResult(samples, metadata(request, plan.item(), plan.sigmas(), steps[0], plan.denoiser().count(), seconds),
+            return new GenerationResult(samples, metadata(request, plan, steps[0], seconds),
                     plan.warnings());
         }
     }
@@ -213,16 +213,18 @@ public final class DiffusionPipeline {
     }
 
     /** A request resolved against this model: everything a run needs, checked. */
-    private record Plan(CountingDenoiser denoiser, Sampler sampler, double[] sigmas, long[] item, List<String> warnings) {
+    private record Plan(CountingDenoiser denoiser, Sampler sampler, double[] sigmas, long[] item, List<String> warnings,
+                        Map<String, Object> resolved) {
     }
 
     private Plan plan(GenerationRequest request) {
         requireModel(request);
         List<String> warnings = new ArrayList<>();
-        CountingDenoiser model = new CountingDenoiser(denoiser(request, warnings));
+        Map<String, Object> resolved = new LinkedHashMap<>();
+        CountingDenoiser model = new CountingDenoiser(denoiser(request, warnings, resolved));
         Sampler sampler = Samplers.create(request.sampler(), request.samplerOptions());
         double[] sigmas = sampler.sigmas(model, request.grid());
-        return new Plan(model, sampler, sigmas, itemShape(request), warnings);
+        return new Plan(model, sampler, sigmas, itemShape(request), warnings, resolved);
     }
 
     /**
@@ -231,7 +233,7 @@ public final class DiffusionPipeline {
      */
     public Denoiser denoiser(GenerationRequest request) {
         requireModel(request);
-        return denoiser(request, new ArrayList<>());
+        return denoiser(request, new ArrayList<>(), new LinkedHashMap<>());
     }
 
     /** The model as an unguided request sees it: x̂₀ clipped to the training data's range. */
@@ -247,15 +249,32 @@ public final class DiffusionPipeline {
         }
     }
 
-    private Denoiser denoiser(GenerationRequest r, List<String> warnings) {
+    /**
+     * The model as {@code r} steers it; warnings go to {@code warnings}, and the class names the
+     * request's labels resolved to (for the metadata) to {@code resolved}.
+     */
+    private Denoiser denoiser(GenerationRequest r, List<String> warnings, Map<String, Object> resolved) {
         Denoiser d = exact != null ? exact : spec.denoiser(network);
         if (r.classifierGuided()) {
             ClassTarget target = classifierTarget(r);
+            resolved.put("class", target.name());
             d = new ClassifierGuidance(d, target.classifier(), target.label(), r.classifierScale());
         } else if (r.conditioned()) {
-            Condition positive = r.prompt() != null ? promptCondition(r.prompt(), "prompt", warnings) : Condition.ofClass(classLabel(r.label(), "class"));
-            Condition negative = r.negative() == null ? null : r.prompt() != null ? promptCondition(r.negative(), "negative", warnings)
-                    : Condition.ofClass(classLabel(r.negative(), "negative"));
+            Condition positive;
+            Condition negative = null;
+            if (r.prompt() != null) {
+                positive = promptCondition(r.prompt(), "prompt", warnings);
+                if (r.negative() != null) {
+                    negative = promptCondition(r.negative(), "negative", warnings);
+                }
+            } else {
+                positive = Condition.ofClass(classLabel(r.label(), "class"));
+                resolved.put("class", className(positive.label()));
+                if (r.negative() != null) {
+                    negative = Condition.ofClass(classLabel(r.negative(), "negative"));
+                    resolved.put("negative", className(negative.label()));
+                }
+            }
             d = new ClassifierFreeGuidance(d, new ClassifierFreeGuidance.Options(positive, negative, r.guidance(), r.guidanceLow(),
                     r.guidanceHigh(), r.cfgRescale()));
         }
@@ -272,8 +291,14 @@ public final class DiffusionPipeline {
         };
     }
 
-    /** A classifier of noisy samples and the label it steers to. */
-    private record ClassTarget(NoisyClassifier classifier, int label) {
+    /** A classifier of noisy samples, the label it steers to and that class's name. */
+    private record ClassTarget(NoisyClassifier classifier, int label, String name) {
+    }
+
+    /** Class {@code k}'s name in the training data, or its index when the data named none. */
+    private String className(int k) {
+        List<String> names = classNames();
+        return k < names.size() ? names.get(k) : Integer.toString(k);
     }
 
     private ClassTarget classifierTarget(GenerationRequest r) {
@@ -282,7 +307,8 @@ public final class DiffusionPipeline {
                 throw new DiffusionException("classifier guidance of " + name + " needs a classifier of noisy samples: give classifier, "
                         + "one trained on noisy images (only the analytic oracles have an exact one)");
             }
-            return new ClassTarget(exact, classLabel(r.label(), "class"));
+            int k = classLabel(r.label(), "class");
+            return new ClassTarget(exact, k, className(k));
         }
         ImageClassifier classifier = ImageClassifier.load(r.classifier());
         if (!classifier.config().noisy()) {
@@ -294,8 +320,9 @@ public final class DiffusionPipeline {
             throw new DiffusionException("the classifier reads " + classifier.config().inputShape() + " images but " + name + " makes "
                     + (item.length == 3 ? item[0] + "x" + item[1] + "x" + item[2] + " images" : "vectors"));
         }
-        return new ClassTarget(classifier, nameOrIndex(r.label(), "class", classifier.config().classNames(), classifier.config().numClasses(),
-                "the classifier"));
+        List<String> names = classifier.config().classNames();
+        int k = nameOrIndex(r.label(), "class", names, classifier.config().numClasses(), "the classifier");
+        return new ClassTarget(classifier, k, names.get(k));
     }
 
     /** The label of {@code value} (a class name or an index) among this model's classes. */
@@ -368,7 +395,9 @@ public final class DiffusionPipeline {
 
     // ------------------------------------------------------------------ metadata
 
-    private GenerationMetadata metadata(GenerationRequest r, long[] item, double[] sigmas, int steps, long evaluations, double seconds) {
+    private GenerationMetadata metadata(GenerationRequest r, Plan plan, int steps, double seconds) {
+        long[] item = plan.item();
+        double[] sigmas = plan.sigmas();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("software", "diffusion4j " + Version.VERSION);
         m.put("model", name);
@@ -384,13 +413,13 @@ public final class DiffusionPipeline {
             m.put("size", item[1] + "x" + item[2]);
         }
         if (r.label() != null) {
-            m.put("class", r.label());
+            m.put("class", plan.resolved().get("class"));
         }
         if (r.prompt() != null) {
             m.put("prompt", r.prompt());
         }
         if (r.negative() != null) {
-            m.put("negative", r.negative());
+            m.put("negative", r.prompt() != null ? r.negative() : plan.resolved().get("negative"));
         }
         if (r.classifierGuided()) {
             m.put("classifier_scale", r.classifierScale());
@@ -421,7 +450,7 @@ public final class DiffusionPipeline {
         m.put("sigma_max", sigmas[0]);
         m.put("sigma_min", sigmas[sigmas.length - 1] > 0 ? sigmas[sigmas.length - 1] : sigmas[sigmas.length - 2]);
         m.putAll(samplerSettings(r.sampler(), r.samplerOptions()));
-        m.put("model_evaluations", evaluations);
+        m.put("model_evaluations", plan.denoiser().count());
         m.put("seconds", Math.round(seconds * 1000) / 1000.0);
         return new GenerationMetadata(m);
     }

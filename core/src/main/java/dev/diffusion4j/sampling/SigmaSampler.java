@@ -267,10 +267,6 @@ abstract class SigmaSampler implements Sampler {
             return z.dtype() == x.dtype() ? z : z.to(x.dtype());
         }
 
-        /** The run's seeded generator. */
-        Generator generator() {
-            return g;
-        }
 
         /** The value remembered {@code k} steps ago (k = 1: the previous step), or null before that. */
         Tensor past(int k) {

@@ -233,10 +233,27 @@ class StudioApiTest {
         assertEquals(200, png.status());
         Path saved = root.resolve("out/gallery/" + file);
         Map<String, String> meta = PngWriter.readText(saved);
-        assertEquals("Sneaker", meta.get("class"));
+        assertEquals("Sneaker", meta.get("class"), "the class as the data names it");
         assertEquals("ddim", meta.get("sampler"));
         assertEquals("5", meta.get("seed"));
         assertEquals("2.0", meta.get("guidance"));
+        assertEquals("6", meta.get("steps"));
+        // one path: the answer, the PNG and the library's own metadata for the same request agree
+        Map<String, String> answered = new java.util.LinkedHashMap<>();
+        r.get("result").get("parameters").fields().forEachRemaining(e -> answered.put(e.getKey(), e.getValue().asText()));
+        Map<String, String> inPng = new java.util.LinkedHashMap<>(meta);
+        assertTrue(inPng.remove(dev.diffusion4j.io.GridLayout.KEY) != null, "a grid records its layout");
+        assertEquals(inPng, answered);
+        Path model = root.resolve("models").resolve(StudioFixture.IMAGE_MODEL);
+        Map<String, String> direct;
+        try (dev.diffusion4j.tensor.Scope scope = dev.diffusion4j.tensor.Scope.open()) {
+            direct = new java.util.LinkedHashMap<>(dev.diffusion4j.pipeline.DiffusionPipeline.load(model).generate(
+                    dev.diffusion4j.pipeline.GenerationRequest.builder().model(model.toString()).sampler("ddim").steps(6).count(4).seed(5)
+                            .label("sneaker").guidance(2).build()).metadata().asText());
+        }
+        direct.remove("seconds");
+        answered.remove("seconds");
+        assertEquals(direct, answered);
         assertTrue(s.get("api/gallery").body().contains(file));
         assertTrue(Files.size(saved) > 500);
         assertEquals(409, s.post("api/jobs/" + id + "/checkpoint", "").status(), "only training jobs write checkpoints");
