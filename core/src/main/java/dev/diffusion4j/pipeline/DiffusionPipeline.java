@@ -439,6 +439,9 @@ public final class DiffusionPipeline {
         }
         m.put("sampler", r.sampler().toLowerCase(Locale.ROOT));
         m.put("steps", steps);
+        if (r.grid().steps() != steps) {
+            m.put("requested_steps", r.grid().steps());   // a budget (dpm_fast), 0 for error control or the sampler's default
+        }
         GridSpec grid = r.grid();
         m.put("sigma_schedule", grid.schedule().configName());
         if (grid.schedule() == SigmaSchedule.MODEL || grid.schedule() == SigmaSchedule.DEFAULT) {

@@ -1,10 +1,17 @@
 package dev.diffusion4j.pipeline;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.process.ReverseVariance;
+import dev.diffusion4j.process.Sde;
+import dev.diffusion4j.sampling.PredictorCorrectorSampler;
 import dev.diffusion4j.sampling.SamplerOptions;
 import dev.diffusion4j.schedule.GridSpec;
+import dev.diffusion4j.schedule.SigmaSchedule;
+import dev.diffusion4j.schedule.TimestepSpacing;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -105,6 +112,29 @@ public final class GenerationRequest {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /**
+     * The request that reproduces a generation from its metadata — a PNG's text, a {@code --json}
+     * line, a studio answer: every field it records is set again (the seed, the class or prompt, the
+     * guidance, the sampler with its options and grid); what only describes the run (timings, hashes,
+     * the σ range) is left out. {@code model} names the model to open, null to keep the map's.
+     */
+    public static GenerationRequest fromMetadata(Map<String, String> metadata, String model) {
+        Builder b = builder();
+        for (Map.Entry<String, String> e : metadata.entrySet()) {
+            if (Builder.FIELDS.contains(e.getKey())) {
+                b.set(e.getKey(), e.getValue());
+            }
+        }
+        // the steps asked for, where the run took another number (a budget, error control, the sampler's default)
+        if (metadata.containsKey("requested_steps")) {
+            b.set("steps", metadata.get("requested_steps"));
+        }
+        if (model != null) {
+            b.model(model);
+        }
+        return b.build();
     }
 
     /** A builder holding this request's values, to derive another request from it. */
@@ -364,6 +394,114 @@ public final class GenerationRequest {
         public Builder steps(int v) {
             grid = grid.withSteps(v);
             return this;
+        }
+
+        /**
+         * The fields {@link #set} knows, named as the metadata names them (and the CLI's flags, with
+         * dashes, and the studio's JSON).
+         */
+        public static final List<String> FIELDS = List.of("model", "weights", "num", "seed", "size", "class", "prompt", "negative",
+                "guidance", "guidance_interval", "cfg_rescale", "classifier_scale", "classifier", "threshold", "threshold_percentile",
+                "sampler", "steps", "sigma_schedule", "rho", "spacing", "eta", "variance", "s_churn", "s_tmin", "s_tmax", "s_noise",
+                "order", "variant", "sde", "predictor", "snr", "corrector_steps", "langevin_eps", "level_steps", "final_denoise", "rtol",
+                "atol");
+
+        /**
+         * Sets field {@code name} (one of {@link #FIELDS}) from its text form, as a PNG's metadata, a
+         * command line or a JSON request gives it; a malformed value or an unknown field is an error
+         * that names it. One entry point for every adapter: a new field needs a case here and nothing
+         * in them.
+         */
+        public Builder set(String name, String value) {
+            String v = value.strip();
+            switch (name) {
+                case "model" -> model(v);
+                case "weights" -> weights(switch (v.toLowerCase(Locale.ROOT)) {
+                    case "ema" -> Weights.EMA;
+                    case "raw" -> Weights.RAW;
+                    default -> throw new DiffusionException("weights must be ema or raw, got '" + value + "'");
+                });
+                case "num" -> count(integer(name, v));
+                case "seed" -> seed(longValue(name, v));
+                case "size" -> {
+                    String[] hw = v.toLowerCase(Locale.ROOT).split("x");
+                    require(hw.length == 2, "size takes HEIGHTxWIDTH in pixels, e.g. 32x32; got '" + value + "'");
+                    size(integer(name, hw[0]), integer(name, hw[1]));
+                }
+                case "class" -> label(v);
+                case "prompt" -> prompt(value);
+                case "negative" -> negative(value);
+                case "guidance" -> guidance(number(name, v));
+                case "guidance_interval" -> {
+                    String[] lh = v.split(",");
+                    require(lh.length == 2, "guidance_interval takes two noise levels LOW,HIGH; got '" + value + "'");
+                    guidanceInterval(number(name, lh[0]), number(name, lh[1]));
+                }
+                case "cfg_rescale" -> cfgRescale(number(name, v));
+                case "classifier_scale" -> classifierScale(number(name, v));
+                case "classifier" -> classifier(v.equals("exact") ? null : Path.of(v));
+                case "threshold" -> threshold(Threshold.parse(v));
+                case "threshold_percentile" -> thresholdPercentile(number(name, v));
+                case "sampler" -> sampler(v);
+                case "steps" -> steps(integer(name, v));
+                case "sigma_schedule" -> grid(grid.withSchedule(SigmaSchedule.parse(v)));
+                case "rho" -> grid(grid.withRho(number(name, v)));
+                case "spacing" -> grid(grid.withSpacing(TimestepSpacing.parse(v)));
+                case "eta" -> samplerOptions(samplerOptions.withEta(number(name, v)));
+                case "variance" -> samplerOptions(samplerOptions.withVariance(ReverseVariance.parse(v)));
+                case "s_churn" -> samplerOptions(samplerOptions.withChurn(new SamplerOptions.Churn(number(name, v),
+                        samplerOptions.churn().sTmin(), samplerOptions.churn().sTmax())));
+                case "s_tmin" -> samplerOptions(samplerOptions.withChurn(new SamplerOptions.Churn(samplerOptions.churn().sChurn(),
+                        number(name, v), samplerOptions.churn().sTmax())));
+                case "s_tmax" -> samplerOptions(samplerOptions.withChurn(new SamplerOptions.Churn(samplerOptions.churn().sChurn(),
+                        samplerOptions.churn().sTmin(), number(name, v))));
+                case "s_noise" -> samplerOptions(samplerOptions.withSNoise(number(name, v)));
+                case "order" -> samplerOptions(samplerOptions.withOrder(integer(name, v)));
+                case "variant" -> samplerOptions(samplerOptions.withVariant(v));
+                case "sde" -> samplerOptions(samplerOptions.withSde(Sde.parse(v)));
+                case "predictor" -> samplerOptions(samplerOptions.withPredictor(PredictorCorrectorSampler.Predictor.parse(v)));
+                case "snr" -> samplerOptions(samplerOptions.withSnr(number(name, v)));
+                case "corrector_steps" -> samplerOptions(samplerOptions.withCorrectorSteps(integer(name, v)));
+                case "langevin_eps" -> samplerOptions(samplerOptions.withLangevinEpsilon(number(name, v)));
+                case "level_steps" -> samplerOptions(samplerOptions.withLevelSteps(integer(name, v)));
+                case "final_denoise" -> samplerOptions(samplerOptions.withDenoiseFinal(bool(name, v)));
+                case "rtol" -> samplerOptions(samplerOptions.withRtol(number(name, v)));
+                case "atol" -> samplerOptions(samplerOptions.withAtol(number(name, v)));
+                default -> throw new DiffusionException("unknown request field '" + name + "'; the fields are " + String.join(", ", FIELDS));
+            }
+            return this;
+        }
+
+        private static int integer(String name, String v) {
+            try {
+                return Integer.parseInt(v);
+            } catch (NumberFormatException e) {
+                throw new DiffusionException(name + " must be a whole number, got '" + v + "'");
+            }
+        }
+
+        private static long longValue(String name, String v) {
+            try {
+                return Long.parseLong(v);
+            } catch (NumberFormatException e) {
+                throw new DiffusionException(name + " must be a whole number, got '" + v + "'");
+            }
+        }
+
+        private static double number(String name, String v) {
+            try {
+                return Double.parseDouble(v);
+            } catch (NumberFormatException e) {
+                throw new DiffusionException(name + " must be a number, got '" + v + "'");
+            }
+        }
+
+        private static boolean bool(String name, String v) {
+            return switch (v.toLowerCase(Locale.ROOT)) {
+                case "true" -> true;
+                case "false" -> false;
+                default -> throw new DiffusionException(name + " must be true or false, got '" + v + "'");
+            };
         }
 
         /** The request, after the checks that need no model. */

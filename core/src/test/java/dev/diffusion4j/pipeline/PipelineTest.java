@@ -10,6 +10,7 @@ import dev.diffusion4j.nn.Activation;
 import dev.diffusion4j.sampling.SamplerOptions;
 import dev.diffusion4j.sampling.SamplingStep;
 import dev.diffusion4j.schedule.BetaSchedule;
+import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.schedule.SigmaSchedule;
 import dev.diffusion4j.tensor.Scope;
@@ -94,6 +95,41 @@ class PipelineTest {
             assertEquals(5.0, k.get("rho"));
             assertEquals(1.5, k.get("s_noise"));
         }
+    }
+
+    /** The metadata is complete: the request it describes, rebuilt from its text, gives the same samples. */
+    @Test
+    void metadataReproducesItsGeneration() {
+        DiffusionPipeline pipe = DiffusionPipeline.load(dir);
+        List<GenerationRequest> requests = List.of(
+                GenerationRequest.builder().count(40).seed(7).build(),
+                GenerationRequest.builder().count(40).seed(8).sampler("ddim").steps(12).samplerOptions(SamplerOptions.DEFAULTS.withEta(0.5))
+                        .threshold(GenerationRequest.Threshold.NONE).build(),
+                GenerationRequest.builder().count(40).seed(9).sampler("heun").grid(GridSpec.steps(6).withSchedule(SigmaSchedule.KARRAS)
+                        .withRho(5)).samplerOptions(SamplerOptions.DEFAULTS.withChurn(new SamplerOptions.Churn(3, 0.1, 50)).withSNoise(1.01))
+                        .build(),
+                GenerationRequest.builder().count(40).seed(10).sampler("dpm_fast").steps(11).build(),
+                GenerationRequest.builder().count(40).seed(11).sampler("rk45").samplerOptions(SamplerOptions.DEFAULTS.withRtol(1e-3)
+                        .withAtol(1e-3).withDenoiseFinal(false)).build(),
+                GenerationRequest.builder().count(40).seed(12).sampler("pc").steps(5).samplerOptions(SamplerOptions.DEFAULTS
+                        .withSde(dev.diffusion4j.process.Sde.SUB_VP).withSnr(0.2).withCorrectorSteps(2)).build());
+        try (Scope s = Scope.open()) {
+            for (GenerationRequest r : requests) {
+                GenerationResult first = pipe.generate(r);
+                GenerationRequest again = GenerationRequest.fromMetadata(first.metadata().asText(), dir.toString());
+                GenerationResult second = pipe.generate(again);
+                assertTrue(first.samples().equal(second.samples()), r.sampler() + ": the metadata's request reproduces the samples");
+                Map<String, Object> a = new java.util.LinkedHashMap<>(first.metadata().asMap());
+                Map<String, Object> b = new java.util.LinkedHashMap<>(second.metadata().asMap());
+                a.remove("seconds");
+                b.remove("seconds");
+                assertEquals(a, b, r.sampler());
+            }
+        }
+        assertEquals(11, (int) pipe.generate(requests.get(3)).metadata().asMap().get("requested_steps"), "dpm_fast's budget");
+        assertMessage(() -> GenerationRequest.builder().set("temperature", "2"), "unknown request field 'temperature'");
+        assertMessage(() -> GenerationRequest.builder().set("steps", "many"), "steps must be a whole number");
+        assertMessage(() -> GenerationRequest.builder().set("final_denoise", "maybe"), "final_denoise must be true or false");
     }
 
     @Test

@@ -27,6 +27,12 @@ final class ImageGeneration {
     static final int MAX_PROMPT_CHARS = 1000;
     static final double MAX_GUIDANCE = 30;
     static final int MAX_PREVIEWS = 50;
+    static final int MAX_LEVEL_STEPS = 1000;
+    static final int MAX_CORRECTOR_STEPS = 20;
+    static final int MAX_FIELD_CHARS = 1000;
+    static final int MAX_SIDE = 256;
+    /** Request fields that are file paths: the studio takes models from its own folder only. */
+    static final java.util.Set<String> PATHS = java.util.Set.of("model", "classifier");
 
     private final Models models;
     private final Gallery gallery;
@@ -42,20 +48,27 @@ final class ImageGeneration {
         if (!info.image()) {
             throw ApiException.badRequest(model + " is a 2D model; generate takes image models (use the explorer for 2D)");
         }
+        // the server's limits: every number that sets the amount of work is bounded
         int steps = p.integer("steps", 20, 1, MAX_STEPS);
+        p.integer("level_steps", 0, 0, MAX_LEVEL_STEPS);
+        p.integer("corrector_steps", 1, 0, MAX_CORRECTOR_STEPS);
+        p.number("guidance", GenerationRequest.DEFAULT_GUIDANCE, 0, MAX_GUIDANCE);
+        p.string("prompt", null, MAX_PROMPT_CHARS);
+        p.string("negative", null, MAX_PROMPT_CHARS);
+        String size = p.string("size", null, 20);
+        if (size != null && !size.matches("(\\d{1,3})x(\\d{1,3})") || size != null
+                && java.util.Arrays.stream(size.split("x")).mapToInt(Integer::parseInt).anyMatch(v -> v > MAX_SIDE)) {
+            throw ApiException.badRequest("size must be HEIGHTxWIDTH with sides up to " + MAX_SIDE + " pixels, got " + size);
+        }
         // at most MAX_PREVIEWS previews per job: each is a PNG of the whole batch
         int previewEvery = Math.max(p.integer("previewEvery", 5, 1, MAX_STEPS), (steps + MAX_PREVIEWS - 1) / MAX_PREVIEWS);
-        GenerationRequest.Builder b = GenerationRequest.builder()
-                .model(models.checkpoint(model).toString())
-                .sampler(p.string("sampler", GenerationRequest.DEFAULT_SAMPLER, 64))
-                .steps(steps)
-                .count(p.integer("num", 16, 1, MAX_NUM))
-                .seed(p.integer("seed", 0L, 0L, Long.MAX_VALUE))
-                .label(p.string("class", null, 100))
-                .prompt(p.string("prompt", null, MAX_PROMPT_CHARS))
-                .negative(p.string("negative", null, MAX_PROMPT_CHARS));
-        if (p.has("guidance")) {
-            b.guidance(p.number("guidance", GenerationRequest.DEFAULT_GUIDANCE, 0, MAX_GUIDANCE));
+        GenerationRequest.Builder b = GenerationRequest.builder().model(models.checkpoint(model).toString()).steps(steps)
+                .count(p.integer("num", 16, 1, MAX_NUM));
+        // every other field of a request passes through as core reads it; paths (model, classifier) never come from a request
+        for (String field : GenerationRequest.Builder.FIELDS) {
+            if (!PATHS.contains(field) && !field.equals("num") && p.has(field)) {
+                b.set(field, p.string(field, null, MAX_FIELD_CHARS));
+            }
         }
         GenerationRequest request = b.build();
         DiffusionPipeline pipe = models.pipeline(model);
