@@ -11,13 +11,15 @@ import picocli.CommandLine.Option;
  * ({@link GenerationRequest.Builder#set}) and names the field when a value is wrong.
  */
 final class RequestOptions {
+    static final String DEFAULT_NUM = "2000";
+
     private final Map<String, String> fields = new LinkedHashMap<>();
 
     private void set(String field, String value) {
         fields.put(field, value);
     }
 
-    @Option(names = "--num", defaultValue = "2000", description = "Number of samples (default: ${DEFAULT-VALUE}).", paramLabel = "NUM")
+    @Option(names = "--num", description = "Number of samples (default: " + DEFAULT_NUM + ").", paramLabel = "NUM")
     void num(String value) {
         set("num", value);
     }
@@ -233,10 +235,27 @@ final class RequestOptions {
         }
     }
 
-    /** The request for {@code model}, with {@code num} samples unless --num says otherwise; core checks it. */
-    GenerationRequest request(String model) {
-        GenerationRequest.Builder b = GenerationRequest.builder().model(model);
-        fields.forEach(b::set);
-        return b.build();
+    /**
+     * The request for {@code model}: the generation {@code from} records (a PNG's text; null for none)
+     * with the flags given on top, else the flags alone with {@value #DEFAULT_NUM} samples unless --num
+     * says otherwise. Core checks it.
+     */
+    GenerationRequest request(String model, Map<String, String> from) {
+        Map<String, String> all = new LinkedHashMap<>();
+        if (from == null) {
+            all.put("num", DEFAULT_NUM);
+        } else {
+            from.forEach((k, v) -> {
+                if (GenerationRequest.Builder.FIELDS.contains(k) || k.equals("requested_steps")) {
+                    all.put(k, v);
+                }
+            });
+        }
+        all.putAll(fields);
+        if (fields.containsKey("steps")) {
+            all.remove("requested_steps");
+        }
+        all.put("model", model);
+        return GenerationRequest.fromMetadata(all, model);
     }
 }

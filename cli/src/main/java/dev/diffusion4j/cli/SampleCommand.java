@@ -3,6 +3,7 @@ package dev.diffusion4j.cli;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.data.DataSource;
+import dev.diffusion4j.io.PngWriter;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.pipeline.GenerationRequest;
 import dev.diffusion4j.pipeline.GenerationResult;
@@ -40,6 +41,10 @@ final class SampleCommand implements Callable<Integer> {
     @Mixin
     RequestOptions request;
 
+    @Option(names = "--from", description = "Generate again what a PNG written by diffusion4j records in its text (a grid, a sample, a "
+            + "studio gallery file): its seed, class or prompt, guidance, sampler and settings; flags given as well override them.")
+    Path from;
+
     @Option(names = "--out", required = true, description = "Output FILE.csv (points) or FILE.png (scatter plot; for image models a grid).")
     Path out;
 
@@ -67,7 +72,12 @@ final class SampleCommand implements Callable<Integer> {
         if (trajectory != null && !extension(trajectory).equals("gif")) {
             throw new DiffusionException("--trajectory must end in .gif, got " + trajectory);
         }
-        GenerationRequest r = request.request(model);
+        Map<String, String> recorded = from == null ? null : PngWriter.readText(from);
+        if (recorded != null && !recorded.containsKey("sampler")) {
+            throw new DiffusionException(from + " records no generation in its text (no sampler, seed or steps); --from takes a PNG "
+                    + "that diffusion4j wrote");
+        }
+        GenerationRequest r = request.request(model, recorded);
         DiffusionPipeline pipe = DiffusionPipeline.open(r);
         boolean image = pipe.spec().isImage();
         if (image && !ext.equals("png")) {

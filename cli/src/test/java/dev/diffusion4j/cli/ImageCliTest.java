@@ -77,6 +77,19 @@ class ImageCliTest {
             }
         }
         assertEquals(5, json.get("steps").asInt());
+        // --from generates again what a PNG records: the same images, with a flag on top changing only that
+        Path from = shared.resolve("from");
+        assertEquals(0, diffuse("sample", "--model", run.toString(), "--from", shared.resolve("g3.png").toString(),
+                "--out", shared.resolve("g4.png").toString(), "--images", from.toString()).code());
+        assertArrayEquals(Files.readAllBytes(dir.resolve("sample-00005.png")), Files.readAllBytes(from.resolve("sample-00005.png")));
+        Map<String, String> other = PngWriter.readText(shared.resolve("g4.png"));
+        assertEquals("6", other.get("num"));
+        CliTest.Run seeded = diffuse("sample", "--model", run.toString(), "--from", shared.resolve("g3.png").toString(), "--seed", "4",
+                "--out", shared.resolve("g5.png").toString(), "--json");
+        assertEquals(4, seeded.json().get("seed").asInt());
+        assertEquals("ddim", seeded.json().get("sampler").asText());
+        CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--from", run.resolve("loss.png").toString(), "--out",
+                shared.resolve("g6.png").toString()), "records no generation");
         try (Stream<Path> files = Files.list(dir)) {
             assertEquals(6, files.filter(p -> p.toString().endsWith(".png")).count());
         }
