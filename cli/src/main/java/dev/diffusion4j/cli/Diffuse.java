@@ -89,6 +89,11 @@ public final class Diffuse implements Runnable {
         if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         }
+        // JavaCPP warns on every start that the OpenBLAS natives come from the presets release before
+        // its own (the newer one is not published; the pom says why and the test suite proves the pair).
+        if (System.getProperty("org.slf4j.simpleLogger.log.org.bytedeco.javacpp.Loader") == null) {
+            System.setProperty("org.slf4j.simpleLogger.log.org.bytedeco.javacpp.Loader", "error");
+        }
         System.setProperty("java.awt.headless", "true");
     }
 }

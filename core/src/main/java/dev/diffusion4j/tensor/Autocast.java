@@ -39,6 +39,20 @@ public final class Autocast implements AutoCloseable {
         return torch.is_autocast_enabled(DeviceType.CPU);
     }
 
+    /**
+     * Runs {@code op} with autocast off on this thread and switches it back on after: a float32
+     * island inside a region, for ops whose low-precision kernels {@link OneDnnGuard} found wrong.
+     */
+    static Tensor outside(java.util.function.Supplier<Tensor> op) {
+        boolean was = active();
+        torch.set_autocast_enabled(DeviceType.CPU, false);
+        try {
+            return op.get();
+        } finally {
+            torch.set_autocast_enabled(DeviceType.CPU, was);
+        }
+    }
+
     @Override
     public void close() {
         torch.set_autocast_enabled(DeviceType.CPU, prevEnabled);

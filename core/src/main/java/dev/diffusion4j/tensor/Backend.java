@@ -159,11 +159,12 @@ public final class Backend {
     }
 
     /**
-     * Whether oneDNN's convolutions failed the float64 check on this CPU ({@link OneDnnGuard}) and
-     * libtorch's own, slower kernels run them instead; bf16 then has no fast path at all.
+     * Whether oneDNN's convolutions failed their float64 check on this CPU ({@link OneDnnGuard}):
+     * then bf16 convolutions have no fast path (they run in float32, or emulated where float32
+     * convolutions failed too and libtorch's own, slower kernels run every convolution).
      */
     public static boolean oneDnnOff() {
-        return OneDnnGuard.failed();
+        return OneDnnGuard.bf16Wrong();
     }
 
     static Context context() {

@@ -1,37 +1,67 @@
 package dev.diffusion4j.tensor;
 
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Checks libtorch's oneDNN (mkldnn) convolution kernels against float64 once per process, and
- * switches oneDNN off if any of them is wrong.
+ * Checks libtorch's oneDNN (mkldnn) convolution kernels against float64 once per process, kind by
+ * kind, and switches off what is wrong on this CPU.
  *
- * <p>Why: on an AMD EPYC with AVX-512 and AVX512-BF16 (oneDNN 3.7.1 inside libtorch 2.10) a sweep of
- * 480 small convolutions found 292 wrong by 20–100 % (some NaN or infinite): the backward-data pass
- * whenever the output channels are not a multiple of 16, forward passes with 24 input channels,
- * transposed convolutions, and bf16 convolutions at any width. The same binaries were right on an
- * Intel CPU with AMX, so the answer depends on the CPU and has to be measured where the code runs.
- * The failures follow no rule that a narrower workaround could rely on, so the whole of oneDNN goes
- * (float32 forward problems come back one at a time after a check of their own, {@link OneDnnForward}):
- * libtorch's own im2col + GEMM kernels then run every convolution, right but slower (measured there
- * with bench-images: the default U-Net still trains at 40 img/s in fp32; bf16 loses its fast path). Float64 never goes through oneDNN, and it agrees with a loop
- * written out by hand (the unit test checks that too), so a float64 run of each op is the oracle.
+ * <p>Why: whether oneDNN is right depends on the CPU it runs on. On an AMD EPYC (Zen 5, AVX-512 with
+ * AVX512-BF16, no AMX) the oneDNN 3.7.1 inside libtorch 2.10 got 1,985 of 5,610 results of a sweep
+ * wrong by 10–100 % (some NaN): backward-data whenever the output channels were not a multiple of 16,
+ * forwards with 24 input channels, transposed convolutions, bf16 at any width, while the same
+ * binaries were right on an Intel CPU with AMX. With the oneDNN 3.12 of libtorch 2.13 the same sweep
+ * finds 0 of 5,610 wrong there ({@code ConvolutionOracleTest} runs part of it, all of it with
+ * {@code -Dconvolution.sweep=full}). Wrong convolutions silently ruin training, so every process
+ * still checks before it trusts them.
+ *
+ * <p>libtorch has one switch for all of oneDNN's convolutions. If a float32 kind is wrong (forward,
+ * backward-data, backward-weight, transposed, depthwise), oneDNN goes off for the process and
+ * libtorch's own im2col + GEMM kernels run every convolution: right, but 5–15× slower, and bf16 is
+ * then emulated. If only the bf16 kinds are wrong, oneDNN stays on and convolutions inside bf16
+ * autocast regions run in float32 ({@link Tensor#conv2d}). Float64 never goes through oneDNN and
+ * agrees with a convolution written out as loops (the unit test checks that too), so a float64 run
+ * of each problem is the oracle.
  *
  * <p>The check runs before the first convolution or bf16 autocast region of the process, on its own
  * thread so that the caller's grad, autocast and inference modes cannot leak into it.
  */
 final class OneDnnGuard {
-    /** Relative error allowed against float64; bf16 keeps 8 mantissa bits (measured ~3e-3 where right). */
+    /** Relative L2 error allowed against float64: right float32 results measured ~3e-7, wrong ones 0.1–1 or NaN. */
     private static final double FP32_TOLERANCE = 1e-4;
+    /** bf16 keeps 8 mantissa bits: right results measured ~3e-3, wrong ones 0.1–1 or NaN. */
     private static final double BF16_TOLERANCE = 3e-2;
+
+    /** The kinds of convolution result checked; the float32 ones share libtorch's one switch. */
+    enum Kind {
+        FORWARD("float32 forward", false),
+        BACKWARD_DATA("float32 backward-data", false),
+        BACKWARD_WEIGHT("float32 backward-weight", false),
+        TRANSPOSED("transposed", false),
+        DEPTHWISE("depthwise", false),
+        BF16_FORWARD("bf16 forward", true),
+        BF16_BACKWARD("bf16 backward", true);
+
+        final String label;
+        final boolean bf16;
+
+        Kind(String label, boolean bf16) {
+            this.label = label;
+            this.bf16 = bf16;
+        }
+    }
 
     private static volatile boolean checked;
     /** The thread running the check; its own convolutions must not wait for the check. */
     private static volatile Thread checker;
-    /** What failed, empty if nothing did; written once under the lock before {@code checked}. */
-    private static volatile String failures = "";
+    /** Wrong and tried results per kind; written once under the lock before {@code checked}. */
+    private static final Map<Kind, int[]> TALLY = new EnumMap<>(Kind.class);
+    private static volatile boolean float32Wrong;
+    private static volatile boolean bf16Wrong;
+    private static volatile String checkFailure;
 
     private OneDnnGuard() {
     }
@@ -47,24 +77,17 @@ final class OneDnnGuard {
             }
             try {
                 if (org.bytedeco.pytorch.Context.hasMKLDNN()) {
-                    List<String> failed = new ArrayList<>();
+                    List<String> error = new ArrayList<>();
                     checker = new Thread(() -> {
                         try {
-                            runChecks(failed);
+                            runChecks();
                         } catch (RuntimeException e) {
-                            // a check that cannot run proves nothing: trust libtorch's own kernels instead
-                            failed.add("the check itself (" + String.valueOf(e.getMessage()).lines().findFirst().orElse("") + ")");
+                            error.add(Natives.firstLine(e));
                         }
                     }, "onednn-check");
                     checker.start();
                     checker.join();
-                    if (!failed.isEmpty()) {
-                        failures = String.join(", ", new LinkedHashSet<>(failed));
-                        Backend.context().setUserEnabledMkldnn(false);
-                        System.err.println("note: oneDNN gets " + failures + " convolutions wrong on this CPU; it is off, "
-                                + "libtorch's own kernels run them (right, but slower), except float32 forward problems "
-                                + "that oneDNN is checked right on (OneDnnForward)");
-                    }
+                    decide(error.isEmpty() ? null : error.get(0));
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -76,79 +99,151 @@ final class OneDnnGuard {
         }
     }
 
-    /** One phrase for {@link Backend#describe()}. */
+    /** Sets the switches from the tally; a check that could not run proves nothing, so oneDNN goes off. */
+    private static void decide(String error) {
+        checkFailure = error;
+        float32Wrong = error != null || TALLY.entrySet().stream().anyMatch(e -> !e.getKey().bf16 && e.getValue()[0] > 0);
+        bf16Wrong = float32Wrong || TALLY.entrySet().stream().anyMatch(e -> e.getKey().bf16 && e.getValue()[0] > 0);
+        if (float32Wrong) {
+            Backend.context().setUserEnabledMkldnn(false);
+            System.err.println("note: oneDNN " + (error != null ? "could not be checked (" + error + ")" : "gets " + wrongKinds()
+                    + " convolutions wrong on this CPU") + "; it is off, libtorch's own kernels run every convolution (right, but slower)");
+        } else if (bf16Wrong) {
+            System.err.println("note: oneDNN gets " + wrongKinds() + " convolutions wrong on this CPU; convolutions in bf16 regions "
+                    + "run in float32");
+        }
+    }
+
+    private static String wrongKinds() {
+        return String.join(", ", TALLY.entrySet().stream().filter(e -> e.getValue()[0] > 0).map(e -> e.getKey().label).toList());
+    }
+
+    /** One phrase for {@link Backend#describe()}: the verdict and the tally per kind. */
     static String describe() {
         ensureChecked();
         if (!org.bytedeco.pytorch.Context.hasMKLDNN()) {
             return "no oneDNN";
         }
-        return failures.isEmpty() ? "oneDNN convolutions checked"
-                : "oneDNN off (wrong " + failures + " convolutions here) but for float32 forward shapes checked right";
+        if (checkFailure != null) {
+            return "oneDNN off (its check could not run: " + checkFailure + ")";
+        }
+        int wrong = 0;
+        int tried = 0;
+        List<String> kinds = new ArrayList<>();
+        for (Map.Entry<Kind, int[]> e : TALLY.entrySet()) {
+            wrong += e.getValue()[0];
+            tried += e.getValue()[1];
+            kinds.add(e.getKey().label + " " + e.getValue()[0] + "/" + e.getValue()[1]);
+        }
+        String verdict = float32Wrong ? "oneDNN off" : bf16Wrong ? "oneDNN on for float32, bf16 convolutions in float32" : "oneDNN on";
+        return verdict + " (" + wrong + " of " + tried + " convolution results wrong against float64: " + String.join(", ", kinds) + ")";
     }
 
-    /** Whether oneDNN failed the check (and is therefore off). */
-    static boolean failed() {
+    /** Whether oneDNN failed a float32 kind of the check (and is therefore off). */
+    static boolean float32Wrong() {
         ensureChecked();
-        return !failures.isEmpty();
+        return float32Wrong;
+    }
+
+    /** Whether bf16 convolutions must not use oneDNN here (true also when oneDNN is off altogether). */
+    static boolean bf16Wrong() {
+        ensureChecked();
+        return bf16Wrong;
+    }
+
+    /** The wrong and tried counts of one kind (both 0 where oneDNN is absent). */
+    static int[] tally(Kind kind) {
+        ensureChecked();
+        return TALLY.getOrDefault(kind, new int[2]).clone();
     }
 
     // ------------------------------------------------------------------ the check
 
-    /** Shapes from the sweep's failures: channels below, at and off multiples of 16; k = 3, 7 and 4 stride 2. */
-    private record Case(int in, int out, int k, int stride, int padding) {
+    /**
+     * One problem: channels, square kernel, stride, padding, groups (depthwise when equal to the
+     * channels), transposed or not.
+     */
+    private record Case(int in, int out, int k, int stride, int padding, int groups, boolean transposed) {
+        /** libtorch sends a 1×1 stride-1 convolution on one thread to oneDNN only from batch 16 on. */
+        int batch() {
+            return k == 1 ? 16 : 4;
+        }
+
+        static Case conv(int in, int out, int k, int stride, int padding) {
+            return new Case(in, out, k, stride, padding, 1, false);
+        }
+
+        static Case transposed(int in, int out, int k, int stride, int padding) {
+            return new Case(in, out, k, stride, padding, 1, true);
+        }
+
+        static Case depthwise(int channels, int k, int stride) {
+            return new Case(channels, channels, k, stride, k / 2, channels, false);
+        }
     }
 
-    private static final Case[] CONVOLUTIONS = {
-        new Case(16, 1, 3, 1, 1), new Case(1, 8, 7, 1, 3), new Case(3, 24, 3, 1, 1), new Case(8, 32, 4, 2, 1),
-        new Case(24, 32, 3, 1, 1),
-    };
-    private static final Case[] TRANSPOSED = {
-        new Case(8, 16, 3, 1, 1), new Case(32, 16, 4, 2, 1), new Case(3, 1, 3, 1, 1),
+    /**
+     * The kinds that failed with oneDNN 3.7.1: output channels off multiples of 16 (1, 8, 20, 24),
+     * 24 and 36 input channels, kernels 1, 3, 4 (stride 2) and 7, transposed, depthwise 7×7 and 3×3
+     * stride 2.
+     */
+    private static final Case[] CASES = {
+        Case.conv(16, 1, 3, 1, 1), Case.conv(1, 8, 7, 1, 3), Case.conv(3, 24, 3, 1, 1), Case.conv(8, 32, 4, 2, 1),
+        Case.conv(24, 32, 3, 1, 1), Case.conv(24, 20, 3, 2, 1), Case.conv(36, 20, 1, 1, 0), Case.conv(20, 56, 3, 1, 1),
+        Case.transposed(8, 16, 3, 1, 1), Case.transposed(32, 16, 4, 2, 1), Case.transposed(3, 1, 3, 1, 1), Case.transposed(24, 20, 4, 2, 1),
+        Case.depthwise(18, 7, 1), Case.depthwise(24, 7, 1), Case.depthwise(33, 3, 2),
     };
 
-    private static void runChecks(List<String> failed) {
+    private static void runChecks() {
+        for (Kind k : Kind.values()) {
+            TALLY.put(k, new int[2]);
+        }
         Generator g = new Generator(0x0D11);
-        try (Scope scope = Scope.open()) {
-            for (Case c : CONVOLUTIONS) {
-                Tensor x = Tensor.randn(g, 2, c.in, 10, 10);
-                Tensor w = Tensor.randn(g, c.out, c.in, c.k, c.k);
-                Tensor x64 = x.to(DType.FLOAT64).requiresGrad_(true);
-                Tensor w64 = w.to(DType.FLOAT64).requiresGrad_(true);
-                Tensor y64 = x64.conv2d(w64, null, c.stride, c.padding, 1);
-                y64.square().sum().backward();
-
-                Tensor x32 = x.clone().requiresGrad_(true);
-                Tensor w32 = w.clone().requiresGrad_(true);
-                Tensor y32 = x32.conv2d(w32, null, c.stride, c.padding, 1);
-                y32.square().sum().backward();
-                check(failed, "float32 forward", y32, y64, FP32_TOLERANCE);
-                check(failed, "float32 backward", x32.grad(), x64.grad(), FP32_TOLERANCE);
-                check(failed, "float32 backward", w32.grad(), w64.grad(), FP32_TOLERANCE);
-
-                Tensor x16 = x.clone().requiresGrad_(true);
-                Tensor y16;
-                try (Autocast ignored = Autocast.open(DType.BFLOAT16)) {
-                    y16 = x16.conv2d(w, null, c.stride, c.padding, 1);
-                }
-                check(failed, "bf16 forward", y16, y64, BF16_TOLERANCE);
-                // the same loss through bf16: its input gradient must match float64's to bf16 accuracy
-                y16.to(DType.FLOAT32).square().sum().backward();
-                check(failed, "bf16 backward", x16.grad(), x64.grad(), BF16_TOLERANCE);
-            }
-            for (Case c : TRANSPOSED) {
-                Tensor x = Tensor.randn(g, 2, c.in, 6, 6);
-                Tensor w = Tensor.randn(g, c.in, c.out, c.k, c.k);
-                Tensor y64 = x.to(DType.FLOAT64).convTranspose2d(w.to(DType.FLOAT64), null, c.stride, c.padding, 0);
-                check(failed, "transposed", x.convTranspose2d(w, null, c.stride, c.padding, 0), y64, FP32_TOLERANCE);
+        for (Case c : CASES) {
+            try (Scope scope = Scope.open()) {
+                Tensor x = Tensor.randn(g, c.batch(), c.in, 8, 8);
+                Tensor w = c.transposed ? Tensor.randn(g, c.in, c.out / c.groups, c.k, c.k) : Tensor.randn(g, c.out, c.in / c.groups, c.k, c.k);
+                long size = c.transposed ? 7L * c.stride - 2L * c.padding + c.k : (8L + 2L * c.padding - c.k) / c.stride + 1;
+                Tensor u = Tensor.randn(g, c.batch(), c.out, size, size);
+                Tensor[] expected = run(c, x, w, u, DType.FLOAT64);
+                Tensor[] fp32 = run(c, x, w, u, DType.FLOAT32);
+                Tensor[] bf16 = run(c, x, w, u, DType.BFLOAT16);
+                Kind shape = c.transposed ? Kind.TRANSPOSED : c.groups > 1 ? Kind.DEPTHWISE : null;
+                check(shape != null ? shape : Kind.FORWARD, fp32[0], expected[0], FP32_TOLERANCE);
+                check(shape != null ? shape : Kind.BACKWARD_DATA, fp32[1], expected[1], FP32_TOLERANCE);
+                check(shape != null ? shape : Kind.BACKWARD_WEIGHT, fp32[2], expected[2], FP32_TOLERANCE);
+                check(Kind.BF16_FORWARD, bf16[0], expected[0], BF16_TOLERANCE);
+                check(Kind.BF16_BACKWARD, bf16[1], expected[1], BF16_TOLERANCE);
+                check(Kind.BF16_BACKWARD, bf16[2], expected[2], BF16_TOLERANCE);
             }
         }
     }
 
-    /** Records {@code what} when {@code actual} is farther than {@code tolerance} (relative, L2) from {@code expected}, or not finite. */
-    private static void check(List<String> failed, String what, Tensor actual, Tensor expected, double tolerance) {
+    /**
+     * Output, input gradient and weight gradient of the case in {@code precision} (BFLOAT16: float32
+     * leaves under bf16 autocast), through libtorch's own dispatch, for the loss Σ y·u.
+     */
+    private static Tensor[] run(Case c, Tensor x, Tensor w, Tensor u, DType precision) {
+        DType leaves = precision == DType.FLOAT64 ? DType.FLOAT64 : DType.FLOAT32;
+        // fresh leaves per precision: to() returns the tensor itself when the dtype matches, and gradients would add up
+        Tensor xl = x.to(leaves).clone().requiresGrad_(true);
+        Tensor wl = w.to(leaves).clone().requiresGrad_(true);
+        Tensor y;
+        try (Autocast a = precision == DType.BFLOAT16 ? Autocast.open(DType.BFLOAT16) : null) {
+            y = c.transposed ? xl.libtorchConvTranspose2d(wl, null, c.stride, c.padding, 0)
+                    : xl.libtorchConv2d(wl, null, c.stride, c.padding, c.groups);
+        }
+        y.to(leaves).mul(u.to(leaves)).sum().backward();
+        return new Tensor[] {y, xl.grad(), wl.grad()};
+    }
+
+    /** Counts one result of {@code kind}, wrong when farther than {@code tolerance} (relative, L2) from {@code expected} or not finite. */
+    private static void check(Kind kind, Tensor actual, Tensor expected, double tolerance) {
         double err = actual == null ? Double.NaN : actual.to(DType.FLOAT64).sub(expected).norm().item() / expected.norm().item();
+        int[] t = TALLY.get(kind);
+        t[1]++;
         if (!(err <= tolerance)) {
-            failed.add(what);
+            t[0]++;
         }
     }
 }

@@ -622,24 +622,23 @@ public final class Tensor implements AutoCloseable {
      */
     public Tensor conv2d(Tensor weight, Tensor bias, long stride, long padding, long groups) {
         OneDnnGuard.ensureChecked();
+        if (Autocast.active() && OneDnnGuard.bf16Wrong()) {
+            return Autocast.outside(() -> to(DType.FLOAT32).conv2d(weight.to(DType.FLOAT32), bias, stride, padding, groups));
+        }
         if (needsGradient(weight, bias) && BandedDepthwise.applies(this, weight, stride, padding, groups)) {
             return BandedDepthwise.apply(this, weight, bias);   // its matrix products count their own FLOPs
         }
-        Tensor out = OneDnnForward.serves(this, weight, bias, stride, padding, groups)
-                ? convolutionOneDnn(weight, bias, stride, padding, groups)
-                : wrap(torch.conv2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
-                        new long[] {padding, padding}, new long[] {1, 1}, groups));
-        return counted(out, weight.size(1) * weight.size(2) * weight.size(3));
+        return counted(libtorchConv2d(weight, bias, stride, padding, groups), weight.size(1) * weight.size(2) * weight.size(3));
     }
 
     private boolean needsGradient(Tensor weight, Tensor bias) {
         return NoGrad.isGradEnabled() && (requiresGrad() || weight.requiresGrad() || (bias != null && bias.requiresGrad()));
     }
 
-    /** {@link #conv2d} through oneDNN whatever the global switch says; for {@link OneDnnForward} only. */
-    Tensor convolutionOneDnn(Tensor weight, Tensor bias, long stride, long padding, long groups) {
-        return wrap(torch.mkldnn_convolution(n(), weight.n(), optional(bias), new long[] {padding, padding},
-                new long[] {stride, stride}, new long[] {1, 1}, groups));
+    /** {@link #conv2d} as libtorch dispatches it (oneDNN where on), uncounted; what {@link OneDnnGuard} checks. */
+    Tensor libtorchConv2d(Tensor weight, Tensor bias, long stride, long padding, long groups) {
+        return wrap(torch.conv2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
+                new long[] {padding, padding}, new long[] {1, 1}, groups));
     }
 
     /**
@@ -648,11 +647,19 @@ public final class Tensor implements AutoCloseable {
      */
     public Tensor convTranspose2d(Tensor weight, Tensor bias, long stride, long padding, long outputPadding) {
         OneDnnGuard.ensureChecked();
-        Tensor out = wrap(torch.conv_transpose2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
-                new long[] {padding, padding}, new long[] {outputPadding, outputPadding}, 1, 1, 1));
+        if (Autocast.active() && OneDnnGuard.bf16Wrong()) {
+            return Autocast.outside(() -> to(DType.FLOAT32).convTranspose2d(weight.to(DType.FLOAT32), bias, stride, padding, outputPadding));
+        }
+        Tensor out = libtorchConvTranspose2d(weight, bias, stride, padding, outputPadding);
         // every input value meets out-channels × k² weights
         FlopCounter.countFlops(2 * numel() * weight.size(1) * weight.size(2) * weight.size(3));
         return out;
+    }
+
+    /** {@link #convTranspose2d} as libtorch dispatches it, uncounted; what {@link OneDnnGuard} checks. */
+    Tensor libtorchConvTranspose2d(Tensor weight, Tensor bias, long stride, long padding, long outputPadding) {
+        return wrap(torch.conv_transpose2d(n(), weight.n(), optional(bias), new long[] {stride, stride},
+                new long[] {padding, padding}, new long[] {outputPadding, outputPadding}, 1, 1, 1));
     }
 
     /** Nearest-neighbour upsampling of [N, C, H, W] by an integer factor. */
