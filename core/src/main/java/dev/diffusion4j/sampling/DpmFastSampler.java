@@ -46,7 +46,7 @@ public final class DpmFastSampler extends SigmaSampler {
             throw new DiffusionException("dpm_fast spends its steps as a budget of model evaluations, and its smallest step, "
                     + "DPM-Solver-2, takes 2: steps must be at least 2, got " + budget);
         }
-        return super.levels(model, spec.withSteps((budget + 1) / 3));
+        return super.levels(model, spec.withSteps((budget + 1) / 3 + 1));
     }
 
     @Override
