@@ -84,11 +84,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new DiffusionException("--samples holds images but --data " + data + " is not image data");
         }
         ImageDataset generated = ImageDatasets.open(samples, new ImageOptions(null, reference.channels(), false));
-        ImageClassifier features = classifier != null ? ImageClassifier.load(classifier)
-                : ImageClassifier.builtIn(reference.channels(), reference.height(), reference.width()).orElseThrow(() ->
-                        new DiffusionException("there is no built-in classifier for " + reference.channels() + "x" + reference.height()
-                                + "x" + reference.width() + " images; train one with 'diffuse train-classifier --data " + data
-                                + " --out DIR' and pass --classifier DIR"));
+        ImageClassifier features = ImageClassifier.features(classifier, reference.channels(), reference.height(), reference.width());
         try (Scope s = Scope.open()) {
             ImageQuality.Report r = ImageQuality.evaluate(generated.all().orElseThrow(), reference, features, seed);
             print(out, r);

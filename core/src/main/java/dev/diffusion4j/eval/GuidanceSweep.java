@@ -158,10 +158,7 @@ public final class GuidanceSweep {
         if (!(DataSources.open(source, new ImageOptions((int) shape[1], (int) shape[0], false)) instanceof ImageDataset data)) {
             throw new DiffusionException(pipe.name() + " is an image model but its data set " + source + " does not open as images");
         }
-        ImageClassifier features = settings.features() != null ? ImageClassifier.load(settings.features())
-                : ImageClassifier.builtIn(shape[0], shape[1], shape[2]).orElseThrow(() -> new DiffusionException(
-                        "there is no built-in classifier for " + shape[0] + "x" + shape[1] + "x" + shape[2]
-                                + " images; give a feature classifier trained on this data"));
+        ImageClassifier features = ImageClassifier.features(settings.features(), shape[0], shape[1], shape[2]);
         if (features.config().numClasses() != classes) {
             throw new DiffusionException("the feature classifier knows " + features.config().numClasses() + " classes but " + pipe.name()
                     + " is conditioned on " + classes);

@@ -322,6 +322,18 @@ public final class ImageClassifier extends Module implements NoisyClassifier {
         }
     }
 
+    /**
+     * The feature classifier for images of this shape: the one at {@code path} when given, else the
+     * shipped one when it reads them; an error saying what to do when there is none.
+     */
+    public static ImageClassifier features(Path path, long channels, long height, long width) {
+        if (path != null) {
+            return load(path);
+        }
+        return builtIn(channels, height, width).orElseThrow(() -> new DiffusionException("there is no built-in classifier for "
+                + channels + "x" + height + "x" + width + " images; train one on this data and give it as the feature classifier"));
+    }
+
     /** The shipped Fashion-MNIST classifier, when it reads images of this shape. */
     public static Optional<ImageClassifier> builtIn(long channels, long height, long width) {
         if (channels != 1 || height != 28 || width != 28) {
