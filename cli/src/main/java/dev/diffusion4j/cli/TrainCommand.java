@@ -1,5 +1,6 @@
 package dev.diffusion4j.cli;
 
+import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.data.DataSource;
@@ -194,6 +195,9 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private Trainer newTrainer() {
+        if (Files.isDirectory(out) && CheckpointStore.latest(out).isPresent()) {
+            throw new DiffusionException(out + " already holds a training run; pass --resume to continue it or choose another --out");
+        }
         if (data == null) {
             throw new DiffusionException("--data is required: a built-in name (see 'diffuse datasets'), a CSV file or image data");
         }

@@ -258,7 +258,7 @@ class CliTest {
         evaluations.put("annealed_langevin --steps 3 --level-steps 4 --no-final-denoise", 3 * 4);
         evaluations.put("flow_heun --steps 5", 4 * 2 + 1);
         evaluations.put("flow_rk4 --sigma-schedule karras --steps 3", 2 * 4 + 1);
-        evaluations.put("dpm_fast --steps 10", 10 + 1);
+        evaluations.put("dpm_fast --steps 10", 3 * 3 - 1 + 1);   // the 3 steps a budget of 10 pays for, then the final x̂₀
         for (var e : evaluations.entrySet()) {
             List<String> args = new ArrayList<>(List.of("sample", "--model", "oracle:8gaussians", "--num", "50", "--out", out, "--json", "--sampler"));
             args.addAll(List.of(e.getKey().split(" ")));

@@ -577,12 +577,13 @@ public final class DiffusionPipeline {
             return Optional.empty();
         }
         try {
-            if (config.get("training") instanceof Map<?, ?> t) {
+            if (config.get("training") instanceof Map<?, ?> t && t.get("data") instanceof String opened) {
+                // as the run opened it: by the path it was given, with its image options and label column
                 Object size = t.get("image_size");
                 Object channels = t.get("channels");
                 ImageOptions options = new ImageOptions(size instanceof Number n && n.intValue() > 0 ? n.intValue() : null,
                         channels instanceof Number c && c.intValue() > 0 ? c.intValue() : null, (Boolean) t.get("flip"));
-                return Optional.of(DataSources.open(source, options, (String) t.get("label_column")));
+                return Optional.of(DataSources.open(opened, options, (String) t.get("label_column")));
             }
             return Optional.of(DataSources.open(source));
         } catch (DiffusionException | ClassCastException e) {
