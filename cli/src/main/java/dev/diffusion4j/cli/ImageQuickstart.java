@@ -100,7 +100,9 @@ final class ImageQuickstart {
             copy(trained.lossCurve(), out.resolve("loss.png"));
             report.put("data", data.description());
             report.put("train", trained.figures());
-            report.put("sampling", gen.metadata().asMap());
+            Map<String, Object> sampling = new LinkedHashMap<>(gen.metadata().asMap());
+            sampling.put("seconds", gen.seconds());
+            report.put("sampling", sampling);
             pw.println("evaluating the samples with the built-in Fashion-MNIST classifier...");
             pw.flush();
             quality = ImageQuality.evaluate(samples, data, ImageClassifier.fashionMnist(), seed);

@@ -123,7 +123,9 @@ final class QuickstartCommand implements Callable<Integer> {
             double total = (System.nanoTime() - t0) / 1e9;
             report.put("data", data);
             report.put("train", trained.figures());
-            report.put("sampling", gen.metadata().asMap());
+            Map<String, Object> sampling = new LinkedHashMap<>(gen.metadata().asMap());
+            sampling.put("seconds", gen.seconds());
+            report.put("sampling", sampling);
             report.put("quality", q.toMap());
             report.put("total_seconds", total);
             Json.write(out.resolve(REPORT), report);
@@ -164,7 +166,7 @@ final class QuickstartCommand implements Callable<Integer> {
         sb.append(String.format(Locale.ROOT, "| training | %s steps in %.1f s (%.0f steps/s) |%n", trained.figures().get("steps"),
                 trained.seconds(), (double) trained.figures().get("steps_per_second")));
         sb.append(String.format(Locale.ROOT, "| sampling | %d samples, DDPM %d steps, %.1f s |%n", q.samples(), gen.metadata().steps(),
-                gen.metadata().seconds()));
+                gen.seconds()));
         sb.append(String.format(Locale.ROOT, "| energy distance² | %.5f (floor %.5f, ratio %.2f) |%n", q.energyDistance(), q.energyFloor(),
                 q.energyRatio()));
         sb.append(String.format(Locale.ROOT, "| MMD² (RBF) | %.5f (floor %.5f) |%n", q.mmd(), q.mmdFloor()));

@@ -107,13 +107,14 @@ final class SampleCommand implements Callable<Integer> {
                 progress.writeAnimation(trajectory, forward);
             }
             pw.printf(Locale.ROOT, "%d samples in %.2f s (%s, %d steps, %d model evaluations) -> %s%n", r.count(),
-                    result.metadata().seconds(), r.sampler(), result.metadata().steps(), result.metadata().evaluations(), out);
+                    result.seconds(), r.sampler(), result.metadata().steps(), result.metadata().evaluations(), out);
             if (trajectory != null) {
                 pw.println("animation: " + trajectory);
             }
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>(result.metadata().asMap());
-                m.put("samples_per_second", r.count() / result.metadata().seconds());
+                m.put("seconds", result.seconds());
+                m.put("samples_per_second", r.count() / result.seconds());
                 m.put("out", out.toString());
                 if (imagesDir != null) {
                     m.put("images", imagesDir.toString());

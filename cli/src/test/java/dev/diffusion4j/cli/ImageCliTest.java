@@ -259,7 +259,7 @@ class ImageCliTest {
         assertEquals(10, textSweep.json().get("weights").get(0).get("samples").asInt(), "a prompt per class, 10 classes");
         assertTrue(textSweep.out().contains("'a photo of a t-shirt/top'"), textSweep.out());
         CliTest.assertUserError(diffuse("sample", "--model", text.toString(), "--class", "1", "--out", prompted.toString()),
-                "give --prompt");
+                "give a prompt");
         CliTest.assertUserError(diffuse("sample", "--model", cond.toString(), "--prompt", "a bag", "--out", prompted.toString()),
                 "not text-conditioned");
         CliTest.assertUserError(diffuse("sample", "--model", text.toString(), "--prompt", "a bag", "--class", "1", "--out",
@@ -283,11 +283,11 @@ class ImageCliTest {
         assertEquals(2, cgSweep.json().get("weights").size(), "an unconditional model swept over the classifier scale");
         assertTrue(cgSweep.out().contains("the classifier's gradient"), cgSweep.out());
         CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--class", "1", "--classifier-scale", "3", "--out",
-                sneakers.toString()), "train-classifier --noisy");
+                sneakers.toString()), "needs a classifier of noisy samples");
         CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--class", "1", "--classifier", clf.toString(),
                 "--classifier-scale", "3", "--out", sneakers.toString()), "trained on clean images");
         CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--class", "1", "--classifier", noisy.toString(), "--out",
-                sneakers.toString()), "add --classifier-scale");
+                sneakers.toString()), "give classifier_scale too");
         CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--class", "Boot", "--classifier", noisy.toString(),
                 "--classifier-scale", "3", "--out", sneakers.toString()), "the classifier knows");
     }

@@ -198,8 +198,7 @@ public final class DiffusionPipeline {
             }
             Tensor samples = s.keep(parts.size() == 1 ? parts.get(0) : Tensor.cat(parts, 0));
             double seconds = (System.nanoTime() - t0) / 1e9;
-            return new GenerationResult(samples, metadata(request, plan, steps[0], seconds),
-                    plan.warnings());
+            return new GenerationResult(samples, metadata(request, plan, steps[0]), plan.warnings(), seconds);
         }
     }
 
@@ -395,7 +394,7 @@ public final class DiffusionPipeline {
 
     // ------------------------------------------------------------------ metadata
 
-    private GenerationMetadata metadata(GenerationRequest r, Plan plan, int steps, double seconds) {
+    private GenerationMetadata metadata(GenerationRequest r, Plan plan, int steps) {
         long[] item = plan.item();
         double[] sigmas = plan.sigmas();
         Map<String, Object> m = new LinkedHashMap<>();
@@ -454,7 +453,6 @@ public final class DiffusionPipeline {
         m.put("sigma_min", sigmas[sigmas.length - 1] > 0 ? sigmas[sigmas.length - 1] : sigmas[sigmas.length - 2]);
         m.putAll(samplerSettings(r.sampler(), r.samplerOptions()));
         m.put("model_evaluations", plan.denoiser().count());
-        m.put("seconds", Math.round(seconds * 1000) / 1000.0);
         return new GenerationMetadata(m);
     }
 

@@ -8,7 +8,8 @@ import java.util.Map;
  * What produced a set of samples, complete enough to reproduce them: software version, model and the
  * hash of its weights, every setting of the request that applied, and what the run resolved them to —
  * the real step count, the σ range walked, the network evaluations. PNG text chunks, the CLI's
- * {@code --json} line and the studio's answers all carry this same map; keys are snake_case.
+ * {@code --json} line and the studio's answers all carry this same map; keys are snake_case. It holds
+ * no timings, so the same request on the same model writes byte-identical files.
  */
 public final class GenerationMetadata {
     private final Map<String, Object> values;
@@ -37,11 +38,6 @@ public final class GenerationMetadata {
     /** Network evaluations the run made (a guided evaluation of a batch of 2B counts once). */
     public long evaluations() {
         return ((Number) values.get("model_evaluations")).longValue();
-    }
-
-    /** Wall-clock seconds of sampling. */
-    public double seconds() {
-        return ((Number) values.get("seconds")).doubleValue();
     }
 
     public Object get(String key) {

@@ -184,7 +184,7 @@ final class Explorer {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("frames", frames);
         m.put("nfe", result.metadata().evaluations());
-        m.put("seconds", result.metadata().seconds());
+        m.put("seconds", result.seconds());
         m.put("parameters", result.metadata().asMap());
         return m;
     }
@@ -235,7 +235,7 @@ final class Explorer {
                     Map<String, Object> r = new LinkedHashMap<>();
                     r.put("sampler", out.metadata().get("sampler"));
                     r.put("nfe", out.metadata().evaluations());
-                    r.put("seconds", out.metadata().seconds());
+                    r.put("seconds", out.seconds());
                     r.put("energy", SampleMetrics.energyDistance(out.samples(), reference));
                     r.put("points", Points.of(out.samples()));
                     results.add(r);

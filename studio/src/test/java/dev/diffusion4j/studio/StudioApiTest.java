@@ -251,8 +251,6 @@ class StudioApiTest {
                     dev.diffusion4j.pipeline.GenerationRequest.builder().model(model.toString()).sampler("ddim").steps(6).count(4).seed(5)
                             .label("sneaker").guidance(2).build()).metadata().asText());
         }
-        direct.remove("seconds");
-        answered.remove("seconds");
         assertEquals(direct, answered);
         assertTrue(s.get("api/gallery").body().contains(file));
         assertTrue(Files.size(saved) > 500);
