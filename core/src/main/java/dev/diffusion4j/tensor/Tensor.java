@@ -627,7 +627,7 @@ public final class Tensor implements AutoCloseable {
         }
         // oneDNN's depthwise kernels for [N, C, H, W] fall off a cliff from 24×24 on: forward + backward of a
         // 7×7 over 28 channels at batch 128 took 5–14 s at 24–28 px against 0.2–0.35 s in channels-last,
-        // which is the fastest form at every size (also 2–6× libtorch's banded-matrix alternative). The
+        // which is the fastest form at every size (2–6× faster than depthwise as banded matrix products). The
         // output stays channels-last, and the group norms and convolutions after it follow that layout.
         Tensor input = isDepthwise(weight, groups) && !OneDnnGuard.float32Wrong() ? channelsLast() : this;
         return counted(input.libtorchConv2d(weight, bias, stride, padding, groups), weight.size(1) * weight.size(2) * weight.size(3));
