@@ -230,8 +230,9 @@ final class OneDnnGuard {
         Tensor wl = w.to(leaves).clone().requiresGrad_(true);
         Tensor y;
         try (Autocast a = precision == DType.BFLOAT16 ? Autocast.open(DType.BFLOAT16) : null) {
+            // depthwise convolutions run in channels-last (Tensor.conv2d), so that is the layout checked
             y = c.transposed ? xl.libtorchConvTranspose2d(wl, null, c.stride, c.padding, 0)
-                    : xl.libtorchConv2d(wl, null, c.stride, c.padding, c.groups);
+                    : (c.groups > 1 ? xl.channelsLast() : xl).libtorchConv2d(wl, null, c.stride, c.padding, c.groups);
         }
         y.to(leaves).mul(u.to(leaves)).sum().backward();
         return new Tensor[] {y, xl.grad(), wl.grad()};
