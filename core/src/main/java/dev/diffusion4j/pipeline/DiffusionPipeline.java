@@ -547,11 +547,6 @@ public final class DiffusionPipeline {
         return exact != null;
     }
 
-    /** The oracle's exact mixture denoiser, or null for a trained model. */
-    public MixtureDenoiser oracleDenoiser() {
-        return exact;
-    }
-
     /** Classes of a class-conditional model (an oracle's classes are its mixture components; 0 when unconditional). */
     public int numClasses() {
         return exact != null ? exact.numClasses() : network.numClasses();
