@@ -43,16 +43,6 @@ public record ImageOptions(Integer imageSize, Integer channels, Boolean flip) {
         return imageSize == null && channels == null && flip == null;
     }
 
-    /** These options with the given image size (null for native). */
-    public ImageOptions withImageSize(Integer size) {
-        return new ImageOptions(size, channels, flip);
-    }
-
-    /** These options with the given channel count (null for native). */
-    public ImageOptions withChannels(Integer c) {
-        return new ImageOptions(imageSize, c, flip);
-    }
-
     /** These options with flip set (null for the source's default). */
     public ImageOptions withFlip(Boolean on) {
         return new ImageOptions(imageSize, channels, on);

@@ -11,11 +11,6 @@ public final class SampleGrid {
     private SampleGrid() {
     }
 
-    /** Whether {@code png} is a grid with a recorded layout. */
-    public static boolean isGrid(Path png) {
-        return GridLayout.fromMetadata(PngWriter.readText(png), png).isPresent();
-    }
-
     /** The tiles of a grid PNG as an unlabelled data set (RGB, as stored). */
     public static ImageDataset read(Path png) {
         GridLayout l = GridLayout.fromMetadata(PngWriter.readText(png), png).orElseThrow(() -> new DiffusionException(png

@@ -128,12 +128,6 @@ public final class Backend {
         return threads;
     }
 
-    /** Seeds libtorch's global generator; project code always passes an explicit {@link Generator}. */
-    public static void manualSeed(long seed) {
-        ensureLoaded();
-        torch.manual_seed(seed);
-    }
-
     /** Resident set size of this process in bytes (0 if the platform does not report it). */
     public static long residentBytes() {
         ensureLoaded();
