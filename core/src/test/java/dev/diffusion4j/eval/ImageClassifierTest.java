@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.stream.IntStream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,6 +36,7 @@ class ImageClassifierTest {
         assertTrue(ImageClassifier.builtIn(1, 32, 32).isEmpty());
     }
 
+    @Tag("quality")
     @Test
     void shortTrainingLearnsAndSurvivesASaveLoadRoundTrip() throws Exception {
         ImageDataset all = ImageDatasets.fashionMnistTest();
