@@ -11,7 +11,6 @@ import dev.diffusion4j.tensor.Tensor;
 import java.util.Comparator;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,7 +18,6 @@ import org.junit.jupiter.api.Test;
  * apart: held-out real images sit at the floor, noise is far off, a one-class "model" keeps its
  * precision but loses recall, coverage and Inception-style score.
  */
-@Tag("quality")
 class ImageQualityTest {
     static ImageDataset reference;
     static ImageDataset heldOut;
