@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.stream.IntStream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import dev.diffusion4j.model.ImageClassifier;
@@ -37,6 +38,7 @@ class ImageClassifierTest {
         assertTrue(ImageClassifier.builtIn(1, 32, 32).isEmpty());
     }
 
+    @Tag("quality")
     @Test
     void shortTrainingLearnsAndSurvivesASaveLoadRoundTrip() throws Exception {
         ImageDataset all = ImageDatasets.fashionMnistTest();

@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import dev.diffusion4j.model.ImageClassifier;
@@ -32,6 +33,7 @@ import dev.diffusion4j.train.ClassifierTraining;
  * The noise-aware classifier of classifier guidance: trained on x₀ + σ·n and told σ, it is sure at
  * low noise and guesses at high noise; its gradient steers samples towards the class asked for.
  */
+@Tag("quality")
 class NoisyClassifierTest {
     private static ImageClassifier classifier;
     private static ImageDataset held;

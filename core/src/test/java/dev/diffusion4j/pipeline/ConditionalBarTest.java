@@ -17,6 +17,7 @@ import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;
 import java.nio.file.Path;
 import java.util.Locale;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * condition dropout 0.1) puts ≥ 95% of the samples for class k in component k at w = 3, while at
  * w = 0 (the unconditional model it also learned) the components come out in about equal shares.
  */
+@Tag("quality")
 class ConditionalBarTest {
 
     /** Share of {@code points} [n, 2] whose nearest component mean is {@code k}; also fills {@code counts} per component. */

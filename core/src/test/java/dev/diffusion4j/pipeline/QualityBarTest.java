@@ -14,6 +14,7 @@ import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;
 import java.nio.file.Path;
 import java.util.Locale;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -24,6 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * within 3× of the distance between two fresh data sets of the same size (both averaged over five
  * reference draws).
  */
+@Tag("quality")
 class QualityBarTest {
     @ParameterizedTest
     @ValueSource(strings = {"swissroll", "moons", "8gaussians", "25gaussians", "checkerboard", "circles", "pinwheel", "spirals"})

@@ -14,6 +14,7 @@ import dev.diffusion4j.tensor.Scope;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * would add over 300 MiB across the measured window; the bound allows 40 MiB of allocator and JIT
  * noise. ({@code diffuse bench --memory} runs the full 100k training and 10k sampling steps.)
  */
+@Tag("quality")
 class MemoryTest {
     private static final double ALLOWED_GROWTH_MB = 40;
 

@@ -13,6 +13,7 @@ import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -67,6 +68,7 @@ class StudioQueueTest {
         assertTrue(step >= 100 && step < 100000, "checkpoint at step " + step);
     }
 
+    @Tag("quality")
     @Test
     void memoryStaysFlatOver700GenerationJobs() throws Exception {
         String body = "{\"kind\":\"generate\",\"model\":\"" + StudioFixture.IMAGE_MODEL + "\",\"sampler\":\"euler\",\"steps\":2,\"num\":2,"
