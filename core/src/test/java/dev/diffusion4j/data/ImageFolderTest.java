@@ -180,7 +180,7 @@ class ImageFolderTest {
         write(grey(4, 4, 0), mixed.resolve("a.png"));
         write(grey(5, 4, 0), mixed.resolve("b.png"));
         m = assertThrows(DiffusionException.class, () -> ImageFolder.load(mixed, ImageOptions.NATIVE)).getMessage();
-        assertTrue(m.contains("a.png is 4x4, b.png is 5x4") && m.contains("--image-size"), m);
+        assertTrue(m.contains("a.png is 4x4, b.png is 5x4") && m.contains("image_size"), m);
         assertEquals(3, ImageFolder.load(mixed, new ImageOptions(3, null, null)).height());
 
         Path both = dir.resolve("both");

@@ -64,7 +64,7 @@ class ImageClassifierTest {
     @Test
     void badClassifierFilesAreRefused() throws Exception {
         DiffusionException missing = assertThrows(DiffusionException.class, () -> ImageClassifier.load(dir));
-        assertTrue(missing.getMessage().contains("train-classifier"), missing.getMessage());
+        assertTrue(missing.getMessage().contains("train a classifier into it"), missing.getMessage());
         Path truncated = dir.resolve("t.safetensors");
         Files.write(truncated, new byte[] {1, 2, 3});
         assertThrows(DiffusionException.class, () -> ImageClassifier.load(truncated));

@@ -242,7 +242,7 @@ class CheckpointStoreTest {
         assertEquals(older, CheckpointStore.resolve(older));
 
         Path empty = Files.createDirectory(other.resolve("empty"));
-        assertEquals(empty + " holds no checkpoint: train a model with `diffuse train --out " + empty + "` first",
+        assertEquals(empty + " holds no checkpoint: train a model into it first",
                 assertThrows(DiffusionException.class, () -> CheckpointStore.resolve(empty)).getMessage());
         Path missing = other.resolve("missing");
         assertMentions(assertThrows(DiffusionException.class, () -> CheckpointStore.resolve(missing)).getMessage(),

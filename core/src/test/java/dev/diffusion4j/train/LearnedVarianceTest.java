@@ -332,7 +332,7 @@ class LearnedVarianceTest {
         try (Scope s = Scope.open()) {
             Tensor noise = Tensor.randn(new Generator(1), 10, 2);
             DiffusionException e = assertThrows(DiffusionException.class, () -> Samplers.run(Samplers.create("ddpm", SamplerOptions.DEFAULTS.withVariance(ReverseVariance.LEARNED_RANGE)), new CountingDenoiser(exact), noise, GridSpec.DEFAULT, new Generator(2)));
-            assertTrue(e.getMessage().contains("--variance learned_range"), e.getMessage());
+            assertTrue(e.getMessage().contains("variance_type learned_range"), e.getMessage());
             assertThrows(DiffusionException.class, () -> new Vlb(ReverseVariance.LEARNED_RANGE, Vlb.Decoder.GAUSSIAN)
                     .evaluate(exact, noise, new Generator(3)));
         }

@@ -148,7 +148,7 @@ class TrainerTest {
     void runDirectoryRules(@TempDir Path dir) {
         Trainer.create(dir, small("moons", 10, 10), SMALL, SCHEDULE).run(TrainListener.NONE);
         DiffusionException again = assertThrows(DiffusionException.class, () -> Trainer.create(dir, small("moons", 10, 10), SMALL, SCHEDULE));
-        assertTrue(again.getMessage().contains("--resume"), again.getMessage());
+        assertTrue(again.getMessage().contains("resume it"), again.getMessage());
         DiffusionException nothing = assertThrows(DiffusionException.class, () -> Trainer.resume(dir.resolve("empty"), 0));
         assertTrue(nothing.getMessage().contains("nothing to resume"), nothing.getMessage());
         DiffusionException dims = assertThrows(DiffusionException.class,
