@@ -59,7 +59,7 @@ class LearnedVarianceCliTest {
         assertUserError(diffuse("sample", "--model", fixed.toString(), "--sampler", "ddpm", "--variance", "learned_range",
                 "--num", "10", "--out", dir.resolve("x.csv").toString()), "learned_range");
         assertUserError(diffuse("nll", "--model", fixed.toString(), "--data", "8gaussians", "--method", "vlb",
-                "--variance", "learned_range", "--num", "10"), "train --variance learned_range");
+                "--variance", "learned_range", "--num", "10"), "trained with a learned variance");
         assertUserError(diffuse("nll", "--model", "oracle:8gaussians", "--data", "8gaussians", "--method", "vlb",
                 "--variance", "learned_range", "--num", "10"), "learned_range");
         assertUserError(diffuse(smallTrain(dir.resolve("bad"), "8gaussians", "--variance", "fixed_small")), "learned_range");
