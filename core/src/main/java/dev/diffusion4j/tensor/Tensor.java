@@ -705,6 +705,12 @@ public final class Tensor implements AutoCloseable {
      * see keys 0 … i only (a left-to-right text encoder).
      */
     public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, boolean causal) {
+        if (Autocast.active()) {
+            // bf16 flash attention multiplies through cpublas's bf16 -> fp32 gemm, which this libtorch build
+            // (OpenBLAS without sbgemm, no MKL) runs as a naive loop: 4x slower U-Net training than attention
+            // in float32, which goes through sgemm. The products are small next to the convolutions around them.
+            return Autocast.outside(() -> scaledDotProductAttention(q.to(DType.FLOAT32), k.to(DType.FLOAT32), v.to(DType.FLOAT32), causal));
+        }
         Tensor out = wrap(causal ? torch.scaled_dot_product_attention(q.n(), k.n(), v.n(), new TensorOptional(), 0.0, true,
                 new DoubleOptional(), false) : torch.scaled_dot_product_attention(q.n(), k.n(), v.n()));
         // QKᵀ: Lq·Lk·d multiply-adds per head; softmax·V: Lq·Lk·dv

@@ -82,6 +82,32 @@ class ImageOpsTest {
     }
 
     @Test
+    void attentionUnderBf16AutocastRunsInFloat32WithGradients() {
+        // This libtorch has no bf16 x bf16 -> fp32 BLAS, so bf16 flash attention falls to a naive loop
+        // (4x slower U-Net training); attention leaves the autocast region instead. bf16 attention would
+        // differ from the float32 result by ~1e-2; the float32 path by the inputs' rounding only.
+        try (Scope s = Scope.open()) {
+            Tensor[] ref = qkv();
+            Tensor refOut = Tensor.scaledDotProductAttention(ref[0], ref[1], ref[2]);
+            refOut.square().sum().backward();
+            Tensor[] in = qkv();
+            try (Autocast ac = Autocast.open(DType.BFLOAT16)) {
+                Tensor out = Tensor.scaledDotProductAttention(in[0], in[1], in[2]);
+                assertEquals(DType.FLOAT32, out.dtype());
+                assertEquals(0, out.sub(refOut).abs().amax().item(), 1e-6);
+                out.square().sum().backward();
+            }
+            assertEquals(0, in[0].grad().sub(ref[0].grad()).abs().amax().item(), 1e-5);
+        }
+    }
+
+    private static Tensor[] qkv() {
+        Generator g = Generator.derived(6, 0);
+        return new Tensor[] {Tensor.randn(g, 2, 3, 49, 16).requiresGrad_(true), Tensor.randn(g, 2, 3, 49, 16),
+                Tensor.randn(g, 2, 3, 49, 16)};
+    }
+
+    @Test
     void embeddingCrossEntropyTopkEigh() {
         try (Scope s = Scope.open()) {
             Tensor table = ramp(4, 2);
