@@ -57,7 +57,7 @@ final class BenchImagesCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.println("backend: " + Backend.describe());
         Map<String, Object> figures = new LinkedHashMap<>();
-        boolean bf16Fast = ImageBenchmark.bf16Fast();
+        boolean bf16Fast = Backend.bf16Fast();
         if (precisions == null) {
             precisions = bf16Fast ? List.of("fp32", "bf16") : List.of("fp32");
         }

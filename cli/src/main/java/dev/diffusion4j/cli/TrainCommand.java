@@ -69,8 +69,8 @@ final class TrainCommand implements Callable<Integer> {
             description = "U-Net channels per resolution level, e.g. 32,64,128 (default: the preset's).")
     int[] unetChannels;
 
-    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 or bf16 (autocast; fast only on CPUs with AMX/AVX-512 BF16) "
-            + "(default: ${DEFAULT-VALUE}).")
+    @Option(names = "--precision", description = "fp32 or bf16 (autocast to bfloat16; fast only on CPUs with AMX/AVX-512 BF16). Default: "
+            + "bf16 for image models where it is fast and right on this CPU (1.4-1.5x the fp32 speed), else fp32.")
     String precision;
 
     @Option(names = "--sample-every", description = "Image models: steps between sample grids in samples/ (default 1000, 0 = off).")
@@ -277,8 +277,10 @@ final class TrainCommand implements Callable<Integer> {
         if (sampleEvery != null) {
             recipe.sampleEvery(sampleEvery);
         }
-        recipe.imageSize(imageSize == null ? 0 : imageSize).channels(colorChannels == null ? 0 : colorChannels).flip(flip)
-                .precision(Precision.parse(precision));
+        recipe.imageSize(imageSize == null ? 0 : imageSize).channels(colorChannels == null ? 0 : colorChannels).flip(flip);
+        if (precision != null) {
+            recipe.precision(Precision.parse(precision));
+        }
         BetaSchedule kindOfBeta = BetaSchedule.parse(schedule);
         int t = seedPreset && !spec.commandLine().getParseResult().hasMatchedOption("--timesteps") ? SEED_TIMESTEPS : timesteps;
         NoiseSchedule noise = new NoiseSchedule(kindOfBeta, t, kindOfBeta.defaultBetaStart(), kindOfBeta.defaultBetaEnd(), zeroSnr);
@@ -317,7 +319,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainingRecipe cfg = recipe.build();
         if (opened instanceof ImageDataset images) {
             PrintWriter err = spec.commandLine().getErr();
-            err.println("data: " + images.description());
+            err.println("data: " + images.description() + "; training in " + cfg.precision().configName());
             images.warning().ifPresent(w -> err.println("warning: " + w));
             err.flush();
         }

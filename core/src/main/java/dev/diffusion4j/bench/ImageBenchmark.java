@@ -45,11 +45,6 @@ public final class ImageBenchmark {
         };
     }
 
-    /** Whether bf16 has a fast path here: bf16 hardware that oneDNN (checked right on this CPU) can use. */
-    public static boolean bf16Fast() {
-        return Backend.hasBf16Hardware() && !Backend.oneDnnOff();
-    }
-
     /**
      * Training images/s (AdamW steps of {@code batch}), sampling image·NFE/s (no-grad forwards of
      * {@code sampleBatch}), the forward GFLOP per image and the ops issued per step, each a median over
@@ -181,7 +176,11 @@ public final class ImageBenchmark {
                     Tensor x0 = Tensor.rand(g, cfg.batchSize(), item[0], item[1], item[2]).mul(2).sub(1);
                     long t = System.nanoTime();
                     opt.zeroGrad();
-                    objective.loss(net, x0, g).backward();
+                    Tensor loss;
+                    try (Precision.Region region = cfg.precision().open()) {   // as the trainer runs it
+                        loss = objective.loss(net, x0, g);
+                    }
+                    loss.backward();
                     opt.step();
                     long t1 = System.nanoTime();
                     try (NoGrad ng = NoGrad.inference()) {

@@ -161,6 +161,11 @@ public final class Backend {
         return OneDnnGuard.bf16Wrong();
     }
 
+    /** Whether bf16 has a fast path here: bf16 hardware that oneDNN (checked right on this CPU) can use. */
+    public static boolean bf16Fast() {
+        return hasBf16Hardware() && !oneDnnOff();
+    }
+
     static Context context() {
         return torch.globalContext();
     }

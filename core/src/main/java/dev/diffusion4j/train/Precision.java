@@ -2,6 +2,7 @@ package dev.diffusion4j.train;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Autocast;
+import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.DType;
 import java.util.Locale;
 
@@ -12,6 +13,15 @@ import java.util.Locale;
 public enum Precision {
     FP32,
     BF16;
+
+    /**
+     * The faster precision for convolutional networks on this machine: BF16 where the CPU has bf16
+     * units and oneDNN passed its check ({@link Backend#bf16Fast()}), else FP32. With AVX512-BF16 and
+     * oneDNN 3.12, bf16 trains the default and seed U-Nets 1.4-1.5x faster than fp32 (README).
+     */
+    public static Precision fastest() {
+        return Backend.bf16Fast() ? BF16 : FP32;
+    }
 
     /** A region of code that runs at this precision. */
     public interface Region extends AutoCloseable {
