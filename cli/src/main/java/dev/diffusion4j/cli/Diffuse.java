@@ -91,6 +91,10 @@ public final class Diffuse implements Runnable {
         }
         // JavaCPP warns on every start that the OpenBLAS natives come from the presets release before
         // its own (the newer one is not published; the pom says why and the test suite proves the pair).
+        // JavaCPP's own logger writes to stderr unconditionally; routed through SLF4J, the level below applies.
+        if (System.getProperty("org.bytedeco.javacpp.logger") == null) {
+            System.setProperty("org.bytedeco.javacpp.logger", "slf4j");
+        }
         if (System.getProperty("org.slf4j.simpleLogger.log.org.bytedeco.javacpp.Loader") == null) {
             System.setProperty("org.slf4j.simpleLogger.log.org.bytedeco.javacpp.Loader", "error");
         }
