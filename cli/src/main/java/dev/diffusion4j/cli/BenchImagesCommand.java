@@ -4,7 +4,7 @@ import dev.diffusion4j.bench.ImageBenchmark;
 import dev.diffusion4j.model.NetworkConfig;
 import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.DType;
-import dev.diffusion4j.train.Precision;
+import dev.diffusion4j.tensor.Precision;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;

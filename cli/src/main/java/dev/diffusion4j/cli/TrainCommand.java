@@ -19,7 +19,7 @@ import dev.diffusion4j.process.Prediction;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Backend;
-import dev.diffusion4j.train.Precision;
+import dev.diffusion4j.tensor.Precision;
 import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.Trainer;
 import java.io.PrintWriter;

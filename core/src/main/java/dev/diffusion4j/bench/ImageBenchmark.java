@@ -19,7 +19,7 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.train.Precision;
+import dev.diffusion4j.tensor.Precision;
 import dev.diffusion4j.train.TrainingRecipe;
 import java.util.Arrays;
 import java.util.ArrayList;

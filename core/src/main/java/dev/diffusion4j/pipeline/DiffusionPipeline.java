@@ -13,6 +13,7 @@ import dev.diffusion4j.io.Checkpoint;
 import dev.diffusion4j.model.Condition;
 import dev.diffusion4j.model.CountingDenoiser;
 import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.model.PrecisionDenoiser;
 import dev.diffusion4j.model.DenoisingNetwork;
 import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.model.ModelSpec;
@@ -32,6 +33,7 @@ import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.schedule.SigmaSchedule;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
+import dev.diffusion4j.tensor.Precision;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.text.ClipTokenizer;
@@ -254,6 +256,13 @@ public final class DiffusionPipeline {
      */
     private Denoiser denoiser(GenerationRequest r, List<String> warnings, Map<String, Object> resolved) {
         Denoiser d = exact != null ? exact : spec.denoiser(network);
+        if (r.precision() != Precision.FP32) {
+            if (exact != null) {
+                throw new DiffusionException("precision " + r.precision().configName() + " is for trained networks; " + name
+                        + " is an exact denoiser, computed in float64");
+            }
+            d = new PrecisionDenoiser(d, r.precision());
+        }
         if (r.classifierGuided()) {
             ClassTarget target = classifierTarget(r);
             resolved.put("class", target.name());
@@ -437,6 +446,9 @@ public final class DiffusionPipeline {
             m.put("threshold_percentile", r.thresholdPercentile());
         }
         m.put("sampler", r.sampler().toLowerCase(Locale.ROOT));
+        if (r.precision() != Precision.FP32) {
+            m.put("precision", r.precision().configName());
+        }
         m.put("steps", steps);
         if (r.grid().steps() != steps) {
             m.put("requested_steps", r.grid().steps());   // a budget (dpm_fast), 0 for error control or the sampler's default

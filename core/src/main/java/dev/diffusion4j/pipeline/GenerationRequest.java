@@ -8,6 +8,7 @@ import dev.diffusion4j.sampling.SamplerOptions;
 import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.schedule.SigmaSchedule;
 import dev.diffusion4j.schedule.TimestepSpacing;
+import dev.diffusion4j.tensor.Precision;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -86,6 +87,7 @@ public final class GenerationRequest {
     private final String sampler;
     private final SamplerOptions samplerOptions;
     private final GridSpec grid;
+    private final Precision precision;
 
     private GenerationRequest(Builder b) {
         this.model = b.model;
@@ -108,6 +110,7 @@ public final class GenerationRequest {
         this.sampler = b.sampler;
         this.samplerOptions = b.samplerOptions;
         this.grid = b.grid;
+        this.precision = b.precision;
     }
 
     public static Builder builder() {
@@ -248,6 +251,11 @@ public final class GenerationRequest {
         return grid;
     }
 
+    /** The arithmetic of the network's evaluations: FP32, or BF16 autocast (about 1.5x faster on CPUs with bf16 units). */
+    public Precision precision() {
+        return precision;
+    }
+
     /** A request under construction; {@link #build()} checks it. Every setter returns the builder. */
     public static final class Builder {
         private String model;
@@ -270,6 +278,7 @@ public final class GenerationRequest {
         private String sampler = DEFAULT_SAMPLER;
         private SamplerOptions samplerOptions = SamplerOptions.DEFAULTS;
         private GridSpec grid = GridSpec.DEFAULT;
+        private Precision precision = Precision.FP32;
 
         private Builder() {
         }
@@ -295,6 +304,7 @@ public final class GenerationRequest {
             sampler = r.sampler;
             samplerOptions = r.samplerOptions;
             grid = r.grid;
+            precision = r.precision;
         }
 
         public Builder model(String v) {
@@ -390,6 +400,11 @@ public final class GenerationRequest {
             return this;
         }
 
+        public Builder precision(Precision v) {
+            precision = Objects.requireNonNull(v, "precision");
+            return this;
+        }
+
         /** The grid's step count (0: the sampler's default). */
         public Builder steps(int v) {
             grid = grid.withSteps(v);
@@ -404,7 +419,7 @@ public final class GenerationRequest {
                 "guidance", "guidance_interval", "cfg_rescale", "classifier_scale", "classifier", "threshold", "threshold_percentile",
                 "sampler", "steps", "sigma_schedule", "rho", "spacing", "eta", "variance", "s_churn", "s_tmin", "s_tmax", "s_noise",
                 "order", "variant", "sde", "predictor", "snr", "corrector_steps", "langevin_eps", "level_steps", "final_denoise", "rtol",
-                "atol");
+                "atol", "precision");
 
         /**
          * Sets field {@code name} (one of {@link #FIELDS}) from its text form, as a PNG's metadata, a
@@ -443,6 +458,7 @@ public final class GenerationRequest {
                 case "threshold" -> threshold(Threshold.parse(v));
                 case "threshold_percentile" -> thresholdPercentile(number(name, v));
                 case "sampler" -> sampler(v);
+                case "precision" -> precision(Precision.parse(v));
                 case "steps" -> steps(integer(name, v));
                 case "sigma_schedule" -> grid(grid.withSchedule(SigmaSchedule.parse(v)));
                 case "rho" -> grid(grid.withRho(number(name, v)));

@@ -29,6 +29,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import dev.diffusion4j.tensor.Precision;
 
 /**
  * Trains a diffusion model: AdamW with warm-up and cosine decay, gradient clipping and

@@ -6,6 +6,7 @@ import dev.diffusion4j.objective.Weighting;
 import dev.diffusion4j.process.Prediction;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import dev.diffusion4j.tensor.Precision;
 
 /**
  * How a model is trained — the data, the optimisation and the run's bookkeeping (the architecture

@@ -13,6 +13,8 @@ import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.schedule.SigmaSchedule;
+import dev.diffusion4j.tensor.DType;
+import dev.diffusion4j.tensor.Precision;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.train.TrainListener;
@@ -175,6 +177,29 @@ class PipelineTest {
         DiffusionException mismatch = assertThrows(DiffusionException.class,
                 () -> ema.generate(request().weights(GenerationRequest.Weights.RAW).build()));
         assertTrue(mismatch.getMessage().contains("raw weights"), mismatch.getMessage());
+    }
+
+    /** bf16 evaluations: recorded in the metadata and reproduced from it; near the float32 samples, not the same arithmetic. */
+    @Test
+    void bf16EvaluationsAreRecordedAndNearFloat32() {
+        DiffusionPipeline pipe = DiffusionPipeline.load(dir);
+        try (Scope s = Scope.open()) {
+            GenerationResult fp32 = pipe.generate(request().seed(3).build());
+            GenerationResult bf16 = pipe.generate(request().seed(3).precision(Precision.BF16).build());
+            assertFalse(fp32.metadata().asMap().containsKey("precision"), "fp32 is the default and goes unsaid");
+            assertEquals("bf16", bf16.metadata().asMap().get("precision"));
+            assertEquals(DType.FLOAT32, bf16.samples().dtype(), "the sampler's state stays float32");
+            // bf16 keeps 8 significant bits (relative rounding 2^-9): the samples move by about 1e-2 of
+            // the data's scale (radii 1 and 2), far less than a seed changes them (~1)
+            double moved = bf16.samples().sub(fp32.samples()).abs().mean().item();
+            assertTrue(moved > 1e-4 && moved < 0.05, "mean move " + moved);
+            GenerationRequest again = GenerationRequest.fromMetadata(bf16.metadata().asText(), dir.toString());
+            assertEquals(Precision.BF16, again.precision());
+            assertTrue(bf16.samples().equal(pipe.generate(again).samples()));
+        }
+        assertMessage(() -> DiffusionPipeline.open("oracle:8gaussians").generate(GenerationRequest.builder().precision(Precision.BF16)
+                .build()), "exact denoiser");
+        assertMessage(() -> GenerationRequest.builder().set("precision", "fp8"), "unknown precision 'fp8'");
     }
 
     /** Every mistake is caught before any work, and the message names the request's field. */

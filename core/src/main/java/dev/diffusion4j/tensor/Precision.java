@@ -1,9 +1,6 @@
-package dev.diffusion4j.train;
+package dev.diffusion4j.tensor;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.tensor.Autocast;
-import dev.diffusion4j.tensor.Backend;
-import dev.diffusion4j.tensor.DType;
 import java.util.Locale;
 
 /**
