@@ -1,6 +1,5 @@
 package dev.diffusion4j.io;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
@@ -105,7 +104,7 @@ public final class Checkpoint {
     }
 
     private static Map<String, Object> readJson(Path file) {
-        return Json.mapper().convertValue(Json.read(file), new TypeReference<Map<String, Object>>() { });
+        return Json.readMap(file);
     }
 
     /**

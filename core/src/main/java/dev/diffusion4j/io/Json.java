@@ -3,6 +3,7 @@ package dev.diffusion4j.io;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,6 +15,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * The project's one JSON configuration: pretty-printed output with sorted keys (so files diff
@@ -58,6 +61,15 @@ public final class Json {
         } catch (IOException e) {
             throw new DiffusionException("could not read " + file + ": " + AtomicFiles.reason(e), e);
         }
+    }
+
+    /** Parses {@code file}, which must hold a JSON object, into a map (numbers, strings, lists, maps). */
+    public static Map<String, Object> readMap(Path file) {
+        JsonNode node = read(file);
+        if (!node.isObject()) {
+            throw new DiffusionException(file + " must hold a JSON object, got " + node.getNodeType().toString().toLowerCase(Locale.ROOT));
+        }
+        return MAPPER.convertValue(node, new TypeReference<Map<String, Object>>() { });
     }
 
     /** Writes {@code value} as pretty-printed JSON with a trailing newline, atomically. */

@@ -1,10 +1,22 @@
 package dev.diffusion4j.models.vae;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.io.AtomicFiles;
+import dev.diffusion4j.io.Json;
+import dev.diffusion4j.io.Safetensors;
+import dev.diffusion4j.io.SafetensorsFile;
 import dev.diffusion4j.nn.Conv2d;
 import dev.diffusion4j.nn.Module;
+import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
+import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The KL-regularised autoencoder of latent diffusion (Rombach et al. 2022) with diffusers' module
@@ -13,6 +25,10 @@ import dev.diffusion4j.tensor.Tensor;
  * maps a latent back to an image; images are in [−1, 1].
  */
 public final class AutoencoderKL extends Module {
+    /** diffusers' names inside a model folder. */
+    public static final String CONFIG_FILE = "config.json";
+    public static final String WEIGHTS_FILE = "diffusion_pytorch_model.safetensors";
+
     private final AutoencoderKLConfig config;
     private final Encoder encoder;
     private final Decoder decoder;
@@ -33,6 +49,36 @@ public final class AutoencoderKL extends Module {
         return config;
     }
 
+    /**
+     * Reads a diffusers model folder ({@code vae/} of a Stable Diffusion folder, or one {@link #save}
+     * wrote): {@value #CONFIG_FILE} and {@value #WEIGHTS_FILE}, any float dtype. Only safetensors are
+     * read; a missing, extra or misshapen weight is an error that names it.
+     */
+    public static AutoencoderKL load(Path folder) {
+        AutoencoderKLConfig config = AutoencoderKLConfig.fromConfig(Json.readMap(folder.resolve(CONFIG_FILE)));
+        Path weights = folder.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(weights)) {
+            throw new DiffusionException(folder + " has no " + WEIGHTS_FILE + ": an AutoencoderKL folder holds " + CONFIG_FILE
+                    + " and its weights as safetensors (pickled .bin files are never read)");
+        }
+        AutoencoderKL vae = new AutoencoderKL(config, new Generator(0));
+        try (SafetensorsFile file = Safetensors.open(weights); Scope s = Scope.open()) {
+            vae.loadStateDict(file.readAll());
+        }
+        return vae;
+    }
+
+    /** Writes {@code folder} in diffusers' layout: {@value #CONFIG_FILE} and float32 {@value #WEIGHTS_FILE}. */
+    public void save(Path folder) {
+        try {
+            Files.createDirectories(folder);
+        } catch (IOException e) {
+            throw new DiffusionException("could not create " + folder + ": " + AtomicFiles.reason(e), e);
+        }
+        Safetensors.write(folder.resolve(WEIGHTS_FILE), stateDict(), Map.of("format", "pt"));
+        Json.write(folder.resolve(CONFIG_FILE), config.toConfig());
+    }
+
     /** images [B, in, H, W] (H, W multiples of the downsampling factor) → q(z | x). */
     public DiagonalGaussian encode(Tensor images) {
         checkShape(images, config.inChannels(), config.downsampleFactor(), "images");
@@ -44,6 +90,76 @@ public final class AutoencoderKL extends Module {
     public Tensor decode(Tensor z) {
         checkShape(z, config.latentChannels(), 1, "latents");
         return decoder.forward(postQuantConv == null ? z : postQuantConv.forward(z));
+    }
+
+    /**
+     * {@link #decode} in overlapping tiles of {@code tile}×{@code tile} latent pixels, {@code overlap}
+     * of them shared by neighbours, one batch item at a time: memory is bounded by one tile's
+     * activations whatever the image size. Each tile's image is weighted by a ramp that rises across the
+     * overlap on the sides it shares, and the weighted images are averaged, so seams blend linearly.
+     * The decoder is not strictly local (GroupNorm and attention see a whole tile), so tiles differ
+     * slightly from a whole decode; latents no larger than one tile decode whole.
+     */
+    public Tensor decodeTiled(Tensor z, int tile, int overlap) {
+        checkShape(z, config.latentChannels(), 1, "latents");
+        if (tile <= 0 || overlap < 0 || overlap >= tile) {
+            throw new DiffusionException("AutoencoderKL: tiles need 0 <= overlap < tile, got tile " + tile + " and overlap " + overlap);
+        }
+        long h = z.size(2);
+        long w = z.size(3);
+        int f = config.downsampleFactor();
+        List<Tensor> images = new ArrayList<>();
+        for (long item = 0; item < z.size(0); item++) {
+            Tensor one = z.narrow(0, item, 1);
+            if (h <= tile && w <= tile) {
+                images.add(decode(one));
+                continue;
+            }
+            Tensor sum = Tensor.zeros(1, config.outChannels(), h * f, w * f);
+            Tensor weights = Tensor.zeros(1, 1, h * f, w * f);
+            for (long top : starts(h, tile, overlap)) {
+                for (long left : starts(w, tile, overlap)) {
+                    long th = Math.min(tile, h - top);
+                    long tw = Math.min(tile, w - left);
+                    Tensor image = decode(one.narrow(2, top, th).narrow(3, left, tw));
+                    Tensor ramp = ramp(th * f, overlap * f, top > 0, top + th < h).view(1, 1, th * f, 1)
+                            .mul(ramp(tw * f, overlap * f, left > 0, left + tw < w).view(1, 1, 1, tw * f));
+                    sum = sum.add(image.mul(ramp).pad2d(left * f, (w - left - tw) * f, top * f, (h - top - th) * f));
+                    weights = weights.add(ramp.pad2d(left * f, (w - left - tw) * f, top * f, (h - top - th) * f));
+                }
+            }
+            images.add(sum.div(weights));
+        }
+        return Tensor.cat(images, 0);
+    }
+
+    /** Tile origins covering [0, size) with a stride of tile − overlap; the last tile ends at size. */
+    private static List<Long> starts(long size, int tile, int overlap) {
+        List<Long> out = new ArrayList<>();
+        long stride = tile - overlap;
+        for (long s = 0; ; s += stride) {
+            if (s + tile >= size) {
+                out.add(Math.max(0, size - tile));
+                return out;
+            }
+            out.add(s);
+        }
+    }
+
+    /** 1 inside, rising linearly over {@code overlap} pixels on each side that meets a neighbour (never 0). */
+    private static Tensor ramp(long length, long overlap, boolean rampStart, boolean rampEnd) {
+        double[] r = new double[(int) length];
+        for (int i = 0; i < length; i++) {
+            double v = 1;
+            if (rampStart && i < overlap) {
+                v = Math.min(v, (i + 1.0) / (overlap + 1));
+            }
+            if (rampEnd && length - 1 - i < overlap) {
+                v = Math.min(v, (length - i) / (overlap + 1.0));
+            }
+            r[i] = v;
+        }
+        return Tensor.of(r, length).to(DType.FLOAT32);
     }
 
     /** Reconstruction through the posterior's mode, diffusers' {@code forward(sample_posterior=False)}. */

@@ -7,16 +7,21 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.nn.Activation;
+import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class AutoencoderKLTest {
     private static final String D = AutoencoderKLConfig.DOWN;
@@ -93,6 +98,55 @@ class AutoencoderKLTest {
             DiagonalGaussian wild = DiagonalGaussian.fromMoments(Tensor.cat(List.of(Tensor.zeros(1, 1, 1, 1),
                     Tensor.full(100, 1, 1, 1, 1)), 1));
             assertEquals(20, wild.logVariance().item(), 0);
+        }
+    }
+
+    @Test
+    void tiledDecodingBlendsTilesIntoTheWholeDecode(@TempDir Path dir) {
+        try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
+            AutoencoderKL vae = new AutoencoderKL(tiny(true, true), new Generator(5));
+            Tensor z = Tensor.randn(new Generator(6), 2, 4, 24, 20);
+            Tensor whole = vae.decode(z);
+            // one tile is the whole decode (item by item, so up to the batched kernels' rounding)
+            assertEquals(0, vae.decodeTiled(z, 24, 4).sub(whole).abs().amax().item(), 1e-5);
+            Tensor tiled = vae.decodeTiled(z, 12, 4);
+            assertArrayEquals(whole.shape(), tiled.shape());
+            // a random decoder is far from local (GroupNorm and attention see a whole tile), so tiles stay
+            // near the whole decode rather than equal to it; overlapping, blended tiles come closer than cut ones
+            double blended = tiled.sub(whole).abs().mean().item();
+            double cut = vae.decodeTiled(z, 12, 0).sub(whole).abs().mean().item();
+            double otherLatent = vae.decode(Tensor.randn(new Generator(7), 2, 4, 24, 20)).sub(whole).abs().mean().item();
+            assertTrue(blended < cut && blended < 0.3 * otherLatent, "blended tiles " + blended + ", cut tiles " + cut
+                    + ", another latent " + otherLatent);
+            Tensor second = vae.decodeTiled(z.narrow(0, 1, 1), 12, 4);
+            assertTrue(second.equal(tiled.narrow(0, 1, 1)), "one item at a time: a batch decodes as its items do");
+            assertThrows(DiffusionException.class, () -> vae.decodeTiled(z, 8, 8));
+        }
+    }
+
+    @Test
+    void savesAndLoadsDiffusersFolders(@TempDir Path dir) throws Exception {
+        try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
+            AutoencoderKL vae = new AutoencoderKL(tiny(true, true), new Generator(8));
+            vae.save(dir.resolve("vae"));
+            AutoencoderKL back = AutoencoderKL.load(dir.resolve("vae"));
+            assertEquals(vae.config(), back.config());
+            Tensor x = Tensor.rand(new Generator(9), 1, 3, 16, 16);
+            assertTrue(vae.reconstruct(x).equal(back.reconstruct(x)));
+            // half-precision weights, as Stable Diffusion folders often ship them, load as float32
+            Map<String, Tensor> half = new LinkedHashMap<>();
+            vae.stateDict().forEach((k, v) -> half.put(k, v.to(DType.FLOAT16)));
+            Safetensors.write(dir.resolve("vae").resolve(AutoencoderKL.WEIGHTS_FILE), half, Map.of());
+            Tensor fromHalf = AutoencoderKL.load(dir.resolve("vae")).reconstruct(x);
+            assertEquals(0, fromHalf.sub(vae.reconstruct(x)).abs().amax().item(), 0.05);
+            // a weight too many is named, not ignored
+            half.put("encoder.extra.weight", Tensor.zeros(1));
+            Safetensors.write(dir.resolve("vae").resolve(AutoencoderKL.WEIGHTS_FILE), half, Map.of());
+            assertTrue(assertThrows(DiffusionException.class, () -> AutoencoderKL.load(dir.resolve("vae"))).getMessage()
+                    .contains("encoder.extra.weight"));
+            Files.delete(dir.resolve("vae").resolve(AutoencoderKL.WEIGHTS_FILE));
+            assertTrue(assertThrows(DiffusionException.class, () -> AutoencoderKL.load(dir.resolve("vae"))).getMessage()
+                    .contains("has no diffusion_pytorch_model.safetensors"));
         }
     }
 
