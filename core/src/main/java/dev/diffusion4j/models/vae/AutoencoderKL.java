@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * The KL-regularised autoencoder of latent diffusion (Rombach et al. 2022) with diffusers' module
@@ -82,8 +83,12 @@ public final class AutoencoderKL extends Module {
     /** images [B, in, H, W] (H, W multiples of the downsampling factor) → q(z | x). */
     public DiagonalGaussian encode(Tensor images) {
         checkShape(images, config.inChannels(), config.downsampleFactor(), "images");
+        return DiagonalGaussian.fromMoments(moments(images));
+    }
+
+    private Tensor moments(Tensor images) {
         Tensor moments = encoder.forward(images);
-        return DiagonalGaussian.fromMoments(quantConv == null ? moments : quantConv.forward(moments));
+        return quantConv == null ? moments : quantConv.forward(moments);
     }
 
     /** z [B, latent, h, w] → images [B, out, h·f, w·f]. */
@@ -95,42 +100,64 @@ public final class AutoencoderKL extends Module {
     /**
      * {@link #decode} in overlapping tiles of {@code tile}×{@code tile} latent pixels, {@code overlap}
      * of them shared by neighbours, one batch item at a time: memory is bounded by one tile's
-     * activations whatever the image size. Each tile's image is weighted by a ramp that rises across the
-     * overlap on the sides it shares, and the weighted images are averaged, so seams blend linearly.
-     * The decoder is not strictly local (GroupNorm and attention see a whole tile), so tiles differ
-     * slightly from a whole decode; latents no larger than one tile decode whole.
+     * activations whatever the image size. Latents no larger than one tile decode whole.
      */
     public Tensor decodeTiled(Tensor z, int tile, int overlap) {
         checkShape(z, config.latentChannels(), 1, "latents");
+        return tiled(z, tile, overlap, config.downsampleFactor(), 1, config.outChannels(), this::decode);
+    }
+
+    /**
+     * {@link #encode} in overlapping tiles of {@code tile}×{@code tile} image pixels ({@code tile} and
+     * {@code overlap} multiples of the downsampling factor), one batch item at a time; the moments of
+     * the tiles are blended as {@link #decodeTiled} blends images.
+     */
+    public DiagonalGaussian encodeTiled(Tensor images, int tile, int overlap) {
+        int f = config.downsampleFactor();
+        checkShape(images, config.inChannels(), f, "images");
+        if (tile % f != 0 || overlap % f != 0) {
+            throw new DiffusionException("AutoencoderKL: encoder tiles and overlaps must be multiples of " + f + ", got tile " + tile
+                    + " and overlap " + overlap);
+        }
+        return DiagonalGaussian.fromMoments(tiled(images, tile, overlap, 1, f, 2 * config.latentChannels(), this::moments));
+    }
+
+    /**
+     * Runs {@code op}, which scales sizes by up/down, over overlapping tiles of each item of {@code x}.
+     * Each tile's output is weighted by a ramp that rises across the overlap on the sides it shares,
+     * and the weighted outputs are averaged, so seams blend linearly. The networks are not strictly
+     * local (GroupNorm and attention see a whole tile), so tiles differ slightly from a whole pass.
+     */
+    private static Tensor tiled(Tensor x, int tile, int overlap, int up, int down, int outChannels, UnaryOperator<Tensor> op) {
         if (tile <= 0 || overlap < 0 || overlap >= tile) {
             throw new DiffusionException("AutoencoderKL: tiles need 0 <= overlap < tile, got tile " + tile + " and overlap " + overlap);
         }
-        long h = z.size(2);
-        long w = z.size(3);
-        int f = config.downsampleFactor();
-        List<Tensor> images = new ArrayList<>();
-        for (long item = 0; item < z.size(0); item++) {
-            Tensor one = z.narrow(0, item, 1);
+        long h = x.size(2);
+        long w = x.size(3);
+        List<Tensor> outputs = new ArrayList<>();
+        for (long item = 0; item < x.size(0); item++) {
+            Tensor one = x.narrow(0, item, 1);
             if (h <= tile && w <= tile) {
-                images.add(decode(one));
+                outputs.add(op.apply(one));
                 continue;
             }
-            Tensor sum = Tensor.zeros(1, config.outChannels(), h * f, w * f);
-            Tensor weights = Tensor.zeros(1, 1, h * f, w * f);
+            Tensor sum = Tensor.zeros(1, outChannels, h * up / down, w * up / down);
+            Tensor weights = Tensor.zeros(1, 1, h * up / down, w * up / down);
             for (long top : starts(h, tile, overlap)) {
                 for (long left : starts(w, tile, overlap)) {
                     long th = Math.min(tile, h - top);
                     long tw = Math.min(tile, w - left);
-                    Tensor image = decode(one.narrow(2, top, th).narrow(3, left, tw));
-                    Tensor ramp = ramp(th * f, overlap * f, top > 0, top + th < h).view(1, 1, th * f, 1)
-                            .mul(ramp(tw * f, overlap * f, left > 0, left + tw < w).view(1, 1, 1, tw * f));
-                    sum = sum.add(image.mul(ramp).pad2d(left * f, (w - left - tw) * f, top * f, (h - top - th) * f));
-                    weights = weights.add(ramp.pad2d(left * f, (w - left - tw) * f, top * f, (h - top - th) * f));
+                    Tensor out = op.apply(one.narrow(2, top, th).narrow(3, left, tw));
+                    Tensor ramp = ramp(th * up / down, overlap * up / down, top > 0, top + th < h).view(1, 1, -1, 1)
+                            .mul(ramp(tw * up / down, overlap * up / down, left > 0, left + tw < w).view(1, 1, 1, -1));
+                    long[] pad = {left * up / down, (w - left - tw) * up / down, top * up / down, (h - top - th) * up / down};
+                    sum = sum.add(out.mul(ramp).pad2d(pad[0], pad[1], pad[2], pad[3]));
+                    weights = weights.add(ramp.pad2d(pad[0], pad[1], pad[2], pad[3]));
                 }
             }
-            images.add(sum.div(weights));
+            outputs.add(sum.div(weights));
         }
-        return Tensor.cat(images, 0);
+        return Tensor.cat(outputs, 0);
     }
 
     /** Tile origins covering [0, size) with a stride of tile − overlap; the last tile ends at size. */

@@ -125,6 +125,22 @@ class AutoencoderKLTest {
     }
 
     @Test
+    void tiledEncodingBlendsTheMoments() {
+        try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
+            AutoencoderKL vae = new AutoencoderKL(tiny(true, true), new Generator(10));
+            Tensor x = Tensor.rand(new Generator(11), 2, 3, 48, 40).mul(2).sub(1);
+            DiagonalGaussian whole = vae.encode(x);
+            assertEquals(0, vae.encodeTiled(x, 48, 8).mean().sub(whole.mean()).abs().amax().item(), 1e-5);
+            DiagonalGaussian tiled = vae.encodeTiled(x, 24, 8);
+            assertArrayEquals(whole.mean().shape(), tiled.mean().shape());
+            double blended = tiled.mean().sub(whole.mean()).abs().mean().item();
+            double cut = vae.encodeTiled(x, 24, 0).mean().sub(whole.mean()).abs().mean().item();
+            assertTrue(blended < cut, "blended " + blended + ", cut " + cut);
+            assertTrue(assertThrows(DiffusionException.class, () -> vae.encodeTiled(x, 25, 8)).getMessage().contains("multiples of 2"));
+        }
+    }
+
+    @Test
     void savesAndLoadsDiffusersFolders(@TempDir Path dir) throws Exception {
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
             AutoencoderKL vae = new AutoencoderKL(tiny(true, true), new Generator(8));
