@@ -451,6 +451,11 @@ public final class Tensor implements AutoCloseable {
         return wrap(torch.relu(n()));
     }
 
+    /** x for x ≥ 0, {@code slope}·x below (Maas et al. 2013). */
+    public Tensor leakyRelu(double slope) {
+        return wrap(torch.leaky_relu(n(), new Scalar(slope)));
+    }
+
     public Tensor softmax(long dim) {
         return wrap(n().softmax(dim));
     }
