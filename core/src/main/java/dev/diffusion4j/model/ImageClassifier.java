@@ -174,16 +174,26 @@ public final class ImageClassifier extends Module implements NoisyClassifier {
      * {@code sigma} must be null for a clean classifier and given for a noisy one.
      */
     public Tensor features(Tensor x, Tensor sigma) {
+        List<Tensor> maps = featureMaps(x, sigma);
+        return maps.get(maps.size() - 1).mean(new long[] {2, 3}, false);
+    }
+
+    /**
+     * The activations after each of the four convolution blocks (before pooling), [n, width, h, w]
+     * from full to quarter resolution: what a perceptual distance compares. {@code sigma} as in
+     * {@link #features(Tensor, Tensor)}.
+     */
+    public List<Tensor> featureMaps(Tensor x, Tensor sigma) {
         checkInput(x);
         if (config.noisy() != (sigma != null)) {
             throw new IllegalArgumentException(config.noisy() ? "a noisy classifier needs noise levels" : "a clean classifier takes no noise level");
         }
         Tensor emb = sigma == null ? null : noiseEmbedding.forward(noiseProj.forward(noiseTimestep(sigma, x.size(0)))).silu();
-        Tensor h = film(0, norm0.forward(conv0.forward(x)), emb).relu().maxPool2d(2, 2);
-        h = film(1, norm1.forward(conv1.forward(h)), emb).relu();
-        h = film(2, norm2.forward(conv2.forward(h)), emb).relu().maxPool2d(2, 2);
-        h = film(3, norm3.forward(conv3.forward(h)), emb).relu();
-        return h.mean(new long[] {2, 3}, false);
+        Tensor h0 = film(0, norm0.forward(conv0.forward(x)), emb).relu();
+        Tensor h1 = film(1, norm1.forward(conv1.forward(h0.maxPool2d(2, 2))), emb).relu();
+        Tensor h2 = film(2, norm2.forward(conv2.forward(h1)), emb).relu();
+        Tensor h3 = film(3, norm3.forward(conv3.forward(h2.maxPool2d(2, 2))), emb).relu();
+        return List.of(h0, h1, h2, h3);
     }
 
     /** log σ mapped linearly onto [0, 1000], the range the sinusoidal embedding is made for; [n]. */
