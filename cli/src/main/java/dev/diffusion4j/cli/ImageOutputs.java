@@ -1,11 +1,11 @@
 package dev.diffusion4j.cli;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.viz.ImageGrids;
 import dev.diffusion4j.io.GifWriter;
 import dev.diffusion4j.io.PngWriter;
 import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.viz.ImageGrid;
+import dev.diffusion4j.viz.ImageGrids;
 import dev.diffusion4j.viz.ImageTiles;
 import java.awt.image.BufferedImage;
 import java.io.IOException;

@@ -1,12 +1,12 @@
 package dev.diffusion4j.cli;
 
-import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.ImageOptions;
+import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.model.MlpConfig;
 import dev.diffusion4j.model.NetworkConfig;
 import dev.diffusion4j.model.SeedUNetConfig;
@@ -20,8 +20,8 @@ import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.Precision;
-import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.Trainer;
+import dev.diffusion4j.train.TrainingRecipe;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,8 +1,8 @@
 package dev.diffusion4j.data;
 
+import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.DiffusionException;
 import java.util.List;
 import java.util.Optional;
 

@@ -1,11 +1,11 @@
 package dev.diffusion4j.data;
 
-import java.util.ArrayList;
-import java.util.List;
 import dev.diffusion4j.DiffusionException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 

@@ -1,12 +1,12 @@
 package dev.diffusion4j.eval;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.Arrays;
-import dev.diffusion4j.model.ImageClassifier;
 
 /**
  * Distances between two sets of feature vectors [n, d] (from a feature network such as

@@ -2,13 +2,13 @@ package dev.diffusion4j.eval;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.ImageDataset;
+import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import dev.diffusion4j.model.ImageClassifier;
 
 /**
  * How close generated images are to a data set under a feature network, next to the floor: the

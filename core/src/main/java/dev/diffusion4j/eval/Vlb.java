@@ -1,9 +1,9 @@
 package dev.diffusion4j.eval;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.process.ReverseVariance;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.LearnedVariance;
+import dev.diffusion4j.process.ReverseVariance;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;

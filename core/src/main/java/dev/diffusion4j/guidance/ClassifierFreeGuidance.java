@@ -1,13 +1,13 @@
 package dev.diffusion4j.guidance;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.tensor.Tensor;
-import java.util.List;
-import dev.diffusion4j.model.LearnedVariance;
+import dev.diffusion4j.model.Condition;
+import dev.diffusion4j.model.ConditionalDenoiser;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.ForwardingDenoiser;
-import dev.diffusion4j.model.ConditionalDenoiser;
-import dev.diffusion4j.model.Condition;
+import dev.diffusion4j.model.LearnedVariance;
+import dev.diffusion4j.tensor.Tensor;
+import java.util.List;
 
 /**
  * Classifier-free guidance (Ho &amp; Salimans 2022) as a denoiser, so that every sampler gets it:

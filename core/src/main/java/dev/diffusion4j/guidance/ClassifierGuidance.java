@@ -1,13 +1,13 @@
 package dev.diffusion4j.guidance;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.model.ForwardingDenoiser;
+import dev.diffusion4j.model.LearnedVariance;
+import dev.diffusion4j.model.NoisyClassifier;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.model.LearnedVariance;
-import dev.diffusion4j.model.Denoiser;
-import dev.diffusion4j.model.NoisyClassifier;
-import dev.diffusion4j.model.ForwardingDenoiser;
 
 /**
  * Classifier guidance (Dhariwal &amp; Nichol 2021, Algorithm 1 and eq. 14) as a denoiser:

@@ -1,10 +1,10 @@
 package dev.diffusion4j.guidance;
 
-import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.model.LearnedVariance;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.ForwardingDenoiser;
+import dev.diffusion4j.model.LearnedVariance;
 import dev.diffusion4j.model.SampleRange;
+import dev.diffusion4j.tensor.Tensor;
 
 /** A {@link Denoiser} whose estimates x̂₀ are clipped to a {@link SampleRange}. */
 public final class ClippedDenoiser extends ForwardingDenoiser {

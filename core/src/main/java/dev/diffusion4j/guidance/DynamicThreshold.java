@@ -1,10 +1,10 @@
 package dev.diffusion4j.guidance;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.model.LearnedVariance;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.ForwardingDenoiser;
+import dev.diffusion4j.model.LearnedVariance;
+import dev.diffusion4j.tensor.Tensor;
 
 /**
  * Imagen's dynamic thresholding of x̂₀ (Saharia et al. 2022, sec. 2.3), for data in [−1, 1]: per

@@ -1,7 +1,7 @@
 package dev.diffusion4j.model;
 
-import dev.diffusion4j.schedule.NoiseClock;
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.schedule.NoiseClock;
 import dev.diffusion4j.tensor.Tensor;
 
 /**

@@ -1,7 +1,7 @@
 package dev.diffusion4j.model;
 
-import dev.diffusion4j.io.Checkpoint;
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.io.Checkpoint;
 import dev.diffusion4j.process.Prediction;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Generator;

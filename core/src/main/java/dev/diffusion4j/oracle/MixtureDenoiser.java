@@ -2,15 +2,15 @@ package dev.diffusion4j.oracle;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.GaussianMixture;
+import dev.diffusion4j.model.ConditionalDenoiser;
+import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.model.NoisyClassifier;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.Arrays;
-import dev.diffusion4j.model.NoisyClassifier;
-import dev.diffusion4j.model.Denoiser;
-import dev.diffusion4j.model.ConditionalDenoiser;
 
 /**
  * The exact denoiser of data drawn from a Gaussian mixture p(x₀) = Σₖ wₖ·N(x₀; μₖ, diag(sₖ²)), with

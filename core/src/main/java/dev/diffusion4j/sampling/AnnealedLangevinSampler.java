@@ -1,8 +1,8 @@
 package dev.diffusion4j.sampling;
 
 import dev.diffusion4j.model.Denoiser;
-import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.schedule.SigmaSchedule;
+import dev.diffusion4j.tensor.Tensor;
 
 /**
  * Annealed Langevin dynamics (Song &amp; Ermon 2019, "Generative Modeling by Estimating Gradients of

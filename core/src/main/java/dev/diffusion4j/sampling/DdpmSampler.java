@@ -1,9 +1,9 @@
 package dev.diffusion4j.sampling;
 
-import dev.diffusion4j.process.ReverseVariance;
-import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.LearnedVariance;
+import dev.diffusion4j.process.ReverseVariance;
+import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.tensor.Tensor;
 
 /**

@@ -2,12 +2,12 @@ package dev.diffusion4j.sampling;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.Locale;
-import dev.diffusion4j.schedule.GridSpec;
 
 /**
  * DPM-Solver with adaptive step size (Lu et al. 2022, sec. 3.3 and Alg. 3 of App. C): an embedded

@@ -1,10 +1,10 @@
 package dev.diffusion4j.sampling;
 
-import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.LinearFlow;
-import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.schedule.SigmaSchedule;
+import dev.diffusion4j.tensor.Tensor;
 
 /**
  * An explicit Runge–Kutta method on the flow-matching ODE dx_t/dt = v(x_t, t) of the linear path

@@ -1,7 +1,7 @@
 package dev.diffusion4j.sampling;
 
-import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.process.Sde;
+import dev.diffusion4j.tensor.Tensor;
 
 /**
  * The Langevin corrector of Song et al. 2021 (Alg. 4 for VE, Alg. 5 for VP): M steps of

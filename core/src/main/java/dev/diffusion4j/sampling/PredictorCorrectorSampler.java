@@ -2,9 +2,9 @@ package dev.diffusion4j.sampling;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.process.Sde;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.Locale;
-import dev.diffusion4j.process.Sde;
 
 /**
  * Predictor–corrector sampling of a score SDE (Song et al. 2021, Alg. 1, 2 and 3): at each step a

@@ -1,12 +1,12 @@
 package dev.diffusion4j.sampling;
 
 import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.process.DormandPrince;
+import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.schedule.GridSpec;
-import dev.diffusion4j.process.DormandPrince;
 
 /**
  * The probability-flow ODE (Song et al. 2021, eq. 13) solved by adaptive Dormand–Prince RK45.

@@ -2,8 +2,8 @@ package dev.diffusion4j.sampling;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.process.ReverseVariance;
-import java.util.Locale;
 import dev.diffusion4j.process.Sde;
+import java.util.Locale;
 
 /**
  * The parameters of the sampling algorithms; each sampler reads the ones that apply to it and ignores

@@ -1,8 +1,8 @@
 package dev.diffusion4j.sampling;
 
-import dev.diffusion4j.schedule.GridSpec;
-import dev.diffusion4j.process.Sde;
 import dev.diffusion4j.model.Denoiser;
+import dev.diffusion4j.process.Sde;
+import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.schedule.SigmaSchedule;
 
 /**

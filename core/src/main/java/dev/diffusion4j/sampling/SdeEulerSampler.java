@@ -1,8 +1,8 @@
 package dev.diffusion4j.sampling;
 
 import dev.diffusion4j.model.Denoiser;
-import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.process.Sde;
+import dev.diffusion4j.tensor.Tensor;
 
 /**
  * Euler–Maruyama on the reverse-time SDE of a score SDE (Song et al. 2021, eq. 6 after Anderson

@@ -3,12 +3,12 @@ package dev.diffusion4j.train;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.ImageDataset;
+import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.tensor.AdamW;
 import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.model.ImageClassifier;
 
 /**
  * Trains an {@link ImageClassifier} on a labelled image data set: AdamW, linear warm-up then

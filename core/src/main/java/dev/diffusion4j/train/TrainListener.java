@@ -2,8 +2,8 @@ package dev.diffusion4j.train;
 
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.tensor.Tensor;
-import java.util.Map;
 import java.nio.file.Path;
+import java.util.Map;
 
 /** Observes a training run; every method has a no-op default. */
 public interface TrainListener {

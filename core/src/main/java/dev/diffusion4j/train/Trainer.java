@@ -4,17 +4,18 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.ImageOptions;
-import dev.diffusion4j.model.Normalizer;
 import dev.diffusion4j.io.Checkpoint;
 import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.model.DenoisingNetwork;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.NetworkConfig;
+import dev.diffusion4j.model.Normalizer;
 import dev.diffusion4j.model.SampleRange;
 import dev.diffusion4j.objective.DiffusionObjective;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.AdamW;
 import dev.diffusion4j.tensor.Generator;
+import dev.diffusion4j.tensor.Precision;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.text.Captions;
@@ -29,7 +30,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import dev.diffusion4j.tensor.Precision;
 
 /**
  * Trains a diffusion model: AdamW with warm-up and cosine decay, gradient clipping and

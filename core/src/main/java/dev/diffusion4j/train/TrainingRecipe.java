@@ -4,9 +4,9 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.objective.LossType;
 import dev.diffusion4j.objective.Weighting;
 import dev.diffusion4j.process.Prediction;
+import dev.diffusion4j.tensor.Precision;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import dev.diffusion4j.tensor.Precision;
 
 /**
  * How a model is trained — the data, the optimisation and the run's bookkeeping (the architecture

@@ -6,9 +6,11 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.ImageDatasets;
 import dev.diffusion4j.io.Safetensors;
+import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.train.ClassifierTraining;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -16,8 +18,6 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import dev.diffusion4j.model.ImageClassifier;
-import dev.diffusion4j.train.ClassifierTraining;
 
 /** The shipped Fashion-MNIST classifier, classifier training, and classifier files. */
 class ImageClassifierTest {

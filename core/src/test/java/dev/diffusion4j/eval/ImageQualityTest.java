@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.ImageDatasets;
+import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
@@ -12,7 +13,6 @@ import java.util.Comparator;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import dev.diffusion4j.model.ImageClassifier;
 
 /**
  * The image metrics under the built-in classifier tell real images, noise and a collapsed model

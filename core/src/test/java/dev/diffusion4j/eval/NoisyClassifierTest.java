@@ -7,18 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.DataSources;
+import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.ImageOptions;
 import dev.diffusion4j.guidance.ClassifierGuidance;
-import dev.diffusion4j.oracle.MixtureDenoiser;
+import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.model.NoisyClassifier;
+import dev.diffusion4j.oracle.MixtureDenoiser;
 import dev.diffusion4j.sampling.SamplerOptions;
 import dev.diffusion4j.sampling.Samplers;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.train.ClassifierTraining;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.stream.IntStream;
@@ -26,8 +28,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import dev.diffusion4j.model.ImageClassifier;
-import dev.diffusion4j.train.ClassifierTraining;
 
 /**
  * The noise-aware classifier of classifier guidance: trained on x₀ + σ·n and told σ, it is sure at

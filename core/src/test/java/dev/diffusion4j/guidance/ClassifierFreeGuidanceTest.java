@@ -12,12 +12,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.oracle.MixtureDenoiser;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import dev.diffusion4j.oracle.MixtureDenoiser;
 
 /** Classifier-free guidance and dynamic thresholding against their formulas, on a denoiser whose answers are known. */
 class ClassifierFreeGuidanceTest {

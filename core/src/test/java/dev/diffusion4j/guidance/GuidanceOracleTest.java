@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.GaussianMixture;
 import dev.diffusion4j.data.Toy2D;
+import dev.diffusion4j.oracle.MixtureDenoiser;
 import dev.diffusion4j.sampling.SamplerOptions;
 import dev.diffusion4j.sampling.Samplers;
 import dev.diffusion4j.tensor.DType;
@@ -19,7 +20,6 @@ import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
-import dev.diffusion4j.oracle.MixtureDenoiser;
 
 /**
  * Guidance against the analytic oracle of a Gaussian mixture, where the conditional denoiser and

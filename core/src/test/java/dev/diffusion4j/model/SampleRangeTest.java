@@ -3,11 +3,11 @@ package dev.diffusion4j.model;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.guidance.ClippedDenoiser;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import dev.diffusion4j.guidance.ClippedDenoiser;
 
 class SampleRangeTest {
     @Test

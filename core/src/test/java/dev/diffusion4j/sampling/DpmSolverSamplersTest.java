@@ -5,12 +5,12 @@ import dev.diffusion4j.schedule.GridSpec;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.schedule.SigmaSchedule;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
-import dev.diffusion4j.schedule.SigmaSchedule;
 
 /**
  * The single-step DPM-Solvers of Lu et al. 2022 ({@link DpmSolver}), DPM-Solver-fast and the

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.LinearFlow;
 import dev.diffusion4j.oracle.MixtureDenoiser;
+import dev.diffusion4j.process.DormandPrince;
+import dev.diffusion4j.schedule.SigmaSchedule;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
@@ -15,8 +17,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import dev.diffusion4j.schedule.SigmaSchedule;
-import dev.diffusion4j.process.DormandPrince;
 
 /**
  * The flow-matching samplers and {@link LinearFlow}, the view of a denoiser as the velocity field of

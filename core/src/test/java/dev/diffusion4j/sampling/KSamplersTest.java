@@ -5,6 +5,7 @@ import dev.diffusion4j.schedule.GridSpec;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.schedule.SigmaSchedule;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
@@ -13,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import dev.diffusion4j.schedule.SigmaSchedule;
 
 /**
  * The Karras/EDM and DPM-Solver++ families against the exact denoiser of Gaussian data

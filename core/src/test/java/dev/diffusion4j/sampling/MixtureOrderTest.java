@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.oracle.MixtureDenoiser;
 import dev.diffusion4j.oracle.Oracles;
+import dev.diffusion4j.process.DormandPrince;
+import dev.diffusion4j.schedule.SigmaSchedule;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
@@ -14,8 +16,6 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import dev.diffusion4j.schedule.SigmaSchedule;
-import dev.diffusion4j.process.DormandPrince;
 
 /**
  * Convergence orders on a non-Gaussian target, where no closed-form flow exists: the

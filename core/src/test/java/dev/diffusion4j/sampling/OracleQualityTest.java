@@ -4,8 +4,8 @@ import dev.diffusion4j.schedule.GridSpec;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.DataSource;
+import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.eval.SampleMetrics;
 import dev.diffusion4j.oracle.MixtureDenoiser;
 import dev.diffusion4j.oracle.Oracles;

@@ -5,6 +5,7 @@ import dev.diffusion4j.schedule.GridSpec;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.process.DormandPrince;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.DType;
@@ -12,7 +13,6 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
-import dev.diffusion4j.process.DormandPrince;
 
 class ProbabilityFlowSamplerTest {
     /** y' = −2t·y, y(0) = 1 has y(t) = exp(−t²): the error shrinks with the tolerance. */

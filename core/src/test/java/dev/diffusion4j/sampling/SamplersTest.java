@@ -9,11 +9,11 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.schedule.TimestepSpacing;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
-import dev.diffusion4j.schedule.TimestepSpacing;
 
 class SamplersTest {
     private static final NoiseSchedule LINEAR = NoiseSchedule.of(BetaSchedule.LINEAR, 1000);

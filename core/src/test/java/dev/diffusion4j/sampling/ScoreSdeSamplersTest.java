@@ -5,8 +5,11 @@ import dev.diffusion4j.schedule.GridSpec;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.process.Sde;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.schedule.SigmaSchedule;
+import dev.diffusion4j.schedule.TimestepSpacing;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
@@ -14,9 +17,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import dev.diffusion4j.process.Sde;
-import dev.diffusion4j.schedule.SigmaSchedule;
-import dev.diffusion4j.schedule.TimestepSpacing;
 
 /**
  * The score-SDE family (sde_euler, pc, the Langevin corrector) and annealed Langevin dynamics

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
+import dev.diffusion4j.schedule.SigmaSchedule;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
@@ -18,7 +19,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
-import dev.diffusion4j.schedule.SigmaSchedule;
 
 /**
  * The VP-family samplers — PNDM/PLMS, DEIS, DPM-Solver (multistep and singlestep) and UniPC —

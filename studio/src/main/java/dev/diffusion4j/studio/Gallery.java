@@ -3,9 +3,9 @@ package dev.diffusion4j.studio;
 import dev.diffusion4j.io.GridLayout;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.viz.ImageGrids;
 import dev.diffusion4j.io.PngWriter;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.viz.ImageGrids;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

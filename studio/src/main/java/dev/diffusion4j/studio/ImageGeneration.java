@@ -1,6 +1,5 @@
 package dev.diffusion4j.studio;
 
-import dev.diffusion4j.viz.ImageGrids;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.pipeline.GenerationListener;
 import dev.diffusion4j.pipeline.GenerationRequest;
@@ -8,6 +7,7 @@ import dev.diffusion4j.pipeline.GenerationResult;
 import dev.diffusion4j.sampling.SamplingStep;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.viz.ImageGrids;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -2,14 +2,14 @@ package dev.diffusion4j.studio;
 
 import dev.diffusion4j.data.Toy2D;
 import dev.diffusion4j.io.CheckpointStore;
-import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.model.MlpConfig;
+import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Scope;
-import dev.diffusion4j.train.TrainingRecipe;
 import dev.diffusion4j.train.TrainListener;
 import dev.diffusion4j.train.Trainer;
+import dev.diffusion4j.train.TrainingRecipe;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

@@ -1,11 +1,11 @@
 package dev.diffusion4j.studio;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.io.Checkpoint;
 import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.TextUNet2DConfig;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
-import dev.diffusion4j.io.Checkpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
