@@ -255,14 +255,11 @@ public final class DiffusionPipeline {
      * request's labels resolved to (for the metadata) to {@code resolved}.
      */
     private Denoiser denoiser(GenerationRequest r, List<String> warnings, Map<String, Object> resolved) {
-        Denoiser d = exact != null ? exact : spec.denoiser(network);
-        if (r.precision() != Precision.FP32) {
-            if (exact != null) {
-                throw new DiffusionException("precision " + r.precision().configName() + " is for trained networks; " + name
-                        + " is an exact denoiser, computed in float64");
-            }
-            d = new PrecisionDenoiser(d, r.precision());
+        if (r.precision() != Precision.FP32 && exact != null) {
+            throw new DiffusionException("precision " + r.precision().configName() + " is for trained networks; " + name
+                    + " is an exact denoiser, computed in float64");
         }
+        Denoiser d = exact != null ? exact : spec.denoiser(network);
         if (r.classifierGuided()) {
             ClassTarget target = classifierTarget(r);
             resolved.put("class", target.name());
@@ -286,7 +283,7 @@ public final class DiffusionPipeline {
             d = new ClassifierFreeGuidance(d, new ClassifierFreeGuidance.Options(positive, negative, r.guidance(), r.guidanceLow(),
                     r.guidanceHigh(), r.cfgRescale()));
         }
-        return switch (r.threshold()) {
+        Denoiser steered = switch (r.threshold()) {
             case STATIC -> spec.sampleRange() != null ? new ClippedDenoiser(d, spec.sampleRange()) : d;
             case DYNAMIC -> {
                 if (!spec.isImage()) {
@@ -297,6 +294,8 @@ public final class DiffusionPipeline {
             }
             case NONE -> d;
         };
+        // outermost, so guidance's own evaluations (conditional and unconditional, a classifier's gradient) run in it too
+        return r.precision() == Precision.FP32 ? steered : new PrecisionDenoiser(steered, r.precision());
     }
 
     /** A classifier of noisy samples, the label it steers to and that class's name. */

@@ -258,6 +258,7 @@ class StudioBrowserTest {
         setValue("gen-num", 4);
         waitFor("document.getElementById('gen-class').offsetParent !== null", Duration.ofSeconds(5));
         new Select(driver.findElement(By.id("gen-class"))).selectByVisibleText("Sneaker");
+        driver.findElement(By.id("gen-bf16")).click();
         driver.findElement(By.id("gen-run")).click();
         waitFor("window.studio.generate.state === 'done'", Duration.ofSeconds(60));
         assertTrue(number("return window.studio.generate.previews") >= 1);
@@ -267,6 +268,7 @@ class StudioBrowserTest {
         assertTrue(driver.findElement(By.id("gen-preview")).getAttribute("src").endsWith(file), "the finished grid replaces the previews");
         waitFor("document.querySelector('#gen-gallery a[download][href$=\"" + file + "\"]')", Duration.ofSeconds(10));
         assertEquals("Sneaker", ((Map<?, ?>) result.get("parameters")).get("class"));
+        assertEquals("bf16", ((Map<?, ?>) result.get("parameters")).get("precision"), "the checkbox reaches the request");
         screenshot("generate");
     }
 }

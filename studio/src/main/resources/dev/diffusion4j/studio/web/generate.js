@@ -98,6 +98,7 @@ function requestBody() {
   }
   // guidance steers towards a class or a prompt; the server refuses it for unconditional sampling
   if (conditioned) body.guidance = numberValue($('gen-guidance'), 3);
+  if ($('gen-bf16').checked) body.precision = 'bf16';
   return body;
 }
 
