@@ -1,6 +1,7 @@
 package dev.diffusion4j.model;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.io.ConfigValues;
 import dev.diffusion4j.nn.Activation;
 import dev.diffusion4j.tensor.Generator;
 import java.util.ArrayList;
@@ -233,30 +234,30 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
             Object classEmbedType = m.get("class_embed_type");
             require(classEmbedType == null, "class_embed_type '" + classEmbedType + "' is not supported (only the default embedding "
                     + "table selected by num_class_embeds)");
-            int in = num(m, "in_channels", 3).intValue();
+            int in = ConfigValues.number(m, "in_channels", 3, "U-Net").intValue();
             return new UNet2DConfig(
                     ((Number) m.get("sample_size")).intValue(),
                     in,
-                    num(m, "out_channels", 3).intValue(),
+                    ConfigValues.number(m, "out_channels", 3, "U-Net").intValue(),
                     (Boolean) m.getOrDefault("center_input_sample", false),
                     (Boolean) m.getOrDefault("flip_sin_to_cos", true),
-                    num(m, "freq_shift", 0).doubleValue(),
-                    strings(m.getOrDefault("down_block_types", List.of(DOWN, ATTN_DOWN, ATTN_DOWN, ATTN_DOWN))),
-                    strings(m.getOrDefault("up_block_types", List.of(ATTN_UP, ATTN_UP, ATTN_UP, UP))),
-                    ints(m.getOrDefault("block_out_channels", List.of(224, 448, 672, 896))),
-                    num(m, "layers_per_block", 2).intValue(),
-                    num(m, "mid_block_scale_factor", 1).doubleValue(),
-                    num(m, "downsample_padding", 1).intValue(),
+                    ConfigValues.number(m, "freq_shift", 0, "U-Net").doubleValue(),
+                    ConfigValues.strings(m.getOrDefault("down_block_types", List.of(DOWN, ATTN_DOWN, ATTN_DOWN, ATTN_DOWN))),
+                    ConfigValues.strings(m.getOrDefault("up_block_types", List.of(ATTN_UP, ATTN_UP, ATTN_UP, UP))),
+                    ConfigValues.ints(m.getOrDefault("block_out_channels", List.of(224, 448, 672, 896))),
+                    ConfigValues.number(m, "layers_per_block", 2, "U-Net").intValue(),
+                    ConfigValues.number(m, "mid_block_scale_factor", 1, "U-Net").doubleValue(),
+                    ConfigValues.number(m, "downsample_padding", 1, "U-Net").intValue(),
                     (String) m.getOrDefault("downsample_type", "conv"),
                     Activation.parse((String) m.getOrDefault("act_fn", "silu")),
                     m.containsKey("attention_head_dim") ? nullableInt(m.get("attention_head_dim")) : Integer.valueOf(8),
-                    num(m, "norm_num_groups", 32).intValue(),
+                    ConfigValues.number(m, "norm_num_groups", 32, "U-Net").intValue(),
                     nullableInt(m.get("attn_norm_num_groups")),
-                    num(m, "norm_eps", 1e-5).doubleValue(),
+                    ConfigValues.number(m, "norm_eps", 1e-5, "U-Net").doubleValue(),
                     (String) m.getOrDefault("resnet_time_scale_shift", "default"),
                     (Boolean) m.getOrDefault("add_attention", true),
                     nullableInt(m.get("num_class_embeds")),
-                    num(m, "dropout", 0).doubleValue(),
+                    ConfigValues.number(m, "dropout", 0, "U-Net").doubleValue(),
                     VarianceType.parse((String) m.getOrDefault("variance_type", VarianceType.FIXED.configName())),
                     nullableInt(m.get("cross_attention_dim")));
         } catch (ClassCastException | NullPointerException e) {
@@ -264,31 +265,8 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
         }
     }
 
-    private static Number num(Map<String, Object> m, String key, Number fallback) {
-        Object v = m.getOrDefault(key, fallback);
-        if (!(v instanceof Number n)) {
-            throw new DiffusionException("U-Net config: '" + key + "' must be a number, got " + v);
-        }
-        return n;
-    }
-
     private static Integer nullableInt(Object v) {
         return v == null ? null : ((Number) v).intValue();
     }
 
-    private static List<String> strings(Object v) {
-        List<String> out = new ArrayList<>();
-        for (Object o : (List<?>) v) {
-            out.add((String) o);
-        }
-        return out;
-    }
-
-    private static List<Integer> ints(Object v) {
-        List<Integer> out = new ArrayList<>();
-        for (Object o : (List<?>) v) {
-            out.add(((Number) o).intValue());
-        }
-        return out;
-    }
 }

@@ -1,6 +1,7 @@
 package dev.diffusion4j.models.vae;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.io.ConfigValues;
 import dev.diffusion4j.nn.Activation;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -38,6 +39,8 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
         check(downBlockTypes.size() == blockOutChannels.size() && upBlockTypes.size() == blockOutChannels.size(),
                 "down_block_types, up_block_types and block_out_channels must have one entry per level, got " + downBlockTypes.size()
                         + ", " + upBlockTypes.size() + " and " + blockOutChannels.size());
+        // diffusers' AutoencoderKL is built from these two block types only (its get_down_block /
+        // get_up_block choices for this class); a config naming others is a different model, refused
         for (String t : downBlockTypes) {
             check(DOWN.equals(t), "down block type '" + t + "' is not supported (only " + DOWN + ")");
         }
@@ -97,18 +100,18 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
         try {
             Object shift = m.get("shift_factor");
             return new AutoencoderKLConfig(
-                    num(m, "in_channels", 3).intValue(),
-                    num(m, "out_channels", 3).intValue(),
-                    strings(m.getOrDefault("down_block_types", List.of(DOWN))),
-                    strings(m.getOrDefault("up_block_types", List.of(UP))),
-                    ints(m.getOrDefault("block_out_channels", List.of(64))),
-                    num(m, "layers_per_block", 1).intValue(),
+                    ConfigValues.number(m, "in_channels", 3, "AutoencoderKL").intValue(),
+                    ConfigValues.number(m, "out_channels", 3, "AutoencoderKL").intValue(),
+                    ConfigValues.strings(m.getOrDefault("down_block_types", List.of(DOWN))),
+                    ConfigValues.strings(m.getOrDefault("up_block_types", List.of(UP))),
+                    ConfigValues.ints(m.getOrDefault("block_out_channels", List.of(64))),
+                    ConfigValues.number(m, "layers_per_block", 1, "AutoencoderKL").intValue(),
                     Activation.parse((String) m.getOrDefault("act_fn", "silu")),
-                    num(m, "latent_channels", 4).intValue(),
-                    num(m, "norm_num_groups", 32).intValue(),
-                    num(m, "sample_size", 32).intValue(),
-                    num(m, "scaling_factor", 0.18215).doubleValue(),
-                    shift == null ? null : num(m, "shift_factor", 0).doubleValue(),
+                    ConfigValues.number(m, "latent_channels", 4, "AutoencoderKL").intValue(),
+                    ConfigValues.number(m, "norm_num_groups", 32, "AutoencoderKL").intValue(),
+                    ConfigValues.number(m, "sample_size", 32, "AutoencoderKL").intValue(),
+                    ConfigValues.number(m, "scaling_factor", 0.18215, "AutoencoderKL").doubleValue(),
+                    shift == null ? null : ConfigValues.number(m, "shift_factor", 0, "AutoencoderKL").doubleValue(),
                     (Boolean) m.getOrDefault("use_quant_conv", true),
                     (Boolean) m.getOrDefault("use_post_quant_conv", true),
                     (Boolean) m.getOrDefault("mid_block_add_attention", true));
@@ -123,27 +126,4 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
         }
     }
 
-    private static Number num(Map<String, Object> m, String key, Number fallback) {
-        Object v = m.getOrDefault(key, fallback);
-        if (!(v instanceof Number n)) {
-            throw new DiffusionException("AutoencoderKL config: '" + key + "' must be a number, got " + v);
-        }
-        return n;
-    }
-
-    private static List<String> strings(Object v) {
-        List<String> out = new ArrayList<>();
-        for (Object o : (List<?>) v) {
-            out.add((String) o);
-        }
-        return out;
-    }
-
-    private static List<Integer> ints(Object v) {
-        List<Integer> out = new ArrayList<>();
-        for (Object o : (List<?>) v) {
-            out.add(((Number) o).intValue());
-        }
-        return out;
-    }
 }

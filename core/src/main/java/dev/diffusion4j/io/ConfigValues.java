@@ -1,0 +1,39 @@
+package dev.diffusion4j.io;
+
+import dev.diffusion4j.DiffusionException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Typed reads of a parsed {@code config.json} map (Jackson's numbers, strings and lists). */
+public final class ConfigValues {
+    private ConfigValues() {
+    }
+
+    /** {@code m[key]}, or {@code fallback} when absent; anything but a number is an error naming {@code owner}'s key. */
+    public static Number number(Map<String, Object> m, String key, Number fallback, String owner) {
+        Object v = m.getOrDefault(key, fallback);
+        if (!(v instanceof Number n)) {
+            throw new DiffusionException(owner + " config: '" + key + "' must be a number, got " + v);
+        }
+        return n;
+    }
+
+    /** A JSON list of strings (a ClassCastException for anything else, which callers report as malformed). */
+    public static List<String> strings(Object v) {
+        List<String> out = new ArrayList<>();
+        for (Object o : (List<?>) v) {
+            out.add((String) o);
+        }
+        return out;
+    }
+
+    /** A JSON list of whole numbers. */
+    public static List<Integer> ints(Object v) {
+        List<Integer> out = new ArrayList<>();
+        for (Object o : (List<?>) v) {
+            out.add(((Number) o).intValue());
+        }
+        return out;
+    }
+}
