@@ -27,6 +27,10 @@ public final class Checkpoint {
     public static final String EMA_FILE = "ema.safetensors";
     public static final String OPTIMIZER_FILE = "optimizer.pt";
     public static final String STATE_FILE = "trainer_state.json";
+    /** An autoencoder run's patch critic, its optimizer, and the frozen network its perceptual term reads. */
+    public static final String DISCRIMINATOR_FILE = "discriminator.safetensors";
+    public static final String DISCRIMINATOR_OPTIMIZER_FILE = "discriminator_optimizer.pt";
+    public static final String PERCEPTUAL_FILE = "perceptual_network.safetensors";
 
     private final Path dir;
 
@@ -138,6 +142,16 @@ public final class Checkpoint {
         /** Where the optimizer writes its state. */
         public Path optimizerFile() {
             return staging.path(OPTIMIZER_FILE);
+        }
+
+        /** Weights of another part of the run ({@value #DISCRIMINATOR_FILE}, say) as safetensors file {@code file}. */
+        public void tensors(String file, Map<String, Tensor> weights, Map<String, String> metadata) {
+            staging.writeTensors(file, weights, metadata);
+        }
+
+        /** Where a part of the run that writes itself (an optimizer, a classifier) puts file {@code file}. */
+        public Path file(String file) {
+            return staging.path(file);
         }
 
         public void trainerState(Map<String, Object> state) {

@@ -227,17 +227,22 @@ public final class ImageClassifier extends Module implements NoisyClassifier {
         Tensor scale = s.square().add(1.0).rsqrt();
         Tensor xs = x.to(dev.diffusion4j.tensor.DType.FLOAT32);
         xs = xs.mul(scale.numel() == 1 ? scale : scale.view(x.size(0), 1, 1, 1));
-        return logits(features(xs, s), false).logSoftmax(1);
+        return logits(features(xs, s)).logSoftmax(1);
     }
 
-    /** Logits [n, classes] from features. */
-    public Tensor logits(Tensor features, boolean training) {
-        return head.forward(features.dropout(0.2, training));
+    /** Logits [n, classes] from features, at inference. */
+    public Tensor logits(Tensor features) {
+        return head.forward(features);
+    }
+
+    /** Logits [n, classes] from features in training, with dropout 0.2 on the features drawn from {@code dropoutGen}. */
+    public Tensor trainingLogits(Tensor features, Generator dropoutGen) {
+        return head.forward(features.dropout(0.2, dropoutGen));
     }
 
     /** Logits [n, classes] of images. */
-    public Tensor logits(Tensor x) {
-        return logits(features(x), false);
+    public Tensor classify(Tensor x) {
+        return logits(features(x));
     }
 
     /** Features and class probabilities of many images, in batches, without gradients. */
@@ -253,7 +258,7 @@ public final class ImageClassifier extends Module implements NoisyClassifier {
             for (long i = 0; i < n; i += batch) {
                 try (Scope s = Scope.open()) {
                     Tensor f = features(images.narrow(0, i, Math.min(batch, n - i)));
-                    Tensor p = logits(f, false).softmax(1);
+                    Tensor p = logits(f).softmax(1);
                     feats.add(s.keep(f));
                     probs.add(s.keep(p));
                 }

@@ -680,6 +680,12 @@ public final class Tensor implements AutoCloseable {
         return wrap(torch.upsample_nearest2d(n(), new long[] {s[2] * factor, s[3] * factor}, new DoubleOptional(), new DoubleOptional()));
     }
 
+    /** Bilinear upsampling of [N, C, H, W] by an integer factor (half-pixel centres, align_corners false). */
+    public Tensor upsampleBilinear(long factor) {
+        long[] s = shape();
+        return wrap(torch.upsample_bilinear2d(n(), new long[] {s[2] * factor, s[3] * factor}, false));
+    }
+
     /** Average pooling of [N, C, H, W] with a square window and stride. */
     public Tensor avgPool2d(long kernel, long stride) {
         return wrap(torch.avg_pool2d(n(), new long[] {kernel, kernel}, new long[] {stride, stride}, new long[] {0, 0},
@@ -727,6 +733,15 @@ public final class Tensor implements AutoCloseable {
     /** Zeroes each element with probability p and rescales the rest by 1/(1−p) when {@code train}. */
     public Tensor dropout(double p, boolean train) {
         return wrap(torch.dropout(n(), p, train));
+    }
+
+    /**
+     * Training-time dropout with its mask drawn from {@code g}: each element is zeroed with
+     * probability p and the rest scaled by 1/(1−p). Unlike {@link #dropout(double, boolean)}, which
+     * draws from libtorch's global generator, a seeded run repeats it exactly, across a resume too.
+     */
+    public Tensor dropout(double p, Generator g) {
+        return mul(rand(g, shape()).ge(p).to(dtype())).div(1 - p);
     }
 
     /** Rows of {@code weight} [num, dim] picked by the integer indices in {@code this}. */

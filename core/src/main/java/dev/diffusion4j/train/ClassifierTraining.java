@@ -55,6 +55,9 @@ public final class ClassifierTraining {
 
     /** Called after every step. */
     public interface Listener {
+        /** Hears nothing. */
+        Listener NONE = (step, total, loss) -> { };
+
         void onStep(int step, int total, double loss);
     }
 
@@ -77,6 +80,7 @@ public final class ClassifierTraining {
         ImageClassifier model = new ImageClassifier(config, Generator.derived(options.seed(), 0));
         Generator dataGen = Generator.derived(options.seed(), 1);
         Generator noiseGen = Generator.derived(options.seed(), 2);
+        Generator dropoutGen = Generator.derived(options.seed(), 3);
         LrSchedule schedule = new LrSchedule(options.learningRate(), Math.min(200, options.steps() / 10), options.steps(), 0.01);
         model.train(true);
         try (AdamW opt = new AdamW(model.parameters(), options.learningRate(), 0.9, 0.999, 1e-8, options.weightDecay())) {
@@ -87,7 +91,7 @@ public final class ClassifierTraining {
                 try (Scope s = Scope.open()) {
                     DataSource.Labeled b = data.sampleLabeled(dataGen, options.batchSize());
                     Tensor features = options.noisy() ? noisyFeatures(model, b.items(), noiseGen) : model.features(b.items());
-                    Tensor loss = model.logits(features, true).crossEntropy(b.labels());
+                    Tensor loss = model.trainingLogits(features, dropoutGen).crossEntropy(b.labels());
                     value = loss.item();
                     if (!Double.isFinite(value)) {
                         throw new DiffusionException("classifier training diverged at step " + step + " (loss " + value

@@ -54,8 +54,8 @@ class ImageClassifierTest {
             Tensor x = held.all().orElseThrow();
             double accuracy = c.accuracy(x, held.labels());
             assertTrue(accuracy > 0.60, "150 steps reach well above chance (0.1): " + accuracy);
-            Tensor a = c.logits(x.narrow(0, 0, 50));
-            assertTrue(a.equal(back.logits(x.narrow(0, 0, 50))), "loaded weights give identical logits");
+            Tensor a = c.classify(x.narrow(0, 0, 50));
+            assertTrue(a.equal(back.classify(x.narrow(0, 0, 50))), "loaded weights give identical logits");
             DiffusionException wrong = assertThrows(DiffusionException.class, () -> c.features(Tensor.zeros(2, 3, 28, 28)));
             assertTrue(wrong.getMessage().contains("reads 1x28x28"), wrong.getMessage());
         }
