@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 GuidanceSweepCommand.class,
                 EvalCommand.class,
                 TrainClassifierCommand.class,
+                TrainVaeCommand.class,
                 NllCommand.class,
                 InfoCommand.class,
                 DatasetsCommand.class,

@@ -86,6 +86,10 @@ public record ModelSpec(NetworkConfig network, NoiseSchedule schedule, Predictio
             throw new DiffusionException("config.json has format_version " + v + " but this diffusion4j reads up to "
                     + Checkpoint.FORMAT_VERSION + "; upgrade diffusion4j");
         }
+        if (config.get("autoencoder") instanceof Map && !config.containsKey("model")) {
+            throw new DiffusionException("this is an autoencoder run (train-vae), not a diffusion model: it encodes and decodes "
+                    + "images and samples nothing");
+        }
         Map<String, Object> model = section(config, "model");
         Map<String, Object> scheduler = section(config, "scheduler");
         Map<String, Object> data = section(config, "data");

@@ -62,6 +62,12 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
                 Activation.SILU, 4, 32, 512, 0.18215, null, true, true, true);
     }
 
+    /** This config with another {@code scaling_factor} (found from the data's latents after training). */
+    public AutoencoderKLConfig withScalingFactor(double s) {
+        return new AutoencoderKLConfig(inChannels, outChannels, downBlockTypes, upBlockTypes, blockOutChannels, layersPerBlock, actFn,
+                latentChannels, normNumGroups, sampleSize, s, shiftFactor, useQuantConv, usePostQuantConv, midBlockAddAttention);
+    }
+
     /** How many times smaller than the image a latent is, per side. */
     public int downsampleFactor() {
         return 1 << (blockOutChannels.size() - 1);
