@@ -114,8 +114,9 @@ public final class ImageDatasets {
      * labels are read from {@code X-labels-idx1-ubyte[.gz]} beside it when present. A directory
      * holding {@code *-images-idx3-ubyte[.gz]} files: {@code train-images-...} if present, else the
      * only one. Any other directory: a folder of .png/.jpg images, either loose (unlabelled) or in one
-     * sub-folder per class (labels in sorted sub-folder order); hidden files are ignored, other files
-     * skipped and counted in {@link ImageDataset#warning()}. Folders are flipped by default, the
+     * sub-folder per class (labels in sorted sub-folder order), captioned when it holds a
+     * {@code metadata.jsonl} or a {@code .txt} file beside each image; hidden
+     * files are ignored, other files skipped and counted in {@link ImageDataset#warning()}. Folders are flipped by default, the
      * other sources are not (see {@link ImageOptions}). A {@code .png} file: the tiles of a sample grid
      * written by {@code diffuse sample} (see {@link ImageGrids}).
      */
