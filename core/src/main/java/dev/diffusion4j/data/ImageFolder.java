@@ -267,8 +267,8 @@ final class ImageFolder {
     }
 
     /**
-     * Decodes a PNG or JPEG: grey images (one colour component, any bit depth) as one plane of
-     * their stored levels scaled to 8 bits; everything else as three sRGB planes.
+     * Decodes a PNG or JPEG into planes (see {@link #planes}); a file no decoder reads is an error
+     * naming it.
      */
     static Decoded decode(Path file) {
         String kind = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png") ? "PNG" : "JPEG";
@@ -283,6 +283,15 @@ final class ImageFolder {
             throw new DiffusionException("corrupt " + kind + ": " + file + " (no decoder recognises its contents); "
                     + "remove or replace the file");
         }
+        return planes(img);
+    }
+
+    /**
+     * An image's pixels: grey images (one colour component, any bit depth) as one plane of their
+     * stored levels scaled to 8 bits; everything else as three sRGB planes. Transparency is
+     * composited on white, a·v + (1 − a)·255 rounded.
+     */
+    static Decoded planes(BufferedImage img) {
         int w = img.getWidth();
         int h = img.getHeight();
         boolean alpha = img.getColorModel().hasAlpha();
