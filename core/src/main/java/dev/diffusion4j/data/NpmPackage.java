@@ -21,15 +21,14 @@ import java.util.Locale;
  * the cache directory by hand.
  */
 record NpmPackage(String name, String version, String integrity) {
+    /** The command that runs npm on this platform. */
+    static final String NPM = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows") ? "npm.cmd" : "npm";
 
     NpmPackage {
         if (!integrity.startsWith("sha512-")) {
             throw new IllegalArgumentException("integrity must be a sha512 one, got " + integrity);
         }
     }
-
-    /** The command that runs npm on this platform. */
-    static final String NPM = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows") ? "npm.cmd" : "npm";
 
     /** The name npm pack gives the tarball. */
     String fileName() {
