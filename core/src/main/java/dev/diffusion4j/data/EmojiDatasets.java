@@ -151,11 +151,11 @@ public final class EmojiDatasets {
      * One style's images, all of them: pixels [N, 3, 64, 64], and per image the unified code of its
      * emoji (the base emoji for a skin-tone variant), its category label and its caption.
      */
-    record Decoded(byte[] pixels, List<String> emoji, int[] labels, List<String> captions, List<String> classes) {
+    private record Decoded(byte[] pixels, List<String> emoji, int[] labels, List<String> captions, List<String> classes) {
     }
 
     /** The style's images from the decoded cache, else from its package (fetched if need be), which then fill the cache. */
-    static Decoded decoded(Style style, Path cacheDir, String npm) {
+    private static Decoded decoded(Style style, Path cacheDir, String npm) {
         String stem = "emoji-" + style.name() + "-" + style.source().version();
         Path meta = cacheDir.resolve(stem + ".json");
         Path pixels = cacheDir.resolve(stem + ".rgb");
@@ -227,7 +227,7 @@ public final class EmojiDatasets {
     }
 
     /** Every image of {@code style} in the package {@code tgz}, in the emoji picker's order, each base emoji before its variants. */
-    static Decoded decode(Path tgz, String style) {
+    private static Decoded decode(Path tgz, String style) {
         String dir = "package/img/" + style + "/" + SIZE + "/";
         Map<String, byte[]> files = new HashMap<>();
         TarGz.read(tgz, n -> n.equals(EMOJI_JSON) || n.startsWith(dir), files::put);
@@ -317,7 +317,7 @@ public final class EmojiDatasets {
      * "1F3FB" or "1F3FB-1F3FF", or null) in {@code style}: name, short names, skin tone, subcategory,
      * category and style, lower case, joined by commas, each part once.
      */
-    static String caption(JsonNode e, String tone, String style, Path tgz) {
+    private static String caption(JsonNode e, String tone, String style, Path tgz) {
         List<String> parts = new ArrayList<>();
         parts.add(field(e, "name", tgz));
         e.path("short_names").forEach(s -> parts.add(s.asText().replace('_', ' ').replace('-', ' ')));
