@@ -48,7 +48,8 @@ final class DatasetsCommand implements Runnable {
         });
         out.println();
         out.println("Your own data: --data path/to/file.csv (numeric columns, any dimension), or images: a folder of PNG/JPEG files "
-                + "(one sub-folder per class, optional), a .npy array, or MNIST-style IDX files.");
+                + "(one sub-folder per class, optional; captions in a metadata.jsonl or a .txt beside each image, optional), a .npy "
+                + "array, or MNIST-style IDX files.");
         if (json) {
             JsonLine.print(out, Map.of("datasets", list));
         }

@@ -196,7 +196,8 @@ class CliTest {
         List<String> names = new ArrayList<>();
         d.json().get("datasets").forEach(n -> names.add(n.get("name").asText()));
         assertEquals(List.of("swissroll", "moons", "8gaussians", "25gaussians", "checkerboard", "circles", "pinwheel", "spirals",
-                "fashion-mnist", "fashion-mnist-test"), names);
+                "fashion-mnist", "fashion-mnist-test", "emoji", "emoji-google", "emoji-twitter", "emoji-test", "emoji-google-test",
+                "emoji-twitter-test"), names);
         assertTrue(d.json().get("datasets").get(8).get("images").asBoolean());
         Run s = diffuse("samplers");
         assertEquals(0, s.code(), s.err());

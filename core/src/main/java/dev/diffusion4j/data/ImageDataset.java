@@ -5,15 +5,17 @@ import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * A finite set of equally sized images, decoded once and held as 8-bit pixels [N, C, H, W] on the
- * Java heap (60,000 Fashion-MNIST images take 47 MB), with optional integer class labels. Batches
- * are drawn uniformly with replacement and scaled to the models' range, x = p/127.5 − 1 ∈ [−1, 1];
- * the viz package's ImageTiles.fromTensor is the exact inverse (rounding, clamping).
+ * Java heap (60,000 Fashion-MNIST images take 47 MB), with optional integer class labels and
+ * optional captions, one text per image. Batches are drawn uniformly with replacement and scaled to
+ * the models' range, x = p/127.5 − 1 ∈ [−1, 1]; the viz package's ImageTiles.fromTensor is the exact
+ * inverse (rounding, clamping).
  * With horizontal flip on, each drawn image is mirrored left–right with probability ½, the
  * augmentation Ho et al. 2020 (DDPM) used on CIFAR-10.
  */
@@ -28,11 +30,12 @@ public final class ImageDataset implements DataSource {
     private final int width;
     private final int[] labels;
     private final List<String> classNames;
+    private final List<String> captions;
     private final boolean flip;
     private final String warning;
 
     private ImageDataset(String name, String source, byte[] pixels, int count, int channels, int height, int width,
-            int[] labels, List<String> classNames, boolean flip, String warning) {
+            int[] labels, List<String> classNames, List<String> captions, boolean flip, String warning) {
         this.name = name;
         this.source = source;
         this.pixels = pixels;
@@ -42,6 +45,7 @@ public final class ImageDataset implements DataSource {
         this.width = width;
         this.labels = labels;
         this.classNames = List.copyOf(classNames);
+        this.captions = captions;
         this.flip = flip;
         this.warning = warning;
     }
@@ -77,7 +81,7 @@ public final class ImageDataset implements DataSource {
             throw new DiffusionException("image data set " + name + " has class names but no labels");
         }
         int[] ownLabels = labels == null ? null : labels.clone();
-        return new ImageDataset(name, null, pixels, count, channels, height, width, ownLabels, classNames, false, null);
+        return new ImageDataset(name, null, pixels, count, channels, height, width, ownLabels, classNames, null, false, null);
     }
 
     private static int numClasses(int[] labels, List<String> classNames) {
@@ -86,22 +90,42 @@ public final class ImageDataset implements DataSource {
 
     /** This data set with random horizontal flips on or off. */
     public ImageDataset withFlip(boolean on) {
-        return new ImageDataset(name, source, pixels, count, channels, height, width, labels, classNames, on, warning);
+        return new ImageDataset(name, source, pixels, count, channels, height, width, labels, classNames, captions, on, warning);
     }
 
     /** This data set under another name. */
     public ImageDataset withName(String newName) {
-        return new ImageDataset(newName, source, pixels, count, channels, height, width, labels, classNames, flip, warning);
+        return new ImageDataset(newName, source, pixels, count, channels, height, width, labels, classNames, captions, flip, warning);
+    }
+
+    /**
+     * This data set with one caption per image, in image order (null for none); a caption may not be
+     * blank, as a text-conditioned model learns nothing from it.
+     */
+    public ImageDataset withCaptions(List<String> texts) {
+        if (texts != null) {
+            if (texts.size() != count) {
+                throw new DiffusionException("image data set " + name + " has " + count + " images but " + texts.size()
+                        + " captions; give one caption per image");
+            }
+            for (int i = 0; i < count; i++) {
+                if (texts.get(i) == null || texts.get(i).isBlank()) {
+                    throw new DiffusionException("image " + i + " of " + name + " has a blank caption; give every image a caption");
+                }
+            }
+        }
+        List<String> own = texts == null ? null : List.copyOf(texts);
+        return new ImageDataset(name, source, pixels, count, channels, height, width, labels, classNames, own, flip, warning);
     }
 
     /** This data set with a note on where it came from (which split, which directory), shown by {@link #description()}. */
     public ImageDataset withSource(String text) {
-        return new ImageDataset(name, text, pixels, count, channels, height, width, labels, classNames, flip, warning);
+        return new ImageDataset(name, text, pixels, count, channels, height, width, labels, classNames, captions, flip, warning);
     }
 
     /** This data set carrying a one-line warning for the user (e.g. files skipped while loading); null for none. */
     public ImageDataset withWarning(String text) {
-        return new ImageDataset(name, source, pixels, count, channels, height, width, labels, classNames, flip, text);
+        return new ImageDataset(name, source, pixels, count, channels, height, width, labels, classNames, captions, flip, text);
     }
 
     // ------------------------------------------------------------------ accessors
@@ -115,18 +139,19 @@ public final class ImageDataset implements DataSource {
     public String description() {
         return name + ": " + count + " images " + channels + "x" + height + "x" + width
                 + (labels != null ? ", " + numClasses() + " classes" : ", unlabelled")
+                + (captions != null ? ", captioned" : "")
                 + (source != null ? " (" + source + ")" : "");
     }
 
     /** The same images, labels and settings with new pixels [size, channels, height, width]. */
     ImageDataset withPixels(byte[] newPixels, int newChannels, int newHeight, int newWidth) {
-        return new ImageDataset(name, source, newPixels, count, newChannels, newHeight, newWidth, labels, classNames, flip, warning);
+        return new ImageDataset(name, source, newPixels, count, newChannels, newHeight, newWidth, labels, classNames, captions, flip,
+                warning);
     }
 
-    /** The pixel array itself (not a copy), for package-level transforms. */
     /**
      * The images at {@code indices}, in that order, as a data set of their own (same classes, flip
-     * and name with {@code suffix} appended) — for held-out splits.
+     * and name with {@code suffix} appended; their labels and captions) — for held-out splits.
      */
     public ImageDataset subset(int[] indices, String suffix) {
         if (indices.length == 0) {
@@ -135,6 +160,7 @@ public final class ImageDataset implements DataSource {
         int item = dim();
         byte[] px = new byte[indices.length * item];
         int[] lab = labels == null ? null : new int[indices.length];
+        List<String> texts = captions == null ? null : new ArrayList<>(indices.length);
         for (int i = 0; i < indices.length; i++) {
             if (indices[i] < 0 || indices[i] >= count) {
                 throw new DiffusionException("image index " + indices[i] + " is outside " + name + " (" + count + " images)");
@@ -143,10 +169,15 @@ public final class ImageDataset implements DataSource {
             if (lab != null) {
                 lab[i] = labels[indices[i]];
             }
+            if (texts != null) {
+                texts.add(captions.get(indices[i]));
+            }
         }
-        return new ImageDataset(name + suffix, source, px, indices.length, channels, height, width, lab, classNames, flip, null);
+        return new ImageDataset(name + suffix, source, px, indices.length, channels, height, width, lab, classNames,
+                texts == null ? null : List.copyOf(texts), flip, null);
     }
 
+    /** The pixel array itself (not a copy), for package-level transforms. */
     byte[] pixelBytes() {
         return pixels;
     }
@@ -210,6 +241,22 @@ public final class ImageDataset implements DataSource {
         return classNames;
     }
 
+    public boolean hasCaptions() {
+        return captions != null;
+    }
+
+    /** The caption of image {@code i}; the data set must have captions. */
+    public String caption(int i) {
+        requireCaptions();
+        return captions.get(i);
+    }
+
+    /** Every caption, in image order; the data set must have captions. */
+    public List<String> captions() {
+        requireCaptions();
+        return captions;
+    }
+
     /** Every image's 8-bit pixels as a new uint8 tensor [N, C, H, W]. */
     public Tensor pixels() {
         return Tensor.fromBytes(pixels, DType.UINT8, count, channels, height, width);
@@ -253,15 +300,40 @@ public final class ImageDataset implements DataSource {
         return draw(g, batch);
     }
 
+    /** A minibatch with the drawn images' captions, and their labels when the data set has them (else null). */
+    public record Captioned(Tensor images, Tensor labels, List<String> captions) {
+    }
+
+    /**
+     * Like {@link #sample}, with the drawn images' captions (and labels, when there are any); the same
+     * generator state gives the same images as {@code sample}.
+     */
+    public Captioned sampleCaptioned(Generator g, int batch) {
+        requireCaptions();
+        long[] idx = drawIndices(g, batch);
+        Labeled drawn = drawn(g, idx);
+        return new Captioned(drawn.items(), drawn.labels(), Arrays.stream(idx).mapToObj(i -> captions.get((int) i)).toList());
+    }
+
     private Labeled draw(Generator g, int batch) {
+        return drawn(g, drawIndices(g, batch));
+    }
+
+    private long[] drawIndices(Generator g, int batch) {
         if (batch < 1) {
             throw new DiffusionException("batch size must be at least 1, got " + batch);
         }
-        long[] idx;
-        long[] mirror = null;
         try (Scope s = Scope.open()) {
-            idx = Tensor.randint(g, count, new long[] {batch}).toLongArray();
-            if (flip) {
+            return Tensor.randint(g, count, new long[] {batch}).toLongArray();
+        }
+    }
+
+    /** The images at {@code idx} (with their labels), each mirrored on a fair coin from {@code g} when flip is on. */
+    private Labeled drawn(Generator g, long[] idx) {
+        int batch = idx.length;
+        long[] mirror = null;
+        if (flip) {
+            try (Scope s = Scope.open()) {
                 mirror = Tensor.randint(g, 2, new long[] {batch}).toLongArray();
             }
         }
@@ -300,6 +372,13 @@ public final class ImageDataset implements DataSource {
         if (labels == null) {
             throw new DiffusionException("data set " + name + " has no labels; class conditioning needs labelled data "
                     + "(IDX with a labels file, or a folder with one sub-folder per class)");
+        }
+    }
+
+    private void requireCaptions() {
+        if (captions == null) {
+            throw new DiffusionException("data set " + name + " has no captions; give an image folder a metadata.jsonl "
+                    + "({\"file_name\": ..., \"text\": ...} per line) or one .txt file per image, or use a built-in captioned set (emoji)");
         }
     }
 

@@ -29,6 +29,8 @@ import java.util.stream.Stream;
  * variable {@code DIFFUSION4J_FASHION_MNIST}, else in {@code /usr/share/datasets/fashion-mnist}
  * (Debian package {@code dataset-fashion-mnist}) — and otherwise the 10,000-image test split the
  * project ships; {@code fashion-mnist-test} is always the shipped test split, for evaluation.
+ * {@code emoji}, {@code emoji-google} and {@code emoji-twitter} are captioned colour images, 90% of
+ * the emoji, and their {@code -test} names the held-out 10% (see {@link EmojiDatasets}).
  *
  * <p>Files are opened by {@link #open(Path, ImageOptions)}: IDX files, .npy arrays and folders of
  * PNG/JPEG images.
@@ -62,6 +64,13 @@ public final class ImageDatasets {
         m.put("fashion-mnist", "Fashion-MNIST, 1x28x28 greyscale clothing in 10 classes: the 60,000-image train split "
                 + "when installed, else the shipped 10,000-image test split");
         m.put("fashion-mnist-test", "Fashion-MNIST test split, 10,000 images 1x28x28 in 10 classes (shipped; for evaluation)");
+        m.put("emoji", "emoji, 3x64x64 colour on white, captioned, in 10 categories: the Noto (google) and Twemoji (twitter) "
+                + "styles of 90% of the emoji, 6,746 images; fetched with npm on first use");
+        m.put("emoji-google", "emoji in the Noto style alone, 3,373 images of 90% of the emoji");
+        m.put("emoji-twitter", "emoji in the Twemoji style alone, 3,373 images of 90% of the emoji");
+        m.put("emoji-test", "the held-out 10% of the emoji in both styles, 826 images (for evaluation)");
+        m.put("emoji-google-test", "the held-out 10% of the emoji in the Noto style, 413 images");
+        m.put("emoji-twitter-test", "the held-out 10% of the emoji in the Twemoji style, 413 images");
         return Collections.unmodifiableMap(m);
     }
 
@@ -90,11 +99,20 @@ public final class ImageDatasets {
         if (!isBuiltIn(name)) {
             return Optional.empty();
         }
-        ImageDataset d = switch (name.trim().toLowerCase(Locale.ROOT)) {
+        String key = name.trim().toLowerCase(Locale.ROOT);
+        ImageDataset d = switch (key) {
             case "fashion-mnist" -> fashionMnist();
-            default -> fashionMnistTest();
+            case "fashion-mnist-test" -> fashionMnistTest();
+            default -> emoji(key);
         };
         return Optional.of(applyOptions(d, options, false));
+    }
+
+    /** The emoji set a built-in name picks: "emoji[-google|-twitter][-test]". */
+    private static ImageDataset emoji(String name) {
+        boolean heldOut = name.endsWith("-test");
+        String style = name.replaceFirst("^emoji-?", "").replaceFirst("-?test$", "");
+        return EmojiDatasets.load(style.isEmpty() ? EmojiDatasets.STYLES : List.of(style), heldOut);
     }
 
     /**
@@ -114,8 +132,9 @@ public final class ImageDatasets {
      * labels are read from {@code X-labels-idx1-ubyte[.gz]} beside it when present. A directory
      * holding {@code *-images-idx3-ubyte[.gz]} files: {@code train-images-...} if present, else the
      * only one. Any other directory: a folder of .png/.jpg images, either loose (unlabelled) or in one
-     * sub-folder per class (labels in sorted sub-folder order); hidden files are ignored, other files
-     * skipped and counted in {@link ImageDataset#warning()}. Folders are flipped by default, the
+     * sub-folder per class (labels in sorted sub-folder order), captioned when it holds a
+     * {@code metadata.jsonl} or a {@code .txt} file beside each image; hidden
+     * files are ignored, other files skipped and counted in {@link ImageDataset#warning()}. Folders are flipped by default, the
      * other sources are not (see {@link ImageOptions}). A {@code .png} file: the tiles of a sample grid
      * written by {@code diffuse sample} (see {@link ImageGrids}).
      */

@@ -1,15 +1,24 @@
 package dev.diffusion4j.data;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.io.AtomicFiles;
+import dev.diffusion4j.io.Json;
 import java.awt.image.BufferedImage;
 import java.awt.image.Raster;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 
@@ -18,9 +27,16 @@ import javax.imageio.ImageIO;
  * or in one sub-folder per class (labels in sorted sub-folder order, class names = sub-folder
  * names); deeper folders, hidden files and files of other types are skipped and counted.
  * Transparent pixels are composited onto white, as an image viewer shows them.
+ *
+ * <p>Captions, optional, come as Hugging Face's image-folder convention has them: a
+ * {@value #METADATA} in the folder with one JSON object per line, {@code {"file_name": "cats/a.png",
+ * "text": "a cat on a mat"}} ({@code file_name} relative to the folder), or a text file beside each
+ * image with the same name ({@code a.png} and {@code a.txt}). Either way every image needs one: a
+ * folder that captions some images and not others is an error naming the first uncaptioned image.
  */
 final class ImageFolder {
     private static final List<String> EXTENSIONS = List.of(".png", ".jpg", ".jpeg");
+    static final String METADATA = "metadata.jsonl";
 
     private ImageFolder() {
     }
@@ -36,7 +52,7 @@ final class ImageFolder {
     static ImageDataset load(Path dir, ImageOptions options) {
         List<Entry> entries = new ArrayList<>();
         List<String> classes = new ArrayList<>();
-        int skipped = 0;
+        List<Path> skipped = new ArrayList<>();
         List<Path> rootImages = new ArrayList<>();
         for (Path p : list(dir)) {
             if (Files.isDirectory(p)) {
@@ -45,7 +61,7 @@ final class ImageFolder {
                     if (isImage(q)) {
                         inside.add(q);
                     } else {
-                        skipped++;
+                        skipped.add(q);
                     }
                 }
                 if (!inside.isEmpty()) {
@@ -57,7 +73,7 @@ final class ImageFolder {
             } else if (isImage(p)) {
                 rootImages.add(p);
             } else {
-                skipped++;
+                skipped.add(p);
             }
         }
         if (!rootImages.isEmpty() && !classes.isEmpty()) {
@@ -68,8 +84,16 @@ final class ImageFolder {
             entries.add(new Entry(p, -1));
         }
         if (entries.isEmpty()) {
-            throw new DiffusionException("no images in " + dir + (skipped > 0 ? " (" + skipped + " other files skipped)" : "")
+            throw new DiffusionException("no images in " + dir + (skipped.isEmpty() ? "" : " (" + skipped.size() + " other files skipped)")
                     + "; put .png or .jpg files in it, or in one sub-folder per class");
+        }
+        List<Path> files = entries.stream().map(Entry::file).toList();
+        List<String> captions = Files.isRegularFile(dir.resolve(METADATA)) ? metadataCaptions(dir, files)
+                : hasTextCaptions(files) ? textCaptions(dir, files) : null;
+        if (captions != null) {
+            Set<Path> captionFiles = new HashSet<>(files.stream().map(ImageFolder::textFile).toList());
+            captionFiles.add(dir.resolve(METADATA));
+            skipped.removeAll(captionFiles);
         }
         Integer size = options.imageSize();
         // Decoding is the slow part; each image is resized right away so full-size photos are never all in memory.
@@ -118,13 +142,110 @@ final class ImageFolder {
         }
         String name = dir.getFileName() != null ? dir.getFileName().toString() : dir.toString();
         ImageDataset data = ImageDataset.of(name, pixels, images.size(), channels, first.height(), first.width(), labels, classes)
+                .withCaptions(captions)
                 .withSource("image folder " + dir)
                 .withFlip(options.flip() == null || options.flip());
-        if (skipped > 0) {
-            data = data.withWarning("skipped " + skipped + " file" + (skipped == 1 ? "" : "s") + " in " + dir
+        if (!skipped.isEmpty()) {
+            data = data.withWarning("skipped " + skipped.size() + " file" + (skipped.size() == 1 ? "" : "s") + " in " + dir
                     + " that are not .png/.jpg images (or lie more than one folder deep)");
         }
         return data;
+    }
+
+    /**
+     * The caption of each image in {@code files} from {@code dir}/{@value #METADATA}; every line names
+     * one of them, every one of them has a line.
+     */
+    private static List<String> metadataCaptions(Path dir, List<Path> files) {
+        Path metadata = dir.resolve(METADATA);
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(metadata, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new DiffusionException("cannot read " + metadata + ": " + AtomicFiles.reason(e) + "; it must be UTF-8 text");
+        }
+        Map<Path, Integer> index = new HashMap<>();
+        for (int i = 0; i < files.size(); i++) {
+            index.put(files.get(i).normalize(), i);
+        }
+        String[] captions = new String[files.size()];
+        int[] lineOf = new int[files.size()];
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).isBlank()) {
+                continue;
+            }
+            String where = metadata + " line " + (i + 1);
+            JsonNode row;
+            try {
+                row = Json.mapper().readTree(lines.get(i));
+            } catch (JsonProcessingException e) {
+                throw new DiffusionException(where + " is not valid JSON: " + Json.describe(e));
+            }
+            if (row == null || !row.isObject() || !row.path("file_name").isTextual() || !row.path("text").isTextual()) {
+                throw new DiffusionException(where + " must be a JSON object with the strings \"file_name\" and \"text\", as "
+                        + "{\"file_name\": \"a.png\", \"text\": \"a red circle\"}");
+            }
+            String name = row.get("file_name").asText();
+            Path file = dir.resolve(name).normalize();
+            Integer at = index.get(file);
+            if (at == null) {
+                throw new DiffusionException(where + " gives a caption for " + name + ", which is not an image in " + dir
+                        + (Files.exists(file) ? " (not a .png/.jpg one folder deep at most)" : " (no such file)")
+                        + "; fix the file_name or remove the line");
+            }
+            if (row.get("text").asText().isBlank()) {
+                throw new DiffusionException(where + " gives " + name + " a blank caption; write what the image shows");
+            }
+            if (captions[at] != null) {
+                throw new DiffusionException(where + " captions " + name + " again (line " + lineOf[at] + " did already); keep one "
+                        + "line per image");
+            }
+            captions[at] = row.get("text").asText().strip();
+            lineOf[at] = i + 1;
+        }
+        for (int i = 0; i < files.size(); i++) {
+            if (captions[i] == null) {
+                String name = dir.relativize(files.get(i)).toString().replace('\\', '/');
+                throw new DiffusionException(metadata + " has no caption for " + files.get(i) + "; add the line {\"file_name\": \""
+                        + name + "\", \"text\": \"...\"}");
+            }
+        }
+        return Arrays.asList(captions);
+    }
+
+    /** The caption file beside {@code image}: the same name with {@code .txt} for its extension. */
+    private static Path textFile(Path image) {
+        String n = image.getFileName().toString();
+        return image.resolveSibling(n.substring(0, n.lastIndexOf('.')) + ".txt");
+    }
+
+    private static boolean hasTextCaptions(List<Path> files) {
+        return files.stream().anyMatch(f -> Files.isRegularFile(textFile(f)));
+    }
+
+    /** The caption of each image in {@code files} from the text file beside it; every image needs one. */
+    private static List<String> textCaptions(Path dir, List<Path> files) {
+        Path example = files.stream().filter(f -> Files.isRegularFile(textFile(f))).findFirst().orElseThrow();
+        List<String> captions = new ArrayList<>(files.size());
+        for (Path f : files) {
+            Path txt = textFile(f);
+            if (!Files.isRegularFile(txt)) {
+                throw new DiffusionException("no caption for " + f + ": images in " + dir + " are captioned by text files ("
+                        + dir.relativize(textFile(example)) + " for " + dir.relativize(example) + ") but " + txt.getFileName()
+                        + " is missing; write it, or caption every image in one " + METADATA);
+            }
+            String text;
+            try {
+                text = Files.readString(txt, StandardCharsets.UTF_8).strip();
+            } catch (IOException e) {
+                throw new DiffusionException("cannot read the caption " + txt + ": " + AtomicFiles.reason(e) + "; it must be UTF-8 text");
+            }
+            if (text.isEmpty()) {
+                throw new DiffusionException("the caption file " + txt + " is empty; write what " + f.getFileName() + " shows");
+            }
+            captions.add(text);
+        }
+        return captions;
     }
 
     private static String relative(Path dir, Path file) {
@@ -146,8 +267,8 @@ final class ImageFolder {
     }
 
     /**
-     * Decodes a PNG or JPEG: grey images (one colour component, any bit depth) as one plane of
-     * their stored levels scaled to 8 bits; everything else as three sRGB planes.
+     * Decodes a PNG or JPEG into planes (see {@link #planes}); a file no decoder reads is an error
+     * naming it.
      */
     static Decoded decode(Path file) {
         String kind = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png") ? "PNG" : "JPEG";
@@ -162,6 +283,15 @@ final class ImageFolder {
             throw new DiffusionException("corrupt " + kind + ": " + file + " (no decoder recognises its contents); "
                     + "remove or replace the file");
         }
+        return planes(img);
+    }
+
+    /**
+     * An image's pixels: grey images (one colour component, any bit depth) as one plane of their
+     * stored levels scaled to 8 bits; everything else as three sRGB planes. Transparency is
+     * composited on white, a·v + (1 − a)·255 rounded.
+     */
+    static Decoded planes(BufferedImage img) {
         int w = img.getWidth();
         int h = img.getHeight();
         boolean alpha = img.getColorModel().hasAlpha();

@@ -81,7 +81,7 @@ public final class Json {
     }
 
     /** Jackson's own message without its source excerpt, plus the line and column. */
-    static String describe(JsonProcessingException e) {
+    public static String describe(JsonProcessingException e) {
         String message = e.getOriginalMessage();
         int nl = message == null ? -1 : message.indexOf('\n');
         if (nl >= 0) {

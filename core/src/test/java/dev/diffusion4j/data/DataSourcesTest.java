@@ -49,10 +49,12 @@ class DataSourcesTest {
     void unknownNamesAndNonCsvFilesAreExplained(@TempDir Path dir) throws IOException {
         DiffusionException e = assertThrows(DiffusionException.class, () -> DataSources.open("x"));
         assertEquals("no dataset named 'x' and no file x; the built-in ones are swissroll, moons, 8gaussians, 25gaussians, checkerboard, "
-                + "circles, pinwheel, spirals, fashion-mnist, fashion-mnist-test", e.getMessage());
+                + "circles, pinwheel, spirals, fashion-mnist, fashion-mnist-test, emoji, emoji-google, emoji-twitter, emoji-test, "
+                + "emoji-google-test, emoji-twitter-test", e.getMessage());
         String missing = dir.resolve("gone.csv").toString();
         assertEquals("no dataset named '" + missing + "' and no file " + missing + "; the built-in ones are swissroll, moons, 8gaussians, "
-                + "25gaussians, checkerboard, circles, pinwheel, spirals, fashion-mnist, fashion-mnist-test",
+                + "25gaussians, checkerboard, circles, pinwheel, spirals, fashion-mnist, fashion-mnist-test, emoji, emoji-google, "
+                + "emoji-twitter, emoji-test, emoji-google-test, emoji-twitter-test",
                 assertThrows(DiffusionException.class, () -> DataSources.open(missing)).getMessage());
         Path txt = Files.writeString(dir.resolve("data.txt"), "1,2\n");
         assertTrue(assertThrows(DiffusionException.class, () -> DataSources.open(txt.toString())).getMessage()

@@ -58,6 +58,39 @@ class ImageDatasetTest {
     }
 
     @Test
+    void captionsTravelWithTheirImages() {
+        List<String> texts = List.of("zero", "one", "two", "three", "four");
+        ImageDataset d = small(true).withCaptions(texts).withFlip(true);
+        assertTrue(d.hasCaptions());
+        assertEquals("two", d.caption(2));
+        assertTrue(d.description().endsWith("5 classes, captioned"), d.description());
+        try (Scope s = Scope.open()) {
+            ImageDataset.Captioned b = d.sampleCaptioned(new Generator(5), 64);
+            float[] x = b.images().toFloatArray();
+            long[] y = b.labels().toLongArray();
+            for (int i = 0; i < 64; i++) {
+                int n = (int) Math.round(((Math.min(x[i * 6], x[i * 6 + 2]) + 1) * 127.5) / 40);
+                assertEquals(texts.get(n), b.captions().get(i), "the caption follows the image");
+                assertEquals(4 - n, y[i], "and so does the label");
+            }
+            // The same generator state gives the same images (and flips) as sample() and sampleLabeled().
+            assertTrue(d.sample(new Generator(5), 64).equal(b.images()));
+            assertTrue(d.sampleLabeled(new Generator(5), 64).items().equal(b.images()));
+            assertNull(small(false).withCaptions(texts).sampleCaptioned(new Generator(5), 3).labels(), "unlabelled: no labels");
+        }
+        ImageDataset part = d.subset(new int[] {4, 1}, " (part)");
+        assertEquals(List.of("four", "one"), part.captions());
+        assertEquals(texts, ImageTransforms.apply(d, 4, 3).captions(), "resizing keeps the captions");
+        assertEquals(texts, d.withName("renamed").withSource("here").withWarning("note").captions());
+
+        assertFalse(small(false).hasCaptions());
+        String none = assertThrows(DiffusionException.class, () -> small(false).sampleCaptioned(new Generator(0), 2)).getMessage();
+        assertTrue(none.startsWith("data set small has no captions"), none);
+        assertThrows(DiffusionException.class, () -> small(false).withCaptions(List.of("too", "few")));
+        assertThrows(DiffusionException.class, () -> small(false).withCaptions(List.of("a", "b", " ", "d", "e")));
+    }
+
+    @Test
     void flipMirrorsRowsOfAboutHalfTheImages() {
         ImageDataset plain = small(false);
         ImageDataset flipping = plain.withFlip(true);

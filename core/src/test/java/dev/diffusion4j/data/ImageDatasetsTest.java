@@ -49,7 +49,8 @@ class ImageDatasetsTest {
             assertEquals(1, all.amax().item(), 0);
         }
         assertTrue(ImageDatasets.find("Fashion-MNIST-Test").isPresent());
-        assertEquals(List.of("fashion-mnist", "fashion-mnist-test"), ImageDatasets.names());
+        assertEquals(List.of("fashion-mnist", "fashion-mnist-test", "emoji", "emoji-google", "emoji-twitter", "emoji-test",
+                "emoji-google-test", "emoji-twitter-test"), ImageDatasets.names());
     }
 
     @Test

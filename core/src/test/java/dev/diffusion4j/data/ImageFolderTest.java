@@ -189,4 +189,86 @@ class ImageFolderTest {
         m = assertThrows(DiffusionException.class, () -> ImageFolder.load(both, ImageOptions.NATIVE)).getMessage();
         assertTrue(m.contains("both directly"), m);
     }
+
+    @Test
+    void captionsFromMetadataJsonl(@TempDir Path dir) throws IOException {
+        write(rgb(4, 4, 0xFF0000), dir.resolve("red/a.png"));
+        write(rgb(4, 4, 0x0000FF), dir.resolve("blue/b.png"));
+        write(rgb(4, 4, 0x0000FF), dir.resolve("blue/c.png"));
+        Files.writeString(dir.resolve("metadata.jsonl"), """
+                {"file_name": "red/a.png", "text": "a red square"}
+
+                {"file_name": "blue/c.png", "text": "  another blue square  ", "source": "ignored"}
+                {"file_name": "blue/b.png", "text": "a blue square"}
+                """);
+        ImageDataset d = (ImageDataset) DataSources.open(dir.toString(), ImageOptions.NATIVE);
+        // Images in folder order (blue before red), each with its own caption and the label of its sub-folder.
+        assertEquals(List.of("a blue square", "another blue square", "a red square"), d.captions());
+        assertEquals(List.of("blue", "red"), d.classNames());
+        assertEquals(0, px(d, 2, 2, 0, 0), "the red square is image 2");
+        assertTrue(d.warning().isEmpty(), "metadata.jsonl is not a skipped file");
+        assertTrue(d.description().contains("captioned"), d.description());
+    }
+
+    @Test
+    void captionsFromTextFilesBesideTheImages(@TempDir Path dir) throws IOException {
+        write(grey(4, 4, 10), dir.resolve("a.png"));
+        write(grey(4, 4, 20), dir.resolve("b.jpg"));
+        Files.writeString(dir.resolve("a.txt"), "a dark square\n");
+        Files.writeString(dir.resolve("b.txt"), "a darker square");
+        Files.writeString(dir.resolve("notes.md"), "not a caption");
+        ImageDataset d = ImageFolder.load(dir, ImageOptions.NATIVE);
+        assertEquals(List.of("a dark square", "a darker square"), d.captions());
+        assertFalse(d.hasLabels());
+        assertEquals("skipped 1 file in " + dir + " that are not .png/.jpg images (or lie more than one folder deep)",
+                d.warning().orElseThrow(), "caption files are not skipped files; notes.md is");
+
+        // A text file that belongs to no image does not make a folder captioned.
+        Path plain = dir.resolve("plain");
+        write(grey(4, 4, 10), plain.resolve("a.png"));
+        Files.writeString(plain.resolve("readme.txt"), "about these images");
+        assertFalse(ImageFolder.load(plain, ImageOptions.NATIVE).hasCaptions());
+    }
+
+    @Test
+    void captionErrorsNameTheFile(@TempDir Path dir) throws IOException {
+        Path txt = dir.resolve("txt");
+        write(grey(4, 4, 10), txt.resolve("a.png"));
+        write(grey(4, 4, 10), txt.resolve("b.png"));
+        Files.writeString(txt.resolve("a.txt"), "a square");
+        String m = assertThrows(DiffusionException.class, () -> ImageFolder.load(txt, ImageOptions.NATIVE)).getMessage();
+        assertTrue(m.startsWith("no caption for " + txt.resolve("b.png") + ": ") && m.contains("b.txt is missing"), m);
+        Files.writeString(txt.resolve("b.txt"), " \n");
+        m = assertThrows(DiffusionException.class, () -> ImageFolder.load(txt, ImageOptions.NATIVE)).getMessage();
+        assertEquals("the caption file " + txt.resolve("b.txt") + " is empty; write what b.png shows", m);
+
+        Path meta = dir.resolve("meta");
+        write(grey(4, 4, 10), meta.resolve("a.png"));
+        write(grey(4, 4, 10), meta.resolve("b.png"));
+        Path jsonl = meta.resolve("metadata.jsonl");
+        Files.writeString(jsonl, "{\"file_name\": \"a.png\", \"text\": \"one\"}\n");
+        m = assertThrows(DiffusionException.class, () -> ImageFolder.load(meta, ImageOptions.NATIVE)).getMessage();
+        assertEquals(jsonl + " has no caption for " + meta.resolve("b.png")
+                + "; add the line {\"file_name\": \"b.png\", \"text\": \"...\"}", m);
+        Files.writeString(jsonl, "{\"file_name\": \"a.png\", \"text\": \"one\"}\n{\"file_name\": \"c.png\", \"text\": \"two\"}\n");
+        m = assertThrows(DiffusionException.class, () -> ImageFolder.load(meta, ImageOptions.NATIVE)).getMessage();
+        assertTrue(m.startsWith(jsonl + " line 2 gives a caption for c.png, which is not an image in " + meta + " (no such file)"), m);
+        Files.writeString(jsonl, "{\"file_name\": \"a.png\", \"text\": \"one\"}\n{\"file_name\": \"a.png\", \"text\": \"two\"}\n");
+        m = assertThrows(DiffusionException.class, () -> ImageFolder.load(meta, ImageOptions.NATIVE)).getMessage();
+        assertTrue(m.startsWith(jsonl + " line 2 captions a.png again (line 1"), m);
+        Files.writeString(jsonl, "{\"file_name\": \"a.png\", \"caption\": \"one\"}\n");
+        m = assertThrows(DiffusionException.class, () -> ImageFolder.load(meta, ImageOptions.NATIVE)).getMessage();
+        assertTrue(m.startsWith(jsonl + " line 1 must be a JSON object with the strings \"file_name\" and \"text\""), m);
+        Files.writeString(jsonl, "{\"file_name\": \"a.png\", \"text\": \"one\"\n");
+        m = assertThrows(DiffusionException.class, () -> ImageFolder.load(meta, ImageOptions.NATIVE)).getMessage();
+        assertTrue(m.startsWith(jsonl + " line 1 is not valid JSON: "), m);
+
+        // Captions in order, but an image that does not decode: the error names that image.
+        Files.writeString(jsonl, "{\"file_name\": \"a.png\", \"text\": \"one\"}\n{\"file_name\": \"b.png\", \"text\": \"two\"}\n");
+        assertEquals(List.of("one", "two"), ImageFolder.load(meta, ImageOptions.NATIVE).captions());
+        Files.writeString(meta.resolve("b.png"), "text, not a picture");
+        m = assertThrows(DiffusionException.class, () -> ImageFolder.load(meta, ImageOptions.NATIVE)).getMessage();
+        assertTrue(m.startsWith("corrupt PNG: " + meta.resolve("b.png") + " ("), m);
+        assertFalse(m.contains("\n"), "one line");
+    }
 }
