@@ -4,6 +4,7 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.ImageDataset;
+import dev.diffusion4j.data.ImageDatasets;
 import dev.diffusion4j.data.ImageOptions;
 import dev.diffusion4j.eval.Reconstruction;
 import dev.diffusion4j.io.CheckpointStore;
@@ -64,7 +65,7 @@ final class TrainVaeCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--eval-data", description = "Held-out images for the report (default: the built-in set's held-out split when "
-            + "it has one, e.g. fashion-mnist-test for fashion-mnist; 'none' skips the report).")
+            + "it has one, e.g. emoji-test for emoji; 'none' skips the report).")
     String evalData;
 
     @Option(names = "--eval-images", defaultValue = "1000", description = "Held-out images evaluated (default: ${DEFAULT-VALUE}).")
@@ -293,7 +294,8 @@ final class TrainVaeCommand implements Callable<Integer> {
 
     /** --eval-data, or the built-in held-out split of the run's data; null for none. */
     private ImageDataset heldOut(AutoencoderTrainer trainer) {
-        String name = evalData != null ? evalData : trainer.data().name().equals("fashion-mnist") ? "fashion-mnist-test" : null;
+        String split = trainer.data().name() + "-test";
+        String name = evalData != null ? evalData : ImageDatasets.isBuiltIn(split) ? split : null;
         if (name == null || name.equals("none")) {
             return null;
         }

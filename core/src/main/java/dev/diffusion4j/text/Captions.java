@@ -3,10 +3,9 @@ package dev.diffusion4j.text;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Captions for labelled images that come without any (Fashion-MNIST, image folders), built from
@@ -34,17 +33,14 @@ public final class Captions {
             "a {size} {name}", "a photo of a {size} {tone} {name}");
 
     private final List<String> names;
-    private final ClipTokenizer tokenizer;
-    private final int contextLength;
-    private final Map<String, long[]> encoded = new ConcurrentHashMap<>();
+    private final CaptionTokens tokens;
 
     public Captions(List<String> classNames, ClipTokenizer tokenizer, int contextLength) {
         if (classNames.isEmpty()) {
             throw new DiffusionException("captions are built from class names, and this data set names no classes");
         }
         this.names = classNames.stream().map(n -> n.toLowerCase(Locale.ROOT)).toList();
-        this.tokenizer = tokenizer;
-        this.contextLength = contextLength;
+        this.tokens = new CaptionTokens(tokenizer, contextLength);
     }
 
     /** The attributes of one image with values in [−1, 1]: {tone, size}, each possibly empty. */
@@ -79,16 +75,12 @@ public final class Captions {
         long[] ys = labels.toLongArray();
         double[] u = Tensor.rand(g, b).toDoubleArray();
         int per = px.length / b;
-        long[] ids = new long[b * contextLength];
+        List<String> chosen = new ArrayList<>(b);
         for (int i = 0; i < b; i++) {
             String[] attr = attributes(px, i * per, per);
             int template = Math.min((int) (u[i] * TEMPLATES.size()), TEMPLATES.size() - 1);
-            System.arraycopy(encode(caption(template, (int) ys[i], attr[0], attr[1])), 0, ids, i * contextLength, contextLength);
+            chosen.add(caption(template, (int) ys[i], attr[0], attr[1]));
         }
-        return Tensor.of(ids, b, contextLength);
-    }
-
-    private long[] encode(String caption) {
-        return encoded.computeIfAbsent(caption, c -> java.util.Arrays.stream(tokenizer.encode(c, contextLength).ids()).asLongStream().toArray());
+        return tokens.ids(chosen);
     }
 }

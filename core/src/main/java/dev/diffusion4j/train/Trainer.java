@@ -3,6 +3,7 @@ package dev.diffusion4j.train;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
+import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.ImageOptions;
 import dev.diffusion4j.io.Checkpoint;
 import dev.diffusion4j.io.CheckpointStore;
@@ -18,6 +19,7 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Precision;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.text.CaptionTokens;
 import dev.diffusion4j.text.Captions;
 import dev.diffusion4j.text.ClipTokenizer;
 import java.io.IOException;
@@ -59,8 +61,11 @@ public final class Trainer {
     private final Generator noiseGen;
     /** Condition dropout's coin flips: a stream of their own, so unconditional runs draw exactly as before. */
     private final Generator labelGen;
-    /** Captions for a text-conditioned model, built from the data's class names; null otherwise. */
+    /** Captions for a text-conditioned model built from the data's class names; null otherwise or when the data has its own. */
     private final Captions captions;
+    /** The data's own captions, for a text-conditioned model on captioned images; null otherwise. */
+    private final ImageDataset captioned;
+    private final CaptionTokens captionTokens;
     private final List<double[]> lossLog = new ArrayList<>();
     private long step;
     private double elapsedSeconds;
@@ -84,12 +89,14 @@ public final class Trainer {
             throw new DiffusionException("the model is conditioned on " + classes + " classes but data set '" + data.name() + "' has "
                     + (data.numClasses() == 0 ? "no class labels" : data.numClasses() + " classes"));
         }
-        if (network.contextLength() > 0 && (data.numClasses() == 0 || data.classNames().isEmpty())) {
-            throw new DiffusionException("a text-conditioned model learns from captions built from class names, and data set '"
-                    + data.name() + "' names no classes");
+        boolean text = network.contextLength() > 0;
+        this.captioned = text && data instanceof ImageDataset images && images.hasCaptions() ? images : null;
+        if (text && captioned == null && (data.numClasses() == 0 || data.classNames().isEmpty())) {
+            throw new DiffusionException("a text-conditioned model learns from captions — the images' own or ones built from class "
+                    + "names — and data set '" + data.name() + "' has neither");
         }
-        this.captions = network.contextLength() > 0
-                ? new Captions(data.classNames(), ClipTokenizer.clip(), network.contextLength()) : null;
+        this.captions = text && captioned == null ? new Captions(data.classNames(), ClipTokenizer.clip(), network.contextLength()) : null;
+        this.captionTokens = captioned != null ? new CaptionTokens(ClipTokenizer.clip(), network.contextLength()) : null;
     }
 
     /**
@@ -243,7 +250,11 @@ public final class Trainer {
      * empty prompt) with probability p_uncond.
      */
     private Tensor conditions(DataSource.Labeled batch) {
-        Tensor c = captions == null ? batch.labels() : captions.tokens(batch.items(), batch.labels(), labelGen);
+        return dropConditions(captions == null ? batch.labels() : captions.tokens(batch.items(), batch.labels(), labelGen));
+    }
+
+    /** Condition dropout: each of {@code c} (labels [B] or token ids [B, L]) becomes the null condition with probability p_uncond. */
+    private Tensor dropConditions(Tensor c) {
         if (config.condDropout() == 0) {
             return c;
         }
@@ -261,7 +272,11 @@ public final class Trainer {
             try (Scope s = Scope.open()) {
                 Tensor x0;
                 Tensor labels = null;
-                if (network.numClasses() > 0 || network.contextLength() > 0) {
+                if (captioned != null) {
+                    ImageDataset.Captioned batch = captioned.sampleCaptioned(dataGen, config.batchSize());
+                    x0 = spec.normalize(batch.images());
+                    labels = dropConditions(captionTokens.ids(batch.captions()));
+                } else if (network.numClasses() > 0 || network.contextLength() > 0) {
                     DataSource.Labeled batch = data.sampleLabeled(dataGen, config.batchSize());
                     x0 = spec.normalize(batch.items());
                     labels = conditions(batch);
@@ -319,7 +334,7 @@ public final class Trainer {
         @SuppressWarnings("unchecked")
         Map<String, Object> dataSection = new LinkedHashMap<>((Map<String, Object>) m.get("data"));
         dataSection.put("source", data.name());
-        if ((network.numClasses() > 0 || network.contextLength() > 0) && !data.classNames().isEmpty()) {
+        if ((network.numClasses() > 0 || (network.contextLength() > 0 && captioned == null)) && !data.classNames().isEmpty()) {
             dataSection.put("class_names", data.classNames());
         }
         m.put("data", dataSection);

@@ -118,6 +118,47 @@ class TrainerTest {
         assertSameWeights(straight, stopped, Checkpoint.MODEL_FILE);
     }
 
+    /**
+     * A text-conditioned model on a folder of captioned images learns from those captions (the folder
+     * has no class sub-folders, so there is nothing else to build captions from), and a stopped run
+     * resumes exactly, condition dropout included.
+     */
+    @Test
+    void textModelsTrainOnTheImagesOwnCaptionsAndResumeExactly(@TempDir Path dir) throws Exception {
+        Path folder = dir.resolve("squares");
+        Files.createDirectories(folder);
+        StringBuilder metadata = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(16, 16, java.awt.image.BufferedImage.TYPE_INT_RGB);
+            java.awt.Graphics2D g = img.createGraphics();
+            g.setColor(i % 2 == 0 ? java.awt.Color.RED : java.awt.Color.BLUE);
+            g.fillRect(2 + i % 4, 3, 8, 8);
+            g.dispose();
+            javax.imageio.ImageIO.write(img, "png", folder.resolve("s" + i + ".png").toFile());
+            metadata.append("{\"file_name\": \"s").append(i).append(".png\", \"text\": \"a ").append(i % 2 == 0 ? "red" : "blue")
+                    .append(" square\"}\n");
+        }
+        Files.writeString(folder.resolve("metadata.jsonl"), metadata);
+        dev.diffusion4j.model.TextUNet2DConfig net = new dev.diffusion4j.model.TextUNet2DConfig(
+                dev.diffusion4j.model.UNet2DConfig.defaults(3, 16).withBlockOutChannels(16, 32).withCrossAttention(16),
+                new dev.diffusion4j.model.TextEncoderConfig(dev.diffusion4j.text.ClipTokenizer.VOCAB_SIZE, 8, 16, 1, 4));
+        TrainingRecipe recipe = TrainingRecipe.forImages(folder.toString()).seed(3).steps(6).batchSize(4).warmupSteps(1)
+                .checkpointEvery(3).sampleEvery(0).condDropout(0.5).precision(dev.diffusion4j.tensor.Precision.FP32).build();
+        Trainer.create(dir.resolve("straight"), recipe, net, SCHEDULE).run(TrainListener.NONE);
+        Trainer first = Trainer.create(dir.resolve("stopped"), recipe, net, SCHEDULE);
+        first.run(new TrainListener() {
+            @Override
+            public boolean stopRequested() {
+                return first.step() == 3;
+            }
+        });
+        Trainer.resume(dir.resolve("stopped"), 0).run(TrainListener.NONE);
+        assertSameWeights(dir.resolve("straight"), dir.resolve("stopped"), Checkpoint.MODEL_FILE);
+        Map<String, Object> data = (Map<String, Object>) Checkpoint.readConfig(CheckpointStore.latest(dir.resolve("stopped"))
+                .orElseThrow()).get("data");
+        assertFalse(data.containsKey("class_names"), "prompts are free text, not class names: " + data);
+    }
+
     /** The newest checkpoints of two runs hold bit-identical tensors in {@code file}. */
     static void assertSameWeights(Path runA, Path runB, String file) throws Exception {
         try (Scope s = Scope.open();
