@@ -29,7 +29,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -337,7 +336,6 @@ final class TrainVaeCommand implements Callable<Integer> {
 
     /** Each loss term against step, smoothed, on a log axis. */
     private static void lossCurves(List<AutoencoderTrainer.LogEntry> log, Path file, String title) {
-        double[] x = log.stream().mapToDouble(AutoencoderTrainer.LogEntry::step).toArray();
         LineChart.Builder chart = LineChart.builder().title(title).axisLabels("step", "loss").logY(true).smoothing(0.9);
         Map<String, ToDoubleFunction<AutoencoderTrainer.LogEntry>> terms = new LinkedHashMap<>();
         terms.put("total", AutoencoderTrainer.LogEntry::total);
@@ -346,9 +344,11 @@ final class TrainVaeCommand implements Callable<Integer> {
         terms.put("KL per pixel", AutoencoderTrainer.LogEntry::kl);
         terms.put("critic (hinge)", AutoencoderTrainer.LogEntry::critic);
         terms.forEach((name, f) -> {
-            double[] y = log.stream().mapToDouble(f).toArray();
-            if (Arrays.stream(y).anyMatch(v -> v > 0)) {
-                chart.series(name, x, Arrays.stream(y).map(v -> Math.max(v, 1e-6)).toArray());
+            // a term is drawn where it is positive: the critic from its start, the total while the adversarial part keeps it so
+            List<AutoencoderTrainer.LogEntry> drawn = log.stream().filter(e -> f.applyAsDouble(e) > 0).toList();
+            if (!drawn.isEmpty()) {
+                chart.series(name, drawn.stream().mapToDouble(AutoencoderTrainer.LogEntry::step).toArray(),
+                        drawn.stream().mapToDouble(f).toArray());
             }
         });
         PngWriter.write(file, chart.build().render(), Map.of("software", "diffusion4j " + dev.diffusion4j.Version.VERSION));

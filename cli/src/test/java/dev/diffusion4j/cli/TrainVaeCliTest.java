@@ -56,8 +56,8 @@ class TrainVaeCliTest {
     @Test
     void badInputIsAOneLineError(@TempDir Path tmp) {
         CliTest.assertUserError(diffuse("train-vae", "--data", "moons", "--out", tmp.resolve("a").toString()), "vector data");
-        CliTest.assertUserError(diffuse("train-vae", "--data", "fashion-mnist-test", "--channels", "8,16,16", "--out",
-                tmp.resolve("b").toString()), "does not divide");
+        CliTest.assertUserError(diffuse("train-vae", "--data", "fashion-mnist-test", "--image-size", "18", "--channels", "8,16,16",
+                "--norm-groups", "4", "--out", tmp.resolve("b").toString()), "does not divide");
         CliTest.assertUserError(diffuse("train-vae", "--out", tmp.resolve("c").toString(), "--resume"), "nothing to resume");
     }
 }
