@@ -877,6 +877,12 @@ public final class Tensor implements AutoCloseable {
         return this;
     }
 
+    /** {@code this += v}. */
+    public Tensor add_(double v) {
+        n().add_(new Scalar(v));
+        return this;
+    }
+
     /** {@code this += w · (end − this)}. */
     public Tensor lerp_(Tensor end, double w) {
         n().lerp_(end.n(), new Scalar(w));
