@@ -677,7 +677,15 @@ public final class Tensor implements AutoCloseable {
     /** Nearest-neighbour upsampling of [N, C, H, W] by an integer factor. */
     public Tensor upsampleNearest(long factor) {
         long[] s = shape();
-        return wrap(torch.upsample_nearest2d(n(), new long[] {s[2] * factor, s[3] * factor}, new DoubleOptional(), new DoubleOptional()));
+        return upsampleNearest(s[2] * factor, s[3] * factor);
+    }
+
+    /**
+     * Nearest-neighbour resizing of [N, C, H, W] to [N, C, height, width]: output pixel i takes input
+     * pixel ⌊i·H/height⌋ (PyTorch's {@code interpolate(size=…, mode="nearest")}).
+     */
+    public Tensor upsampleNearest(long height, long width) {
+        return wrap(torch.upsample_nearest2d(n(), new long[] {height, width}, new DoubleOptional(), new DoubleOptional()));
     }
 
     /** Average pooling of [N, C, H, W] with a square window and stride. */
