@@ -37,7 +37,8 @@ import java.util.function.Supplier;
  * </pre>
  * With {@code cross_attention_dim} set, the attention of CrossAttn blocks and of the middle block
  * is a {@link Transformer2D} that also attends to context tokens (diffusers' UNet2DConditionModel
- * blocks), which is how a text encoder's output reaches the image.
+ * blocks, in the project's own layout), which is how a text encoder's output reaches the image.
+ * {@link dev.diffusion4j.models.unet.UNet2DConditionModel} is the one that loads Stable Diffusion's.
  */
 public final class UNet2DModel extends DenoisingNetwork {
     private final UNet2DConfig config;
