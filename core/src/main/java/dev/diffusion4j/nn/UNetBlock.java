@@ -36,9 +36,7 @@ public abstract sealed class UNetBlock extends Module permits UNetDownBlock, UNe
     }
 
     private ModuleList<Attention> selfAttentions;
-    private IntFunction<Attention> makeSelfAttention;
     private ModuleList<Transformer2D> transformers;
-    private IntFunction<Transformer2D> makeTransformer;
 
     UNetBlock() {
     }
@@ -62,21 +60,19 @@ public abstract sealed class UNetBlock extends Module permits UNetDownBlock, UNe
 
     /** Registers the block's attention layers (none when {@code attentions} is null); call after registering the resnets. */
     final void registerAttentions(Attentions attentions) {
-        if (attentions instanceof SelfAttention a) {
+        if (attentions instanceof SelfAttention) {
             selfAttentions = child("attentions", new ModuleList<>());
-            makeSelfAttention = a.make();
-        } else if (attentions instanceof CrossAttention a) {
+        } else if (attentions instanceof CrossAttention) {
             transformers = child("attentions", new ModuleList<>());
-            makeTransformer = a.make();
         }
     }
 
-    /** Adds the attention layer that follows the resnet just made, of {@code channels}. */
-    final void addAttention(int channels) {
-        if (selfAttentions != null) {
-            selfAttentions.add(makeSelfAttention.apply(channels));
-        } else if (transformers != null) {
-            transformers.add(makeTransformer.apply(channels));
+    /** Adds the attention layer that follows the resnet just made, of {@code channels} (none when {@code attentions} is null). */
+    final void addAttention(Attentions attentions, int channels) {
+        if (attentions instanceof SelfAttention a) {
+            selfAttentions.add(a.make().apply(channels));
+        } else if (attentions instanceof CrossAttention a) {
+            transformers.add(a.make().apply(channels));
         }
     }
 

@@ -21,7 +21,7 @@ public final class UNetDownBlock extends UNetBlock {
         registerAttentions(attentions);
         for (int j = 0; j < layers; j++) {
             resnets.add(resnet.make(j == 0 ? in : out, out));
-            addAttention(out);
+            addAttention(attentions, out);
         }
         this.downsampler = downsampler == null ? null : child("downsamplers", new ModuleList<Downsample2D>()).add(downsampler.get());
     }

@@ -13,7 +13,7 @@ public final class UNetMidBlock extends UNetBlock {
     public UNetMidBlock(int channels, Resnets resnet, Attentions attentions) {
         resnets.add(resnet.make(channels, channels));
         registerAttentions(attentions);
-        addAttention(channels);
+        addAttention(attentions, channels);
         resnets.add(resnet.make(channels, channels));
     }
 

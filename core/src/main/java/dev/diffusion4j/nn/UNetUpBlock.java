@@ -26,7 +26,7 @@ public final class UNetUpBlock extends UNetBlock {
         for (int j = 0; j < layers; j++) {
             int skip = j == layers - 1 ? in : out;
             resnets.add(resnet.make((j == 0 ? prevOut : out) + skip, out));
-            addAttention(out);
+            addAttention(attentions, out);
         }
         this.upsampler = upsampler == null ? null : child("upsamplers", new ModuleList<Upsample2D>()).add(upsampler.get());
     }
