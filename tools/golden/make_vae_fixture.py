@@ -12,24 +12,11 @@ Per config, OUT_DIR/<name>/ gets:
   io.safetensors                       inputs and reference outputs, F32 (see IO_DOC below)
   meta.json                            provenance, shapes, tolerance hints, sha256 of the two .safetensors
 """
-import hashlib
-import json
 import os
-import subprocess
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "src"))
-
-import hf_stubs  # noqa: E402
-
-hf_stubs.install()
-
+import golden_common as common  # first: diffusers' source behind the import-time stubs
 import torch  # noqa: E402
 
-import diffusers  # noqa: E402
-import st_io  # noqa: E402
 from diffusers.models.attention_processor import AttnProcessor  # noqa: E402
 from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL  # noqa: E402
 
@@ -65,26 +52,6 @@ CONFIGS = [
 ]
 
 
-def diffusers_commit():
-    try:
-        return open(os.path.join(HERE, "DIFFUSERS_COMMIT")).read().strip()
-    except OSError:
-        return "unknown"
-
-
-def perturb_constant_params(model, gen):
-    """Every parameter that is initialised to a constant (GroupNorm weight=1 / bias=0, any zero bias) gets
-    Gaussian noise so that a Java port that ignores it would fail. Other (Kaiming-uniform) params are kept."""
-    changed = []
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            flat = p.reshape(-1)
-            if flat.numel() == 1 or bool((flat == flat[0]).all()):
-                p.add_(0.2 * torch.randn(p.shape, generator=gen))
-                changed.append(name)
-    return changed
-
-
 def force_logvar_clamp(model, x, cfg):
     """Shift the bias of the last layer that produces the logvar half so that some logvar values hit the clamp:
     logvar channel 0 partly > 20, logvar channel 1 partly < -30 (needs no new parameters)."""
@@ -106,10 +73,6 @@ def force_logvar_clamp(model, x, cfg):
             "frac_logvar_above_20": float((lv > 20).float().mean()),
             "frac_logvar_below_-30": float((lv < -30).float().mean()),
         }
-
-
-def sha256(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
 def run_all(model, x, rect):
@@ -136,12 +99,10 @@ def run_all(model, x, rect):
 
 def make_one(out_root, name, cfg, seed):
     out = os.path.join(out_root, name)
-    os.makedirs(out, exist_ok=True)
-
     torch.manual_seed(seed)
     model = AutoencoderKL(**cfg).eval()
     gen = torch.Generator().manual_seed(seed + 1)
-    perturbed = perturb_constant_params(model, gen)
+    perturbed = common.perturb_constant_params(model, gen)
 
     x = torch.rand(2, 3, 16, 16, generator=gen) * 2 - 1
     rect = torch.rand(1, 3, 12, 20, generator=gen) * 2 - 1
@@ -150,13 +111,7 @@ def make_one(out_root, name, cfg, seed):
     res = run_all(model, x, rect)
     assert torch.equal(res["decoded_mean"], res["forward_sample"]), "decode(mean) != forward(sample_posterior=False)"
 
-    # --- write weights + config + io
-    sd = model.state_dict()
-    weights_path = os.path.join(out, "diffusion_pytorch_model.safetensors")
-    st_io.save_file(dict(sd), weights_path, metadata={"format": "pt"})
-    model.save_config(out)  # diffusers' own config.json writer
-    io_path = os.path.join(out, "io.safetensors")
-    st_io.save_file({k: v.contiguous() for k, v in res.items()}, io_path)
+    common.write_folder(out, model, res)
 
     # --- self-checks
     # 1) reload through diffusers' own from_pretrained (uses our safetensors stub reader) and compare outputs
@@ -174,42 +129,28 @@ def make_one(out_root, name, cfg, seed):
     maxdiff_classic = {k: float((res[k] - res_c[k]).abs().max()) for k in keys}
     maxdiff_f64 = {k: float((res[k].double() - res_d[k]).abs().max()) for k in keys}
 
-    meta = {
-        "diffusers_version": diffusers.__version__,
-        "diffusers_commit": diffusers_commit(),
-        "torch_version": torch.__version__,
+    meta = common.provenance(model, out)
+    meta.update({
         "seed": seed,
         "constructor_kwargs": cfg,
         "perturbed_constant_params": {"count": len(perturbed), "rule": "param was constant at init (GroupNorm weight=1/bias=0) -> += 0.2*N(0,1)"},
         "logvar_clamp": clamp_info,
-        "attn_processor": type(next(iter(model.attn_processors.values()))).__name__ if model.attn_processors else None,
         "io_tensors": {k: {"shape": list(v.shape), "doc": IO_DOC[k]} for k, v in res.items()},
         "max_abs_diff_vs_classic_AttnProcessor": maxdiff_classic,
         "max_abs_diff_f32_vs_f64": maxdiff_f64,
-        "n_params": sum(p.numel() for p in model.parameters()),
-        "sha256": {"diffusion_pytorch_model.safetensors": sha256(weights_path), "io.safetensors": sha256(io_path)},
-    }
-    with open(os.path.join(out, "meta.json"), "w") as f:
-        json.dump(meta, f, indent=2, sort_keys=True)
-        f.write("\n")
+    })
+    common.write_meta(out, meta)
     return model, meta
 
 
 def main():
-    torch.set_num_threads(1)
-    torch.backends.nnpack.set_flags(False)  # silence "Could not initialize NNPACK" (it is unusable here anyway)
-    torch.use_deterministic_algorithms(True)
-    out_root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "core", "src", "test", "resources", "golden", "vae")
+    common.deterministic_torch()
+    out_root = common.fixture_root("vae")
     for name, cfg, seed in CONFIGS:
         model, meta = make_one(out_root, name, cfg, seed)
-        size = sum(os.path.getsize(os.path.join(out_root, name, f)) for f in os.listdir(os.path.join(out_root, name)))
-        print(f"== {name}: {meta['n_params']} params, {size} bytes, clamp={meta['logvar_clamp']}")
-        print("   sha256:", meta["sha256"])
-        print("   maxdiff classic attn:", meta["max_abs_diff_vs_classic_AttnProcessor"])
-        print("   maxdiff f32 vs f64:", meta["max_abs_diff_f32_vs_f64"])
-        if os.environ.get("PRINT_KEYS"):
-            for k, v in model.state_dict().items():
-                print(f"   {k} {list(v.shape)}")
+        common.report(os.path.join(out_root, name), model, meta, f", clamp={meta['logvar_clamp']}",
+                      [("maxdiff classic attn", "max_abs_diff_vs_classic_AttnProcessor"),
+                       ("maxdiff f32 vs f64", "max_abs_diff_f32_vs_f64")])
 
 
 if __name__ == "__main__":

@@ -6,19 +6,21 @@ import dev.diffusion4j.nn.Conv2d;
 import dev.diffusion4j.nn.Downsample2D;
 import dev.diffusion4j.nn.Embedding;
 import dev.diffusion4j.nn.GroupNorm;
-import dev.diffusion4j.nn.Module;
 import dev.diffusion4j.nn.ModuleList;
 import dev.diffusion4j.nn.ResnetBlock2D;
 import dev.diffusion4j.nn.SinusoidalEmbedding;
 import dev.diffusion4j.nn.TimestepEmbedding;
 import dev.diffusion4j.nn.Transformer2D;
+import dev.diffusion4j.nn.UNetBlock;
+import dev.diffusion4j.nn.UNetDownBlock;
+import dev.diffusion4j.nn.UNetMidBlock;
+import dev.diffusion4j.nn.UNetUpBlock;
 import dev.diffusion4j.nn.Upsample2D;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Tensor;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The DDPM U-Net (Ho et al. 2020; improvements of Dhariwal &amp; Nichol 2021) as diffusers'
@@ -35,7 +37,8 @@ import java.util.List;
  * </pre>
  * With {@code cross_attention_dim} set, the attention of CrossAttn blocks and of the middle block
  * is a {@link Transformer2D} that also attends to context tokens (diffusers' UNet2DConditionModel
- * blocks), which is how a text encoder's output reaches the image.
+ * blocks, in the project's own layout), which is how a text encoder's output reaches the image.
+ * {@link dev.diffusion4j.models.unet.UNet2DConditionModel} is the one that loads Stable Diffusion's.
  */
 public final class UNet2DModel extends DenoisingNetwork {
     private final UNet2DConfig config;
@@ -43,9 +46,9 @@ public final class UNet2DModel extends DenoisingNetwork {
     private final TimestepEmbedding timeEmbedding;
     private final Embedding classEmbedding;
     private final Conv2d convIn;
-    private final ModuleList<DownBlock> downBlocks;
-    private final MidBlock midBlock;
-    private final ModuleList<UpBlock> upBlocks;
+    private final ModuleList<UNetDownBlock> downBlocks;
+    private final UNetMidBlock midBlock;
+    private final ModuleList<UNetUpBlock> upBlocks;
     private final GroupNorm convNormOut;
     private final Conv2d convOut;
     private final Activation act;
@@ -68,12 +71,18 @@ public final class UNet2DModel extends DenoisingNetwork {
         for (int i = 0; i < ch.size(); i++) {
             int in = out;
             out = ch.get(i);
-            downBlocks.add(new DownBlock(config, in, out, config.downBlockTypes().get(i), i < ch.size() - 1, g));
+            String type = config.downBlockTypes().get(i);
+            int width = out;
+            Supplier<Downsample2D> downsampler = i < ch.size() - 1
+                    ? () -> new Downsample2D(width, config.downsampleType().equals("conv"), config.downsamplePadding(), g) : null;
+            downBlocks.add(new UNetDownBlock(config.layersPerBlock(), in, out, resnets(config, 1.0, g),
+                    attentions(config, type.equals(UNet2DConfig.ATTN_DOWN), type.equals(UNet2DConfig.CROSS_ATTN_DOWN), groups, g), downsampler));
         }
         int mid = ch.get(ch.size() - 1);
         // diffusers leaves the middle attention un-normalised under scale-shift unless attn_norm_num_groups says otherwise
         int attnGroups = config.attnNormNumGroups() != null ? config.attnNormNumGroups() : (scaleShift ? 0 : groups);
-        this.midBlock = child("mid_block", new MidBlock(config, mid, attnGroups, g));
+        this.midBlock = child("mid_block", new UNetMidBlock(mid, resnets(config, config.midBlockScaleFactor(), g),
+                attentions(config, config.addAttention(), config.crossAttentionDim() != null, attnGroups, g)));
 
         this.upBlocks = child("up_blocks", new ModuleList<>());
         List<Integer> rev = new ArrayList<>(ch);
@@ -83,7 +92,11 @@ public final class UNet2DModel extends DenoisingNetwork {
             int prevOut = out;
             out = rev.get(i);
             int in = rev.get(Math.min(i + 1, rev.size() - 1));
-            upBlocks.add(new UpBlock(config, in, out, prevOut, config.upBlockTypes().get(i), i < rev.size() - 1, g));
+            String type = config.upBlockTypes().get(i);
+            int width = out;
+            Supplier<Upsample2D> upsampler = i < rev.size() - 1 ? () -> new Upsample2D(width, g) : null;
+            upBlocks.add(new UNetUpBlock(config.layersPerBlock() + 1, in, out, prevOut, resnets(config, 1.0, g),
+                    attentions(config, type.equals(UNet2DConfig.ATTN_UP), type.equals(UNet2DConfig.CROSS_ATTN_UP), groups, g), upsampler));
         }
         this.convNormOut = child("conv_norm_out", new GroupNorm(groups, ch.get(0), config.normEps(), true));
         this.convOut = child("conv_out", new Conv2d(ch.get(0), config.outChannels(), 3, g));
@@ -165,128 +178,26 @@ public final class UNet2DModel extends DenoisingNetwork {
         if (addedEmbedding != null) {
             emb = emb.add(addedEmbedding);
         }
-        Block.Context c = new Block.Context(emb, context);
-        Tensor h = convIn.forward(x);
-        Deque<Tensor> skips = new ArrayDeque<>();
-        skips.push(h);
-        for (DownBlock b : downBlocks.items()) {
-            h = b.forward(h, c, skips);
-        }
-        h = midBlock.forward(h, c);
-        for (UpBlock b : upBlocks.items()) {
-            h = b.forward(h, c, skips);
-        }
+        Tensor h = UNetBlock.run(convIn.forward(x), emb, context, downBlocks.items(), midBlock, upBlocks.items());
         return convOut.forward(act.apply(convNormOut.forward(h)));
     }
 
-    private static ResnetBlock2D resnet(UNet2DConfig c, int in, int out, double outputScale, Generator g) {
-        return new ResnetBlock2D(in, out, c.timeEmbedDim(), c.normNumGroups(), c.normEps(),
+    private static UNetBlock.Resnets resnets(UNet2DConfig c, double outputScale, Generator g) {
+        return (in, out) -> new ResnetBlock2D(in, out, c.timeEmbedDim(), c.normNumGroups(), c.normEps(),
                 c.resnetTimeScaleShift().equals("scale_shift"), c.dropout(), outputScale, c.actFn(), g);
     }
 
-    /**
-     * The attention layers of a block: self-attention, cross-attention (a Transformer2D), or none.
-     * Subclasses register them after their resnets and create them interleaved with the resnets,
-     * which keeps diffusers' key order and the initialisation order of the weights.
-     */
-    private abstract static class Block extends Module {
-        record Context(Tensor emb, Tensor tokens) {
+    /** The attention after each resnet of a block: self-attention, cross-attention (a Transformer2D), or none. */
+    private static UNetBlock.Attentions attentions(UNet2DConfig c, boolean self, boolean cross, int groups, Generator g) {
+        if (cross) {
+            return new UNetBlock.CrossAttention(channels -> new Transformer2D(channels, headDim(c, channels), c.crossAttentionDim(),
+                    c.normNumGroups(), 1, g));
         }
-
-        private ModuleList<Attention> attentions;
-        private ModuleList<Transformer2D> transformers;
-
-        final void registerAttentions(boolean attn, boolean cross) {
-            attentions = attn && !cross ? child("attentions", new ModuleList<>()) : null;
-            transformers = cross ? child("attentions", new ModuleList<>()) : null;
-        }
-
-        final void addAttention(UNet2DConfig c, int channels, int groups, Generator g) {
-            int headDim = c.attentionHeadDim() != null ? c.attentionHeadDim() : channels;
-            if (attentions != null) {
-                attentions.add(new Attention(channels, headDim, groups, c.normEps(), 1.0, g));
-            } else if (transformers != null) {
-                transformers.add(new Transformer2D(channels, headDim, c.crossAttentionDim(), c.normNumGroups(), 1, g));
-            }
-        }
-
-        /** The j-th attention layer applied to h (h itself when the block has none). */
-        final Tensor attend(int j, Tensor h, Context c) {
-            if (attentions != null) {
-                return attentions.get(j).forward(h);
-            }
-            return transformers == null ? h : transformers.get(j).forward(h, c.tokens());
-        }
+        return self ? new UNetBlock.SelfAttention(channels -> new Attention(channels, headDim(c, channels), groups, c.normEps(), 1.0, g))
+                : null;
     }
 
-    /** DownBlock2D / AttnDownBlock2D / CrossAttnDownBlock2D: layers × (resnet [→ attention]), then a downsampler unless last. */
-    private static final class DownBlock extends Block {
-        final ModuleList<ResnetBlock2D> resnets = child("resnets", new ModuleList<>());
-        final Downsample2D downsampler;
-
-        DownBlock(UNet2DConfig c, int in, int out, String type, boolean downsample, Generator g) {
-            registerAttentions(type.equals(UNet2DConfig.ATTN_DOWN), type.equals(UNet2DConfig.CROSS_ATTN_DOWN));
-            for (int j = 0; j < c.layersPerBlock(); j++) {
-                resnets.add(resnet(c, j == 0 ? in : out, out, 1.0, g));
-                addAttention(c, out, c.normNumGroups(), g);
-            }
-            downsampler = downsample ? child("downsamplers", new ModuleList<Downsample2D>())
-                    .add(new Downsample2D(out, c.downsampleType().equals("conv"), c.downsamplePadding(), g)) : null;
-        }
-
-        Tensor forward(Tensor h, Context c, Deque<Tensor> skips) {
-            for (int j = 0; j < resnets.size(); j++) {
-                h = attend(j, resnets.get(j).forward(h, c.emb()), c);
-                skips.push(h);
-            }
-            if (downsampler != null) {
-                h = downsampler.forward(h);
-                skips.push(h);
-            }
-            return h;
-        }
-    }
-
-    /** UpBlock2D / AttnUpBlock2D / CrossAttnUpBlock2D: (layers + 1) × (concat skip → resnet [→ attention]), then an upsampler unless last. */
-    private static final class UpBlock extends Block {
-        final ModuleList<ResnetBlock2D> resnets = child("resnets", new ModuleList<>());
-        final Upsample2D upsampler;
-
-        UpBlock(UNet2DConfig c, int in, int out, int prevOut, String type, boolean upsample, Generator g) {
-            registerAttentions(type.equals(UNet2DConfig.ATTN_UP), type.equals(UNet2DConfig.CROSS_ATTN_UP));
-            int layers = c.layersPerBlock() + 1;
-            for (int j = 0; j < layers; j++) {
-                int skip = j == layers - 1 ? in : out;
-                resnets.add(resnet(c, (j == 0 ? prevOut : out) + skip, out, 1.0, g));
-                addAttention(c, out, c.normNumGroups(), g);
-            }
-            upsampler = upsample ? child("upsamplers", new ModuleList<Upsample2D>()).add(new Upsample2D(out, g)) : null;
-        }
-
-        Tensor forward(Tensor h, Context c, Deque<Tensor> skips) {
-            for (int j = 0; j < resnets.size(); j++) {
-                h = attend(j, resnets.get(j).forward(Tensor.cat(List.of(h, skips.pop()), 1), c.emb()), c);
-            }
-            return upsampler == null ? h : upsampler.forward(h);
-        }
-    }
-
-    /**
-     * UNetMidBlock2D (UNetMidBlock2DCrossAttn with cross_attention_dim): resnet → attention (when
-     * add_attention) → resnet, scaled by mid_block_scale_factor.
-     */
-    private static final class MidBlock extends Block {
-        final ModuleList<ResnetBlock2D> resnets = child("resnets", new ModuleList<>());
-
-        MidBlock(UNet2DConfig c, int channels, int attnGroups, Generator g) {
-            resnets.add(resnet(c, channels, channels, c.midBlockScaleFactor(), g));
-            registerAttentions(c.addAttention(), c.crossAttentionDim() != null);
-            addAttention(c, channels, attnGroups, g);
-            resnets.add(resnet(c, channels, channels, c.midBlockScaleFactor(), g));
-        }
-
-        Tensor forward(Tensor h, Context c) {
-            return resnets.get(1).forward(attend(0, resnets.get(0).forward(h, c.emb()), c), c.emb());
-        }
+    private static int headDim(UNet2DConfig c, int channels) {
+        return c.attentionHeadDim() != null ? c.attentionHeadDim() : channels;
     }
 }

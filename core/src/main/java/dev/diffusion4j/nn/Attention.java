@@ -33,15 +33,21 @@ public final class Attention extends Module {
      * @param groups normalisation groups, or 0 for none (diffusers' mid-block attention with scale-shift)
      */
     public Attention(int channels, int headDim, int groups, double eps, double rescale, Generator g) {
-        this(channels, channels, headDim, groups, eps, rescale, false, g);
+        this(channels, channels, headDim, groups, eps, rescale, false, true, g);
     }
 
     /** Sequence attention: queries of {@code queryDim} channels, keys and values from {@code contextDim} channels. */
     public static Attention sequence(int queryDim, int contextDim, int headDim, boolean causal, Generator g) {
-        return new Attention(queryDim, contextDim, headDim, 0, 0, 1.0, causal, g);
+        return sequence(queryDim, contextDim, headDim, causal, true, g);
     }
 
-    private Attention(int channels, int contextDim, int headDim, int groups, double eps, double rescale, boolean causal, Generator g) {
+    /** Sequence attention whose q, k and v projections have biases only when {@code qkvBias} (Stable Diffusion's have none). */
+    public static Attention sequence(int queryDim, int contextDim, int headDim, boolean causal, boolean qkvBias, Generator g) {
+        return new Attention(queryDim, contextDim, headDim, 0, 0, 1.0, causal, qkvBias, g);
+    }
+
+    private Attention(int channels, int contextDim, int headDim, int groups, double eps, double rescale, boolean causal, boolean qkvBias,
+                      Generator g) {
         if (headDim <= 0 || channels % headDim != 0) {
             throw new DiffusionException("attention: " + channels + " channels do not split into heads of " + headDim);
         }
@@ -49,9 +55,9 @@ public final class Attention extends Module {
         this.rescale = rescale;
         this.causal = causal;
         this.groupNorm = groups > 0 ? child("group_norm", new GroupNorm(groups, channels, eps, true)) : null;
-        this.toQ = child("to_q", new Linear(channels, channels, g));
-        this.toK = child("to_k", new Linear(contextDim, channels, g));
-        this.toV = child("to_v", new Linear(contextDim, channels, g));
+        this.toQ = child("to_q", new Linear(channels, channels, qkvBias, g));
+        this.toK = child("to_k", new Linear(contextDim, channels, qkvBias, g));
+        this.toV = child("to_v", new Linear(contextDim, channels, qkvBias, g));
         this.toOut = child("to_out", new ModuleList<Linear>()).add(new Linear(channels, channels, g));
     }
 

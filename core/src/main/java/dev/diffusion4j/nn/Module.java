@@ -23,18 +23,27 @@ public abstract class Module {
     private final Map<String, Module> children = new LinkedHashMap<>();
     private boolean training = true;
 
-    /** Registers a trainable parameter; {@code init} becomes a leaf tensor that requires grad. */
+    /**
+     * Registers a trainable parameter: a copy of {@code init} that is a leaf tensor requiring grad.
+     * {@code init} is released once copied, so building a large network leaves no second copy of
+     * its weights waiting for the enclosing scope to close.
+     */
     protected final Tensor parameter(String name, Tensor init) {
         checkName(name);
         Tensor p = persistent(init).requiresGrad_(true);
+        init.close();
         parameters.put(name, p);
         return p;
     }
 
-    /** Registers a non-trainable tensor that is saved with the weights (e.g. fixed Fourier features). */
+    /**
+     * Registers a non-trainable tensor that is saved with the weights (e.g. fixed Fourier features):
+     * a copy of {@code value}, which is released as {@link #parameter} releases its init.
+     */
     protected final Tensor buffer(String name, Tensor value) {
         checkName(name);
         Tensor b = persistent(value);
+        value.close();
         buffers.put(name, b);
         return b;
     }

@@ -12,6 +12,14 @@ public final class Upsample2D extends Module {
     }
 
     public Tensor forward(Tensor x) {
-        return conv.forward(x.upsampleNearest(2));
+        return forward(x, 2 * x.size(2), 2 * x.size(3));
+    }
+
+    /**
+     * Upsamples to {@code height} × {@code width}: in a U-Net, the size of the skip connection it
+     * meets, which is not twice the input's where a downsampling rounded an odd size up.
+     */
+    public Tensor forward(Tensor x, long height, long width) {
+        return conv.forward(x.upsampleNearest(height, width));
     }
 }

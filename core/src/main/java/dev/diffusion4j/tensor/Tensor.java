@@ -677,7 +677,15 @@ public final class Tensor implements AutoCloseable {
     /** Nearest-neighbour upsampling of [N, C, H, W] by an integer factor. */
     public Tensor upsampleNearest(long factor) {
         long[] s = shape();
-        return wrap(torch.upsample_nearest2d(n(), new long[] {s[2] * factor, s[3] * factor}, new DoubleOptional(), new DoubleOptional()));
+        return upsampleNearest(s[2] * factor, s[3] * factor);
+    }
+
+    /**
+     * Nearest-neighbour resizing of [N, C, H, W] to [N, C, height, width]: output pixel i takes input
+     * pixel ⌊i·H/height⌋ (PyTorch's {@code interpolate(size=…, mode="nearest")}).
+     */
+    public Tensor upsampleNearest(long height, long width) {
+        return wrap(torch.upsample_nearest2d(n(), new long[] {height, width}, new DoubleOptional(), new DoubleOptional()));
     }
 
     /** Bilinear upsampling of [N, C, H, W] by an integer factor (half-pixel centres, align_corners false). */
@@ -889,6 +897,12 @@ public final class Tensor implements AutoCloseable {
 
     public Tensor mul_(double v) {
         n().mul_(new Scalar(v));
+        return this;
+    }
+
+    /** {@code this += v}. */
+    public Tensor add_(double v) {
+        n().add_(new Scalar(v));
         return this;
     }
 

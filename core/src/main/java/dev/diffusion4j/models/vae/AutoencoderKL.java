@@ -1,9 +1,7 @@
 package dev.diffusion4j.models.vae;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.io.AtomicFiles;
-import dev.diffusion4j.io.Json;
-import dev.diffusion4j.io.Safetensors;
+import dev.diffusion4j.io.DiffusersFolder;
 import dev.diffusion4j.io.SafetensorsFile;
 import dev.diffusion4j.nn.Conv2d;
 import dev.diffusion4j.nn.Module;
@@ -11,12 +9,9 @@ import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
@@ -26,10 +21,6 @@ import java.util.function.UnaryOperator;
  * maps a latent back to an image; images are in [−1, 1].
  */
 public final class AutoencoderKL extends Module {
-    /** diffusers' names inside a model folder. */
-    public static final String CONFIG_FILE = "config.json";
-    public static final String WEIGHTS_FILE = "diffusion_pytorch_model.safetensors";
-
     private final AutoencoderKLConfig config;
     private final Encoder encoder;
     private final Decoder decoder;
@@ -51,33 +42,21 @@ public final class AutoencoderKL extends Module {
     }
 
     /**
-     * Reads a diffusers model folder ({@code vae/} of a Stable Diffusion folder, or one {@link #save}
-     * wrote): {@value #CONFIG_FILE} and {@value #WEIGHTS_FILE}, any float dtype. Only safetensors are
-     * read; a missing, extra or misshapen weight is an error that names it.
+     * Reads a {@link DiffusersFolder diffusers model folder} ({@code vae/} of a Stable Diffusion folder,
+     * or one {@link #save} wrote), weights of any float dtype. A missing, extra or misshapen weight is
+     * an error that names it.
      */
     public static AutoencoderKL load(Path folder) {
-        AutoencoderKLConfig config = AutoencoderKLConfig.fromConfig(Json.readMap(folder.resolve(CONFIG_FILE)));
-        Path weights = folder.resolve(WEIGHTS_FILE);
-        if (!Files.isRegularFile(weights)) {
-            throw new DiffusionException(folder + " has no " + WEIGHTS_FILE + ": an AutoencoderKL folder holds " + CONFIG_FILE
-                    + " and its weights as safetensors (pickled .bin files are never read)");
-        }
-        AutoencoderKL vae = new AutoencoderKL(config, new Generator(0));
-        try (SafetensorsFile file = Safetensors.open(weights); Scope s = Scope.open()) {
+        AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.fromConfig(DiffusersFolder.readConfig(folder)), new Generator(0));
+        try (SafetensorsFile file = DiffusersFolder.openWeights(folder, "an AutoencoderKL"); Scope s = Scope.open()) {
             vae.loadStateDict(file.readAll());
         }
         return vae;
     }
 
-    /** Writes {@code folder} in diffusers' layout: {@value #CONFIG_FILE} and float32 {@value #WEIGHTS_FILE}. */
+    /** Writes {@code folder} in diffusers' layout, the weights in float32. */
     public void save(Path folder) {
-        try {
-            Files.createDirectories(folder);
-        } catch (IOException e) {
-            throw new DiffusionException("could not create " + folder + ": " + AtomicFiles.reason(e), e);
-        }
-        Safetensors.write(folder.resolve(WEIGHTS_FILE), stateDict(), Map.of("format", "pt"));
-        Json.write(folder.resolve(CONFIG_FILE), config.toConfig());
+        DiffusersFolder.write(folder, config.toConfig(), stateDict());
     }
 
     /** images [B, in, H, W] (H, W multiples of the downsampling factor) → q(z | x). */

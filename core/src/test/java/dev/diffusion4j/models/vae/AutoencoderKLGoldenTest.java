@@ -1,10 +1,10 @@
 package dev.diffusion4j.models.vae;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.diffusion4j.models.GoldenFixtures.assertClose;
 
 import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.io.SafetensorsFile;
+import dev.diffusion4j.models.GoldenFixtures;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
@@ -15,14 +15,15 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Parity with diffusers' own AutoencoderKL: folders written by the reference implementation on tiny
  * random configurations (tools/golden/make_vae_fixture.py), loaded as a user's {@code vae/} folder
- * would be, must give the reference's posterior and decodes, on a square and a non-square input.
+ * would be, must give the reference's posterior and decodes, on a square and a non-square input,
+ * within {@link GoldenFixtures#assertClose} (the kernels' rounding here is about 3e-6).
  */
 class AutoencoderKLGoldenTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"vae_tiny_attn", "vae_tiny_noattn_noquant"})
-    void matchesDiffusers(String fixture) throws Exception {
-        Path dir = Path.of(getClass().getResource("/golden/vae/" + fixture).toURI());
+    void matchesDiffusers(String fixture) {
+        Path dir = GoldenFixtures.folder("vae/" + fixture);
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.open(); SafetensorsFile io = Safetensors.open(dir.resolve("io.safetensors"))) {
             AutoencoderKL vae = AutoencoderKL.load(dir);
             for (String prefix : new String[] {"", "rect_"}) {
@@ -34,13 +35,5 @@ class AutoencoderKLGoldenTest {
             }
             assertClose(io.read("decoded_mean"), vae.decode(io.read("posterior_mean")), fixture + " decode");
         }
-    }
-
-    /** Within 1e-4 of the reference's largest magnitude (float32 against float32: the kernels' rounding, ~3e-6). */
-    private static void assertClose(Tensor expected, Tensor actual, String what) {
-        assertArrayEquals(expected.shape(), actual.shape(), what);
-        double scale = Math.max(1, expected.abs().amax().item());
-        double error = actual.sub(expected).abs().amax().item();
-        assertTrue(error <= 1e-4 * scale, what + ": max error " + error + " against magnitude " + scale);
     }
 }
