@@ -3,10 +3,9 @@ package dev.diffusion4j.text;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Captions for labelled images that come without any (Fashion-MNIST, image folders), built from
@@ -36,7 +35,6 @@ public final class Captions {
     private final List<String> names;
     private final ClipTokenizer tokenizer;
     private final int contextLength;
-    private final Map<String, long[]> encoded = new ConcurrentHashMap<>();
 
     public Captions(List<String> classNames, ClipTokenizer tokenizer, int contextLength) {
         if (classNames.isEmpty()) {
@@ -70,25 +68,26 @@ public final class Captions {
     }
 
     /**
-     * Token ids [B, L] of a random caption for each image of {@code images} [B, C, H, W] (values in
-     * [−1, 1]) with class {@code labels} [B]; the template choices come from {@code g}.
+     * A random caption for each image of {@code images} [B, C, H, W] (values in [−1, 1]) with class
+     * {@code labels} [B]; the template choices come from {@code g}.
      */
-    public Tensor tokens(Tensor images, Tensor labels, Generator g) {
+    public List<String> captions(Tensor images, Tensor labels, Generator g) {
         int b = (int) images.size(0);
         float[] px = images.contiguous().toFloatArray();
         long[] ys = labels.toLongArray();
         double[] u = Tensor.rand(g, b).toDoubleArray();
         int per = px.length / b;
-        long[] ids = new long[b * contextLength];
+        List<String> out = new ArrayList<>(b);
         for (int i = 0; i < b; i++) {
             String[] attr = attributes(px, i * per, per);
             int template = Math.min((int) (u[i] * TEMPLATES.size()), TEMPLATES.size() - 1);
-            System.arraycopy(encode(caption(template, (int) ys[i], attr[0], attr[1])), 0, ids, i * contextLength, contextLength);
+            out.add(caption(template, (int) ys[i], attr[0], attr[1]));
         }
-        return Tensor.of(ids, b, contextLength);
+        return out;
     }
 
-    private long[] encode(String caption) {
-        return encoded.computeIfAbsent(caption, c -> java.util.Arrays.stream(tokenizer.encode(c, contextLength).ids()).asLongStream().toArray());
+    /** Token ids [B, L] of {@link #captions}' captions for these images. */
+    public Tensor tokens(Tensor images, Tensor labels, Generator g) {
+        return tokenizer.ids(captions(images, labels, g), contextLength);
     }
 }
