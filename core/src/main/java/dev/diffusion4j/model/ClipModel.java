@@ -1,10 +1,6 @@
 package dev.diffusion4j.model;
 
-import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.io.AtomicFiles;
-import dev.diffusion4j.io.Json;
-import dev.diffusion4j.io.Safetensors;
-import dev.diffusion4j.io.SafetensorsFile;
+import dev.diffusion4j.io.ModelFolder;
 import dev.diffusion4j.nn.Linear;
 import dev.diffusion4j.nn.Module;
 import dev.diffusion4j.tensor.Generator;
@@ -12,12 +8,9 @@ import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.text.ClipTokenizer;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.BiFunction;
 
 /**
@@ -32,7 +25,7 @@ import java.util.function.BiFunction;
  * ({@code eval.ClipScore}).
  */
 public final class ClipModel extends Module {
-    public static final String CONFIG_FILE = "config.json";
+    public static final String CONFIG_FILE = ModelFolder.CONFIG_FILE;
     public static final String WEIGHTS_FILE = "model.safetensors";
     /** Pairs per batch when embedding many images or texts for evaluation. */
     private static final int BATCH = 500;
@@ -127,27 +120,13 @@ public final class ClipModel extends Module {
 
     /** Writes {@code folder}: {@value #CONFIG_FILE} and float32 {@value #WEIGHTS_FILE}, as transformers lays a model out. */
     public void save(Path folder) {
-        try {
-            Files.createDirectories(folder);
-        } catch (IOException e) {
-            throw new DiffusionException("could not create " + folder + ": " + AtomicFiles.reason(e), e);
-        }
-        Safetensors.write(folder.resolve(WEIGHTS_FILE), stateDict(), Map.of("format", "pt"));
-        Json.write(folder.resolve(CONFIG_FILE), config.toConfig());
+        ModelFolder.write(folder, config.toConfig(), WEIGHTS_FILE, stateDict());
     }
 
     /** Reads a folder {@link #save} wrote; a config key or weight this model does not have is an error that names it. */
     public static ClipModel load(Path folder) {
-        ClipConfig config = ClipConfig.fromConfig(Json.readMap(folder.resolve(CONFIG_FILE)));
-        Path weights = folder.resolve(WEIGHTS_FILE);
-        if (!Files.isRegularFile(weights)) {
-            throw new DiffusionException(folder + " has no " + WEIGHTS_FILE + ": a CLIP model folder holds " + CONFIG_FILE + " and "
-                    + WEIGHTS_FILE + "; train one into it first");
-        }
-        ClipModel model = new ClipModel(config, new Generator(0));
-        try (SafetensorsFile file = Safetensors.open(weights); Scope s = Scope.open()) {
-            model.loadStateDict(file.readAll());
-        }
+        ClipModel model = new ClipModel(ClipConfig.fromConfig(ModelFolder.readConfig(folder)), new Generator(0));
+        ModelFolder.readWeights(folder, WEIGHTS_FILE, "a CLIP model", "; train one into it first", model::loadStateDict);
         model.train(false);
         return model;
     }

@@ -1,22 +1,15 @@
 package dev.diffusion4j.models.vae;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.io.AtomicFiles;
-import dev.diffusion4j.io.Json;
-import dev.diffusion4j.io.Safetensors;
-import dev.diffusion4j.io.SafetensorsFile;
+import dev.diffusion4j.io.ModelFolder;
 import dev.diffusion4j.nn.Conv2d;
 import dev.diffusion4j.nn.Module;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
-import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
@@ -27,7 +20,7 @@ import java.util.function.UnaryOperator;
  */
 public final class AutoencoderKL extends Module {
     /** diffusers' names inside a model folder. */
-    public static final String CONFIG_FILE = "config.json";
+    public static final String CONFIG_FILE = ModelFolder.CONFIG_FILE;
     public static final String WEIGHTS_FILE = "diffusion_pytorch_model.safetensors";
 
     private final AutoencoderKLConfig config;
@@ -56,28 +49,15 @@ public final class AutoencoderKL extends Module {
      * read; a missing, extra or misshapen weight is an error that names it.
      */
     public static AutoencoderKL load(Path folder) {
-        AutoencoderKLConfig config = AutoencoderKLConfig.fromConfig(Json.readMap(folder.resolve(CONFIG_FILE)));
-        Path weights = folder.resolve(WEIGHTS_FILE);
-        if (!Files.isRegularFile(weights)) {
-            throw new DiffusionException(folder + " has no " + WEIGHTS_FILE + ": an AutoencoderKL folder holds " + CONFIG_FILE
-                    + " and its weights as safetensors (pickled .bin files are never read)");
-        }
-        AutoencoderKL vae = new AutoencoderKL(config, new Generator(0));
-        try (SafetensorsFile file = Safetensors.open(weights); Scope s = Scope.open()) {
-            vae.loadStateDict(file.readAll());
-        }
+        AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.fromConfig(ModelFolder.readConfig(folder)), new Generator(0));
+        ModelFolder.readWeights(folder, WEIGHTS_FILE, "an AutoencoderKL", " (safetensors: pickled .bin files are never read)",
+                vae::loadStateDict);
         return vae;
     }
 
     /** Writes {@code folder} in diffusers' layout: {@value #CONFIG_FILE} and float32 {@value #WEIGHTS_FILE}. */
     public void save(Path folder) {
-        try {
-            Files.createDirectories(folder);
-        } catch (IOException e) {
-            throw new DiffusionException("could not create " + folder + ": " + AtomicFiles.reason(e), e);
-        }
-        Safetensors.write(folder.resolve(WEIGHTS_FILE), stateDict(), Map.of("format", "pt"));
-        Json.write(folder.resolve(CONFIG_FILE), config.toConfig());
+        ModelFolder.write(folder, config.toConfig(), WEIGHTS_FILE, stateDict());
     }
 
     /** images [B, in, H, W] (H, W multiples of the downsampling factor) → q(z | x). */
