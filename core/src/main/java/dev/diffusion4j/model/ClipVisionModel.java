@@ -49,10 +49,6 @@ public final class ClipVisionModel extends Module {
         this.normOut = child("norm_out", new GroupNorm(GROUPS, config.hiddenSize(), EPS, true));
     }
 
-    public ClipVisionConfig config() {
-        return config;
-    }
-
     /** Images [B, C, S, S] in [−1, 1] → pooled features [B, w_last]. */
     public Tensor forward(Tensor images) {
         long[] s = images.shape();

@@ -50,6 +50,8 @@ class ClipModelTest {
             assertArrayEquals(new long[] {8, 1, 2, 2}, state.get("vision_model.conv_in.weight").shape(), "2×2 patches");
             assertEquals(1 / 0.07, m.logitScale().item(), 1e-4, "CLIP's initial temperature 0.07");
             assertArrayEquals(new long[] {3, 4}, m.imageFeatures(Tensor.zeros(3, 1, 8, 8)).shape());
+            assertArrayEquals(new long[] {2, 8, 16}, m.textModel().forward(m.tokenize(List.of("a coat", "a bag"))).hidden().shape(),
+                    "per-token hidden states, a text-to-image model's context");
             DiffusionException wrong = assertThrows(DiffusionException.class, () -> m.imageFeatures(Tensor.zeros(3, 3, 8, 8)));
             assertTrue(wrong.getMessage().contains("reads 1x8x8 images"), wrong.getMessage());
         }
