@@ -4,6 +4,7 @@ import dev.diffusion4j.DiffusionException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** Typed reads of a parsed {@code config.json} map (Jackson's numbers, strings and lists). */
 public final class ConfigValues {
@@ -17,6 +18,18 @@ public final class ConfigValues {
             throw new DiffusionException(owner + " config: '" + key + "' must be a number, got " + v);
         }
         return n;
+    }
+
+    /**
+     * Refuses a config naming a key outside {@code known}: an architecture option this version does not
+     * know, which it would otherwise build wrong (or ignore) without a word.
+     */
+    public static void refuseUnknown(Map<String, Object> m, Set<String> known, String owner) {
+        List<String> unknown = m.keySet().stream().filter(k -> !known.contains(k)).sorted().toList();
+        if (!unknown.isEmpty()) {
+            throw new DiffusionException(owner + " config: unknown keys " + unknown + " (this version knows " + known.stream().sorted()
+                    .toList() + ")");
+        }
     }
 
     /** A JSON list of strings (a ClassCastException for anything else, which callers report as malformed). */

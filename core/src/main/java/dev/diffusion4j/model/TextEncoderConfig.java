@@ -4,6 +4,7 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.text.ClipTokenizer;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Shape of a {@link TextEncoder}, with the key names of a CLIP text config: a vocabulary of
@@ -11,6 +12,8 @@ import java.util.Map;
  * {@code num_hidden_layers} causal transformer layers of {@code head_dim}-channel heads.
  */
 public record TextEncoderConfig(int vocabSize, int maxPositionEmbeddings, int hiddenSize, int numHiddenLayers, int headDim) {
+    /** The keys {@link #toConfig} writes. */
+    public static final Set<String> KEYS = Set.of("vocab_size", "max_position_embeddings", "hidden_size", "num_hidden_layers", "head_dim");
 
     public TextEncoderConfig {
         if (vocabSize < 3 || maxPositionEmbeddings < 2 || hiddenSize < 1 || numHiddenLayers < 0 || headDim < 1

@@ -33,14 +33,16 @@ public final class Captions {
             "a {size} {name}", "a photo of a {size} {tone} {name}");
 
     private final List<String> names;
-    private final CaptionTokens tokens;
+    private final ClipTokenizer tokenizer;
+    private final int contextLength;
 
     public Captions(List<String> classNames, ClipTokenizer tokenizer, int contextLength) {
         if (classNames.isEmpty()) {
             throw new DiffusionException("captions are built from class names, and this data set names no classes");
         }
         this.names = classNames.stream().map(n -> n.toLowerCase(Locale.ROOT)).toList();
-        this.tokens = new CaptionTokens(tokenizer, contextLength);
+        this.tokenizer = tokenizer;
+        this.contextLength = contextLength;
     }
 
     /** The attributes of one image with values in [−1, 1]: {tone, size}, each possibly empty. */
@@ -66,21 +68,26 @@ public final class Captions {
     }
 
     /**
-     * Token ids [B, L] of a random caption for each image of {@code images} [B, C, H, W] (values in
-     * [−1, 1]) with class {@code labels} [B]; the template choices come from {@code g}.
+     * A random caption for each image of {@code images} [B, C, H, W] (values in [−1, 1]) with class
+     * {@code labels} [B]; the template choices come from {@code g}.
      */
-    public Tensor tokens(Tensor images, Tensor labels, Generator g) {
+    public List<String> captions(Tensor images, Tensor labels, Generator g) {
         int b = (int) images.size(0);
         float[] px = images.contiguous().toFloatArray();
         long[] ys = labels.toLongArray();
         double[] u = Tensor.rand(g, b).toDoubleArray();
         int per = px.length / b;
-        List<String> chosen = new ArrayList<>(b);
+        List<String> out = new ArrayList<>(b);
         for (int i = 0; i < b; i++) {
             String[] attr = attributes(px, i * per, per);
             int template = Math.min((int) (u[i] * TEMPLATES.size()), TEMPLATES.size() - 1);
-            chosen.add(caption(template, (int) ys[i], attr[0], attr[1]));
+            out.add(caption(template, (int) ys[i], attr[0], attr[1]));
         }
-        return tokens.ids(chosen);
+        return out;
+    }
+
+    /** Token ids [B, L] of {@link #captions}' captions for these images. */
+    public Tensor tokens(Tensor images, Tensor labels, Generator g) {
+        return tokenizer.ids(captions(images, labels, g), contextLength);
     }
 }

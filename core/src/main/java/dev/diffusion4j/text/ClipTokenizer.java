@@ -1,6 +1,7 @@
 package dev.diffusion4j.text;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.tensor.Tensor;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -172,6 +173,18 @@ public final class ClipTokenizer {
     /** {@link #encode(String, int)} at CLIP's context length of 77. */
     public Encoding encode(String text) {
         return encode(text, CONTEXT_LENGTH);
+    }
+
+    /** Token ids int64 [texts, contextLength] of {@code texts}, each as {@link #encode(String, int)} makes it. */
+    public Tensor ids(List<String> texts, int contextLength) {
+        long[] out = new long[texts.size() * contextLength];
+        for (int i = 0; i < texts.size(); i++) {
+            int[] e = encode(texts.get(i), contextLength).ids();
+            for (int j = 0; j < contextLength; j++) {
+                out[i * contextLength + j] = e[j];
+            }
+        }
+        return Tensor.of(out, texts.size(), contextLength);
     }
 
     /** The text of an encoding (its padding dropped). */

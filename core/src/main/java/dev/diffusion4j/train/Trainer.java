@@ -19,7 +19,6 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Precision;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.text.CaptionTokens;
 import dev.diffusion4j.text.Captions;
 import dev.diffusion4j.text.ClipTokenizer;
 import java.io.IOException;
@@ -65,7 +64,6 @@ public final class Trainer {
     private final Captions captions;
     /** The data's own captions, for a text-conditioned model on captioned images; null otherwise. */
     private final ImageDataset captioned;
-    private final CaptionTokens captionTokens;
     private final List<double[]> lossLog = new ArrayList<>();
     private long step;
     private double elapsedSeconds;
@@ -96,7 +94,6 @@ public final class Trainer {
                     + "names — and data set '" + data.name() + "' has neither");
         }
         this.captions = text && captioned == null ? new Captions(data.classNames(), ClipTokenizer.clip(), network.contextLength()) : null;
-        this.captionTokens = captioned != null ? new CaptionTokens(ClipTokenizer.clip(), network.contextLength()) : null;
     }
 
     /**
@@ -275,7 +272,7 @@ public final class Trainer {
                 if (captioned != null) {
                     ImageDataset.Captioned batch = captioned.sampleCaptioned(dataGen, config.batchSize());
                     x0 = spec.normalize(batch.images());
-                    labels = dropConditions(captionTokens.ids(batch.captions()));
+                    labels = dropConditions(ClipTokenizer.clip().ids(batch.captions(), network.contextLength()));
                 } else if (network.numClasses() > 0 || network.contextLength() > 0) {
                     DataSource.Labeled batch = data.sampleLabeled(dataGen, config.batchSize());
                     x0 = spec.normalize(batch.items());

@@ -83,6 +83,9 @@ class CaptionsTest {
                 assertTrue(!text.contains(i % 2 == 0 ? "light" : "dark") && !text.contains(i % 2 == 0 ? "large" : "small"), text);
             }
             assertTrue(seen.size() >= 12, "several templates are used: " + seen);
+            List<String> texts = c.captions(images, Tensor.of(labels, b), new Generator(7));
+            assertTrue(tokens.equal(tok.ids(texts, 16)), "the tokens are those of the captions the same draw gives as text");
+            assertTrue(texts.stream().allMatch(t -> seen.contains(t.replace(" ", ""))), texts.toString());
         }
     }
 }

@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -50,5 +53,12 @@ class ClipTokenizerTest {
         assertEquals(2368, longer.ids()[75]);
         assertThrows(DiffusionException.class, () -> t.decode(new int[] {ClipTokenizer.VOCAB_SIZE}));
         assertThrows(DiffusionException.class, () -> t.encode("cat", 1));
+
+        try (Scope s = Scope.open()) {
+            Tensor ids = t.ids(List.of("a photo of a cat", "cat ".repeat(10)), 8);
+            assertArrayEquals(new long[] {2, 8}, ids.shape());
+            assertArrayEquals(new long[] {49406, 320, 1125, 539, 320, 2368, 49407, 0, 49406, 2368, 2368, 2368, 2368, 2368, 2368, 49407},
+                    ids.toLongArray(), "one encoding per row, cut to the context length");
+        }
     }
 }

@@ -1,7 +1,7 @@
 package dev.diffusion4j.models.unet;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.io.DiffusersFolder;
+import dev.diffusion4j.io.ModelFolder;
 import dev.diffusion4j.io.SafetensorsFile;
 import dev.diffusion4j.nn.Activation;
 import dev.diffusion4j.nn.Conv2d;
@@ -106,22 +106,21 @@ public final class UNet2DConditionModel extends Module {
     }
 
     /**
-     * Reads a {@link DiffusersFolder diffusers model folder}: the {@code unet/} of a Stable Diffusion
+     * Reads a diffusers {@link ModelFolder model folder}: the {@code unet/} of a Stable Diffusion
      * 1.x / 2.x pipeline folder, or one {@link #save} wrote; weights of any float dtype load as
      * float32. A missing, extra or misshapen weight is an error that names it.
      */
     public static UNet2DConditionModel load(Path folder) {
-        UNet2DConditionModel unet = new UNet2DConditionModel(UNet2DConditionConfig.fromConfig(DiffusersFolder.readConfig(folder)),
+        UNet2DConditionModel unet = new UNet2DConditionModel(UNet2DConditionConfig.fromConfig(ModelFolder.readConfig(folder)),
                 new Generator(0));
-        try (SafetensorsFile file = DiffusersFolder.openWeights(folder, "a " + UNet2DConditionConfig.CLASS_NAME); Scope s = Scope.open()) {
-            unet.loadStateDict(file.readAll());
-        }
+        ModelFolder.readWeights(folder, ModelFolder.DIFFUSERS_WEIGHTS, "a " + UNet2DConditionConfig.CLASS_NAME,
+                " (safetensors: pickled .bin files are never read)", unet::loadStateDict);
         return unet;
     }
 
     /** Writes {@code folder} in diffusers' layout, the weights in float32. */
     public void save(Path folder) {
-        DiffusersFolder.write(folder, config.toConfig(), stateDict());
+        ModelFolder.write(folder, config.toConfig(), ModelFolder.DIFFUSERS_WEIGHTS, stateDict());
     }
 
     /**

@@ -1,13 +1,11 @@
 package dev.diffusion4j.models.vae;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.io.DiffusersFolder;
-import dev.diffusion4j.io.SafetensorsFile;
+import dev.diffusion4j.io.ModelFolder;
 import dev.diffusion4j.nn.Conv2d;
 import dev.diffusion4j.nn.Module;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.Generator;
-import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,6 +19,10 @@ import java.util.function.UnaryOperator;
  * maps a latent back to an image; images are in [−1, 1].
  */
 public final class AutoencoderKL extends Module {
+    /** diffusers' names inside a model folder. */
+    public static final String CONFIG_FILE = ModelFolder.CONFIG_FILE;
+    public static final String WEIGHTS_FILE = ModelFolder.DIFFUSERS_WEIGHTS;
+
     private final AutoencoderKLConfig config;
     private final Encoder encoder;
     private final Decoder decoder;
@@ -42,21 +44,20 @@ public final class AutoencoderKL extends Module {
     }
 
     /**
-     * Reads a {@link DiffusersFolder diffusers model folder} ({@code vae/} of a Stable Diffusion folder,
-     * or one {@link #save} wrote), weights of any float dtype. A missing, extra or misshapen weight is
-     * an error that names it.
+     * Reads a diffusers model folder ({@code vae/} of a Stable Diffusion folder, or one {@link #save}
+     * wrote): {@value #CONFIG_FILE} and {@value #WEIGHTS_FILE}, any float dtype. Only safetensors are
+     * read; a missing, extra or misshapen weight is an error that names it.
      */
     public static AutoencoderKL load(Path folder) {
-        AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.fromConfig(DiffusersFolder.readConfig(folder)), new Generator(0));
-        try (SafetensorsFile file = DiffusersFolder.openWeights(folder, "an AutoencoderKL"); Scope s = Scope.open()) {
-            vae.loadStateDict(file.readAll());
-        }
+        AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.fromConfig(ModelFolder.readConfig(folder)), new Generator(0));
+        ModelFolder.readWeights(folder, WEIGHTS_FILE, "an AutoencoderKL", " (safetensors: pickled .bin files are never read)",
+                vae::loadStateDict);
         return vae;
     }
 
-    /** Writes {@code folder} in diffusers' layout, the weights in float32. */
+    /** Writes {@code folder} in diffusers' layout: {@value #CONFIG_FILE} and float32 {@value #WEIGHTS_FILE}. */
     public void save(Path folder) {
-        DiffusersFolder.write(folder, config.toConfig(), stateDict());
+        ModelFolder.write(folder, config.toConfig(), WEIGHTS_FILE, stateDict());
     }
 
     /** images [B, in, H, W] (H, W multiples of the downsampling factor) → q(z | x). */

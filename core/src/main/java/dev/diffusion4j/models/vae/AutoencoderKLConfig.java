@@ -99,8 +99,7 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
      * class does not know is an error: an architecture change we would otherwise build wrong.
      */
     public static AutoencoderKLConfig fromConfig(Map<String, Object> m) {
-        List<String> unknown = m.keySet().stream().filter(k -> !KNOWN.contains(k)).sorted().toList();
-        check(unknown.isEmpty(), "unknown keys " + unknown);
+        ConfigValues.refuseUnknown(m, KNOWN, "AutoencoderKL");
         Object cls = m.get("_class_name");
         check(cls == null || "AutoencoderKL".equals(cls), "_class_name is '" + cls + "', not AutoencoderKL");
         try {

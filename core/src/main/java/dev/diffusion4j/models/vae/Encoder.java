@@ -1,11 +1,10 @@
 package dev.diffusion4j.models.vae;
 
 import dev.diffusion4j.nn.Conv2d;
-import dev.diffusion4j.nn.Downsample2D;
+import dev.diffusion4j.nn.DownEncoderBlock2D;
 import dev.diffusion4j.nn.GroupNorm;
 import dev.diffusion4j.nn.Module;
 import dev.diffusion4j.nn.ModuleList;
-import dev.diffusion4j.nn.ResnetBlock2D;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Tensor;
 import java.util.List;
@@ -17,17 +16,11 @@ import java.util.List;
  */
 final class Encoder extends Module {
     private final Conv2d convIn;
-    private final ModuleList<DownBlock> downBlocks = new ModuleList<>();
+    private final ModuleList<DownEncoderBlock2D> downBlocks = new ModuleList<>();
     private final MidBlock midBlock;
     private final GroupNorm convNormOut;
     private final Conv2d convOut;
     private final AutoencoderKLConfig c;
-
-    /** One resolution level: resnets, then (not on the last level) halving. */
-    static final class DownBlock extends Module {
-        final ModuleList<ResnetBlock2D> resnets = child("resnets", new ModuleList<>());
-        final ModuleList<Downsample2D> downsamplers = child("downsamplers", new ModuleList<>());
-    }
 
     Encoder(AutoencoderKLConfig c, Generator g) {
         this.c = c;
@@ -37,13 +30,8 @@ final class Encoder extends Module {
         int in = ch.get(0);
         for (int level = 0; level < ch.size(); level++) {
             int out = ch.get(level);
-            DownBlock block = downBlocks.add(new DownBlock());
-            for (int j = 0; j < c.layersPerBlock(); j++) {
-                block.resnets.add(MidBlock.resnet(c, j == 0 ? in : out, out, g));
-            }
-            if (level < ch.size() - 1) {
-                block.downsamplers.add(new Downsample2D(out, true, 0, g));
-            }
+            downBlocks.add(new DownEncoderBlock2D(in, out, c.layersPerBlock(), c.normNumGroups(), AutoencoderKLConfig.NORM_EPS, c.actFn(),
+                    level < ch.size() - 1, 0, g));
             in = out;
         }
         int last = ch.get(ch.size() - 1);
@@ -55,13 +43,8 @@ final class Encoder extends Module {
     /** x [B, in, H, W] → moments [B, 2·latent, H/f, W/f]. */
     Tensor forward(Tensor x) {
         Tensor h = convIn.forward(x);
-        for (DownBlock block : downBlocks.items()) {
-            for (ResnetBlock2D r : block.resnets.items()) {
-                h = r.forward(h, null);
-            }
-            for (Downsample2D d : block.downsamplers.items()) {
-                h = d.forward(h);
-            }
+        for (DownEncoderBlock2D block : downBlocks.items()) {
+            h = block.forward(h);
         }
         h = midBlock.forward(h);
         return convOut.forward(c.actFn().apply(convNormOut.forward(h)));

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.io.DiffusersFolder;
+import dev.diffusion4j.io.ModelFolder;
 import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.model.DiscreteDenoiser;
 import dev.diffusion4j.process.Prediction;
@@ -146,7 +146,7 @@ class UNet2DConditionModelTest {
             // half-precision weights, as Stable Diffusion folders often ship them, load as float32
             Map<String, Tensor> half = new LinkedHashMap<>();
             unet.stateDict().forEach((k, v) -> half.put(k, v.to(DType.FLOAT16)));
-            Path weights = folder.resolve(DiffusersFolder.WEIGHTS_FILE);
+            Path weights = folder.resolve(ModelFolder.DIFFUSERS_WEIGHTS);
             Safetensors.write(weights, half, Map.of());
             assertEquals(0, UNet2DConditionModel.load(folder).forward(x, t, context).sub(out).abs().amax().item(), 0.05);
             // a misshapen weight and one too many are named

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.diffusion4j.DiffusionException;
-import dev.diffusion4j.io.DiffusersFolder;
+import dev.diffusion4j.io.ModelFolder;
 import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.nn.Activation;
 import dev.diffusion4j.tensor.DType;
@@ -153,15 +153,15 @@ class AutoencoderKLTest {
             // half-precision weights, as Stable Diffusion folders often ship them, load as float32
             Map<String, Tensor> half = new LinkedHashMap<>();
             vae.stateDict().forEach((k, v) -> half.put(k, v.to(DType.FLOAT16)));
-            Safetensors.write(dir.resolve("vae").resolve(DiffusersFolder.WEIGHTS_FILE), half, Map.of());
+            Safetensors.write(dir.resolve("vae").resolve(ModelFolder.DIFFUSERS_WEIGHTS), half, Map.of());
             Tensor fromHalf = AutoencoderKL.load(dir.resolve("vae")).reconstruct(x);
             assertEquals(0, fromHalf.sub(vae.reconstruct(x)).abs().amax().item(), 0.05);
             // a weight too many is named, not ignored
             half.put("encoder.extra.weight", Tensor.zeros(1));
-            Safetensors.write(dir.resolve("vae").resolve(DiffusersFolder.WEIGHTS_FILE), half, Map.of());
+            Safetensors.write(dir.resolve("vae").resolve(ModelFolder.DIFFUSERS_WEIGHTS), half, Map.of());
             assertTrue(assertThrows(DiffusionException.class, () -> AutoencoderKL.load(dir.resolve("vae"))).getMessage()
                     .contains("encoder.extra.weight"));
-            Files.delete(dir.resolve("vae").resolve(DiffusersFolder.WEIGHTS_FILE));
+            Files.delete(dir.resolve("vae").resolve(ModelFolder.DIFFUSERS_WEIGHTS));
             assertTrue(assertThrows(DiffusionException.class, () -> AutoencoderKL.load(dir.resolve("vae"))).getMessage()
                     .contains("has no diffusion_pytorch_model.safetensors"));
         }
