@@ -19,8 +19,6 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Precision;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -120,10 +118,7 @@ public final class AutoencoderTrainer {
      */
     public static AutoencoderTrainer create(Path runDir, AutoencoderRecipe recipe, AutoencoderKLConfig config,
                                            ClassifierTraining.Listener perceptualListener) {
-        prepareRunDir(runDir);
-        if (CheckpointStore.latest(runDir).isPresent()) {
-            throw new DiffusionException(runDir + " already holds a training run; resume it, or train into another directory");
-        }
+        RunDirectory.prepareNew(runDir);
         ImageDataset data = openData(recipe);
         if (data.channels() != config.inChannels() || data.channels() != config.outChannels()) {
             throw new DiffusionException("data set '" + data.name() + "' has " + data.channels() + "-channel images but the autoencoder "
@@ -139,10 +134,7 @@ public final class AutoencoderTrainer {
 
     /** Reopens the newest checkpoint of {@code runDir}, optionally with a new total step count ({@code newSteps} > 0). */
     public static AutoencoderTrainer resume(Path runDir, int newSteps) {
-        prepareRunDir(runDir);
-        Path latest = CheckpointStore.latest(runDir).orElseThrow(() -> new DiffusionException(
-                "nothing to resume: " + runDir + " holds no checkpoint; start a new run there instead"));
-        Checkpoint ckpt = Checkpoint.open(latest);
+        Checkpoint ckpt = RunDirectory.latestToResume(runDir);
         Map<String, Object> cfg = ckpt.config();
         AutoencoderKLConfig config = AutoencoderKLConfig.fromConfig(section(cfg, SECTION));
         AutoencoderRecipe recipe = AutoencoderRecipe.fromConfig(section(cfg, "training"));
@@ -211,16 +203,6 @@ public final class AutoencoderTrainer {
                 .withSeed(Generator.derived(recipe.seed(), STREAM_PERCEPTUAL).seed()), listener);
     }
 
-    private static void prepareRunDir(Path runDir) {
-        try {
-            Files.createDirectories(runDir);
-        } catch (IOException e) {
-            throw new DiffusionException("cannot create output directory " + runDir + ": " + e.getMessage());
-        }
-        if (!Files.isDirectory(runDir) || !Files.isWritable(runDir)) {
-            throw new DiffusionException("output directory " + runDir + " is not writable; choose another directory");
-        }
-    }
 
     @SuppressWarnings("unchecked")
     private static Map<String, Object> section(Map<String, Object> config, String name) {
@@ -389,11 +371,8 @@ public final class AutoencoderTrainer {
         summed = 0;
     }
 
-    private DiffusionException divergence(String what) {
-        String resume = CheckpointStore.latest(runDir).map(p -> "; the last good checkpoint is " + p.getFileName()
-                + " (resume from it)").orElse("");
-        return new DiffusionException("autoencoder training diverged at step " + (step + 1) + ": " + what
-                + "; lower the learning rate (learning_rate) or keep gradient clipping on (max_grad_norm)" + resume);
+    private DiffusionException divergence(String problem) {
+        return RunDirectory.divergence(runDir, "autoencoder training", step + 1, problem);
     }
 
     // ------------------------------------------------------------------ checkpoints

@@ -21,8 +21,6 @@ import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.text.Captions;
 import dev.diffusion4j.text.ClipTokenizer;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -101,10 +99,7 @@ public final class Trainer {
      * holds checkpoints: continue those with {@link #resume}.
      */
     public static Trainer create(Path runDir, TrainingRecipe config, NetworkConfig architecture, NoiseSchedule schedule) {
-        prepareRunDir(runDir);
-        if (CheckpointStore.latest(runDir).isPresent()) {
-            throw new DiffusionException(runDir + " already holds a training run; resume it, or train into another directory");
-        }
+        RunDirectory.prepareNew(runDir);
         DataSource data = openData(config);
         if (!Arrays.equals(data.itemShape(), architecture.sampleShape())) {
             throw new DiffusionException("data set '" + data.name() + "' has " + describe(data.itemShape())
@@ -129,10 +124,7 @@ public final class Trainer {
      * total step count ({@code newSteps} > 0).
      */
     public static Trainer resume(Path runDir, int newSteps) {
-        prepareRunDir(runDir);
-        Path latest = CheckpointStore.latest(runDir).orElseThrow(() -> new DiffusionException(
-                "nothing to resume: " + runDir + " holds no checkpoint; start a new run there instead"));
-        Checkpoint ckpt = Checkpoint.open(latest);
+        Checkpoint ckpt = RunDirectory.latestToResume(runDir);
         Map<String, Object> cfg = ckpt.config();
         ModelSpec spec = ModelSpec.fromConfig(cfg);
         TrainingRecipe tc = TrainingRecipe.fromConfig(ModelSpec.section(cfg, "training"));
@@ -158,16 +150,6 @@ public final class Trainer {
                 recipe.channels() == 0 ? null : recipe.channels(), recipe.flip()), recipe.labelColumn());
     }
 
-    private static void prepareRunDir(Path runDir) {
-        try {
-            Files.createDirectories(runDir);
-        } catch (IOException e) {
-            throw new DiffusionException("cannot create output directory " + runDir + ": " + e.getMessage());
-        }
-        if (!Files.isDirectory(runDir) || !Files.isWritable(runDir)) {
-            throw new DiffusionException("output directory " + runDir + " is not writable; choose another directory");
-        }
-    }
 
     public ModelSpec spec() {
         return spec;
@@ -300,11 +282,8 @@ public final class Trainer {
         return sum / k;
     }
 
-    private DiffusionException divergence(String what) {
-        String resume = CheckpointStore.latest(runDir).map(p -> "; the last good checkpoint is " + p.getFileName()
-                + " (resume from it)").orElse("");
-        return new DiffusionException("training diverged at step " + (step + 1) + ": " + what
-                + "; lower the learning rate (learning_rate) or keep gradient clipping on (max_grad_norm)" + resume);
+    private DiffusionException divergence(String problem) {
+        return RunDirectory.divergence(runDir, "training", step + 1, problem);
     }
 
     // ------------------------------------------------------------------ checkpoints
