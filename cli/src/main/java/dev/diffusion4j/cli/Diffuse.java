@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 EvalCommand.class,
                 TrainClassifierCommand.class,
                 TrainVaeCommand.class,
+                TrainClipCommand.class,
                 NllCommand.class,
                 InfoCommand.class,
                 DatasetsCommand.class,

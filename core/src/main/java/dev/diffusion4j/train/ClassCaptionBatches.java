@@ -26,6 +26,20 @@ public final class ClassCaptionBatches implements CaptionedBatches {
         this.captions = new Captions(data.classNames(), ClipTokenizer.clip(), ClipTokenizer.CONTEXT_LENGTH);
     }
 
+    /**
+     * Image–caption pairs of {@code data}: its own captions when it has them (emoji, captioned
+     * folders), else captions made from its class names.
+     */
+    public static CaptionedBatches of(ImageDataset data) {
+        if (data.hasCaptions()) {
+            return (size, g) -> {
+                ImageDataset.Captioned b = data.sampleCaptioned(g, size);
+                return new Batch(b.images(), b.captions());
+            };
+        }
+        return new ClassCaptionBatches(data);
+    }
+
     /** The images come from {@code g} first, then the caption templates. */
     @Override
     public Batch next(int size, Generator g) {
