@@ -141,7 +141,7 @@ public record AutoencoderRecipe(String data, long seed, int steps, int batchSize
         private double klWeight = 1e-6;
         private double perceptualWeight = 1.0;
         private String perceptualNetwork;
-        private int perceptualSteps = 1500;
+        private int perceptualSteps = 500;
         private double discWeight = 0.5;
         private int discStart = 3000;
         private int discWidth = 32;
