@@ -20,6 +20,7 @@ import java.util.Map;
  */
 public final class Reconstruction {
     private static final int BATCH = 100;
+    private static final int SSIM_CHUNK = 16;
     /** Wang et al. (2004): an 11×11 Gaussian window of σ = 1.5, K₁ = 0.01, K₂ = 0.03. */
     private static final int WINDOW = 11;
     private static final double WINDOW_SIGMA = 1.5;
@@ -102,6 +103,19 @@ public final class Reconstruction {
             throw new DiffusionException("SSIM needs images of at least " + WINDOW + "×" + WINDOW + " pixels, got "
                     + a.size(2) + "×" + a.size(3));
         }
+        // In chunks of images: float64 convolutions take libtorch's im2col path, whose buffer grows with
+        // batch × C·11² × positions (7 GB for 826 RGB images of 64×64 at once). Every image has as many
+        // positions, so the mean over the batch is the size-weighted mean of the chunks' means.
+        long n = a.size(0);
+        double sum = 0;
+        for (long i = 0; i < n; i += SSIM_CHUNK) {
+            long m = Math.min(SSIM_CHUNK, n - i);
+            sum += ssimMean(a.narrow(0, i, m), b.narrow(0, i, m), range) * m;
+        }
+        return sum / n;
+    }
+
+    private static double ssimMean(Tensor a, Tensor b, double range) {
         try (Scope s = Scope.open()) {
             // float64: the variances are differences of nearly equal moments, E[x²] − μ²
             Tensor x = a.to(DType.FLOAT64);

@@ -36,6 +36,21 @@ class ReconstructionTest {
     }
 
     /** The convolutional form against the definition summed by hand, window by window, in float64. */
+    /** A batch larger than the chunks SSIM is computed in averages exactly as its images one by one. */
+    @Test
+    void ssimOfABatchIsTheMeanOfItsImages() {
+        try (Scope s = Scope.open()) {
+            Generator g = new Generator(5);
+            Tensor a = Tensor.rand(g, 37, 2, 13, 13).mul(2).sub(1);
+            Tensor b = a.add(Tensor.randn(g, 37, 2, 13, 13).mul(0.3)).clamp(-1, 1);
+            double sum = 0;
+            for (int i = 0; i < 37; i++) {
+                sum += Reconstruction.ssim(a.narrow(0, i, 1), b.narrow(0, i, 1), 2);
+            }
+            assertEquals(sum / 37, Reconstruction.ssim(a, b, 2), 1e-12);
+        }
+    }
+
     @Test
     void ssimMatchesTheDefinitionSummedDirectly() {
         try (Scope s = Scope.open()) {
