@@ -53,7 +53,7 @@ final class TrainVaeCommand implements Callable<Integer> {
     private static final int SHOWN = 8;
     /** Training images whose latents fix the scaling factor. */
     private static final int SCALING_IMAGES = 512;
-    /** Images encoded at a time: activations of a whole 512-image batch at 64 pixels took 6 GB. */
+    /** Images encoded at a time, each batch in its own scope: a whole 512-image batch at 64 pixels took 6 GB. */
     private static final int SCALING_BATCH = 64;
 
     @CommandLine.Spec
@@ -315,8 +315,10 @@ final class TrainVaeCommand implements Callable<Integer> {
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.inference()) {
             List<Tensor> means = new ArrayList<>();
             for (int i = 0; i < n; i += SCALING_BATCH) {
-                Tensor images = ImageDataset.toModelRange(data.pixels().narrow(0, i, Math.min(SCALING_BATCH, n - i)));
-                means.add(vae.encode(images).mode());
+                try (Scope batch = Scope.open()) {
+                    Tensor images = ImageDataset.toModelRange(data.pixels().narrow(0, i, Math.min(SCALING_BATCH, n - i)));
+                    means.add(batch.keep(vae.encode(images).mode()));
+                }
             }
             return 1 / Tensor.cat(means, 0).flatten(0, -1).std(0, false).item();
         }

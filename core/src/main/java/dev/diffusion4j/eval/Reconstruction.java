@@ -69,7 +69,10 @@ public final class Reconstruction {
             List<Tensor> parts = new ArrayList<>();
             try (NoGrad ng = NoGrad.inference()) {
                 for (int i = 0; i < count; i += BATCH) {
-                    parts.add(vae.reconstruct(originals.narrow(0, i, Math.min(BATCH, count - i))).clamp(-1, 1));
+                    // a scope per batch: the autoencoder's activations go with it (all batches' together took 26 GB)
+                    try (Scope batch = Scope.open()) {
+                        parts.add(batch.keep(vae.reconstruct(originals.narrow(0, i, Math.min(BATCH, count - i))).clamp(-1, 1)));
+                    }
                 }
             }
             Tensor reconstructions = Tensor.cat(parts, 0);
