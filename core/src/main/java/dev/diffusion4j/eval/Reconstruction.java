@@ -20,6 +20,8 @@ import java.util.Map;
  */
 public final class Reconstruction {
     private static final int BATCH = 100;
+    /** Images through the autoencoder at a time: its activations at 64 pixels are megabytes per image. */
+    private static final int AUTOENCODER_BATCH = 16;
     private static final int SSIM_CHUNK = 16;
     /** Wang et al. (2004): an 11×11 Gaussian window of σ = 1.5, K₁ = 0.01, K₂ = 0.03. */
     private static final int WINDOW = 11;
@@ -68,10 +70,10 @@ public final class Reconstruction {
             Tensor originals = ImageDataset.toModelRange(heldOut.pixels().narrow(0, 0, count));
             List<Tensor> parts = new ArrayList<>();
             try (NoGrad ng = NoGrad.inference()) {
-                for (int i = 0; i < count; i += BATCH) {
-                    // a scope per batch: the autoencoder's activations go with it (all batches' together took 26 GB)
+                for (int i = 0; i < count; i += AUTOENCODER_BATCH) {
+                    // a scope per batch: the autoencoder's activations go with it
                     try (Scope batch = Scope.open()) {
-                        parts.add(batch.keep(vae.reconstruct(originals.narrow(0, i, Math.min(BATCH, count - i))).clamp(-1, 1)));
+                        parts.add(batch.keep(vae.reconstruct(originals.narrow(0, i, Math.min(AUTOENCODER_BATCH, count - i))).clamp(-1, 1)));
                     }
                 }
             }
