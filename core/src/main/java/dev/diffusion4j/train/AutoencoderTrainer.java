@@ -302,6 +302,8 @@ public final class AutoencoderTrainer {
                 perceptualTerm = perceptual == null ? Tensor.scalar(0) : perceptual.distance(reconstruction, x).mean();
                 kl = posterior.klToStandardNormal().to(DType.FLOAT32).mean().div(x.numel() / x.size(0));
                 if (adversarial) {
+                    // the critic is frozen for this pass: its weight gradients here would be discarded by its own step
+                    criticTrainable(false);
                     fakeLogits = critic.forward(reconstruction).to(DType.FLOAT32);
                 }
             }
@@ -339,7 +341,12 @@ public final class AutoencoderTrainer {
         return Math.min(Math.max(recNorm / (advNorm + ADVERSARIAL_EPS), 0), ADVERSARIAL_MAX);
     }
 
+    private void criticTrainable(boolean on) {
+        critic.parameters().forEach(p -> p.requiresGrad_(on));
+    }
+
     private double criticStep(Tensor real, Tensor fake) {
+        criticTrainable(true);
         criticOptimizer.zeroGrad();
         Tensor loss;
         try (Precision.Region region = recipe.precision().open()) {
