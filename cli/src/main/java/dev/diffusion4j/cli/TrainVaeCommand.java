@@ -123,8 +123,12 @@ final class TrainVaeCommand implements Callable<Integer> {
             + "a critic (default: 0.5).")
     Double discWeight;
 
-    @Option(names = "--disc-start", description = "Step from which the critic takes part (default: 3000).")
+    @Option(names = "--disc-start", description = "Step from which the critic's term enters the loss (default: 3000).")
     Integer discStart;
+
+    @Option(names = "--critic-warmup", description = "Steps the critic learns alone before --disc-start (default: 500, at most "
+            + "--disc-start).")
+    Integer criticWarmup;
 
     @Option(names = "--ema", description = "EMA decay of the weights; 0 disables it (default: 0.999).")
     Double ema;
@@ -165,7 +169,8 @@ final class TrainVaeCommand implements Callable<Integer> {
             @Override
             public void onStep(long step, long totalSteps, double loss, double lr) {
                 bar[0].update(step, String.format(Locale.ROOT, "loss %.4f lr %.2e%s", loss, lr,
-                        trainer.recipe().discriminatorActive(step - 1) ? " critic on" : ""));
+                        trainer.recipe().discriminatorActive(step - 1) ? " critic on"
+                                : trainer.recipe().criticTraining(step - 1) ? " critic learning" : ""));
             }
         });
         double seconds = (System.nanoTime() - t0) / 1e9;
@@ -263,6 +268,9 @@ final class TrainVaeCommand implements Callable<Integer> {
         }
         if (discStart != null) {
             r.discStart(discStart);
+        }
+        if (criticWarmup != null) {
+            r.criticWarmup(criticWarmup);
         }
         if (ema != null) {
             r.emaDecay(ema);

@@ -22,12 +22,12 @@ import java.util.Set;
  */
 public record AutoencoderRecipe(String data, long seed, int steps, int batchSize, double lr, int warmupSteps, double gradClip,
                                 double emaDecay, double klWeight, double perceptualWeight, String perceptualNetwork,
-                                int perceptualSteps, double discWeight, int discStart, int discWidth, int discLayers,
+                                int perceptualSteps, double discWeight, int discStart, int criticWarmup, int discWidth, int discLayers,
                                 int checkpointEvery, int keepCheckpoints, int imageSize, int channels, Precision precision) {
 
     private static final Set<String> KEYS = Set.of("data", "seed", "steps", "batch_size", "learning_rate", "lr_warmup_steps",
             "max_grad_norm", "ema_decay", "kl_weight", "perceptual_weight", "perceptual_network", "perceptual_steps",
-            "disc_weight", "disc_start", "disc_width", "disc_layers", "checkpoint_every", "keep_checkpoints", "image_size", "channels",
+            "disc_weight", "disc_start", "critic_warmup", "disc_width", "disc_layers", "checkpoint_every", "keep_checkpoints", "image_size", "channels",
             "precision");
 
     public AutoencoderRecipe {
@@ -41,6 +41,8 @@ public record AutoencoderRecipe(String data, long seed, int steps, int batchSize
         require(klWeight >= 0 && perceptualWeight >= 0 && discWeight >= 0, "kl_weight, perceptual_weight and disc_weight must be ≥ 0");
         require(perceptualSteps >= 1, "perceptual_steps must be at least 1, got " + perceptualSteps);
         require(discStart >= 0, "disc_start must be ≥ 0, got " + discStart);
+        require(criticWarmup >= 0 && criticWarmup <= discStart, "critic_warmup must be in [0, disc_start = " + discStart + "], got "
+                + criticWarmup);
         require(discWidth >= 4 && discLayers >= 1 && discLayers <= 5, "disc_width must be ≥ 4 and disc_layers in 1..5");
         require(checkpointEvery >= 1, "checkpoint_every must be at least 1 step, got " + checkpointEvery);
         require(keepCheckpoints >= 1, "keep_checkpoints must be at least 1, got " + keepCheckpoints);
@@ -51,8 +53,8 @@ public record AutoencoderRecipe(String data, long seed, int steps, int batchSize
 
     /**
      * The defaults: 6,000 steps of 16 at lr 2e-4 (Adam β = (0.5, 0.9), the original's), KL weight
-     * 1e-6, perceptual weight 1, the critic from step 3,000 at weight 0.5 with patches of 34 pixels
-     * (two stride-2 levels, sized for 64-pixel images), EMA 0.999, a checkpoint every 1,000 steps, at
+     * 1e-6, perceptual weight 1, the critic's term from step 3,000 at weight 0.5 (the critic itself
+     * learning from step 2,500) with patches of 34 pixels (two stride-2 levels, sized for 64-pixel images), EMA 0.999, a checkpoint every 1,000 steps, at
      * the {@linkplain Precision#fastest() faster precision} of this machine. With no perceptual
      * network given, one is trained on the data's labels first, for {@code perceptual_steps} steps.
      */
@@ -65,9 +67,19 @@ public record AutoencoderRecipe(String data, long seed, int steps, int batchSize
         return new Builder(this);
     }
 
-    /** Whether the critic takes part at optimizer step {@code step} (0-based). */
+    /** Whether the critic's term enters the autoencoder's loss at optimizer step {@code step} (0-based). */
     public boolean discriminatorActive(long step) {
         return discWeight > 0 && step >= discStart;
+    }
+
+    /**
+     * Whether the critic learns at optimizer step {@code step}: from {@code critic_warmup} steps before
+     * its term starts. A critic that first meets the autoencoder's images when they already feed on
+     * it cannot tell them apart (its hinge loss stays at 1), so its gradients are small, the adaptive
+     * weight grows large and the autoencoder chases noise; a few hundred steps alone let it learn first.
+     */
+    public boolean criticTraining(long step) {
+        return discWeight > 0 && step >= discStart - criticWarmup;
     }
 
     public Map<String, Object> toConfig() {
@@ -88,6 +100,7 @@ public record AutoencoderRecipe(String data, long seed, int steps, int batchSize
         m.put("perceptual_steps", perceptualSteps);
         m.put("disc_weight", discWeight);
         m.put("disc_start", discStart);
+        m.put("critic_warmup", criticWarmup);
         m.put("disc_width", discWidth);
         m.put("disc_layers", discLayers);
         m.put("checkpoint_every", checkpointEvery);
@@ -109,7 +122,8 @@ public record AutoencoderRecipe(String data, long seed, int steps, int batchSize
                     num(m, "max_grad_norm").doubleValue(), num(m, "ema_decay").doubleValue(), num(m, "kl_weight").doubleValue(),
                     num(m, "perceptual_weight").doubleValue(), (String) m.get("perceptual_network"),
                     num(m, "perceptual_steps").intValue(), num(m, "disc_weight").doubleValue(), num(m, "disc_start").intValue(),
-                    num(m, "disc_width").intValue(), num(m, "disc_layers").intValue(), num(m, "checkpoint_every").intValue(),
+                    // runs written before the critic's warm-up existed had none
+                    m.containsKey("critic_warmup") ? num(m, "critic_warmup").intValue() : 0, num(m, "disc_width").intValue(), num(m, "disc_layers").intValue(), num(m, "checkpoint_every").intValue(),
                     num(m, "keep_checkpoints").intValue(), num(m, "image_size").intValue(), num(m, "channels").intValue(),
                     Precision.parse((String) m.get("precision")));
         } catch (ClassCastException | NullPointerException e) {
@@ -144,6 +158,7 @@ public record AutoencoderRecipe(String data, long seed, int steps, int batchSize
         private int perceptualSteps = 500;
         private double discWeight = 0.5;
         private int discStart = 3000;
+        private int criticWarmup = 500;
         private int discWidth = 32;
         private int discLayers = 2;
         private int checkpointEvery = 1000;
@@ -171,6 +186,7 @@ public record AutoencoderRecipe(String data, long seed, int steps, int batchSize
             perceptualSteps = r.perceptualSteps;
             discWeight = r.discWeight;
             discStart = r.discStart;
+            criticWarmup = r.criticWarmup;
             discWidth = r.discWidth;
             discLayers = r.discLayers;
             checkpointEvery = r.checkpointEvery;
@@ -246,6 +262,12 @@ public record AutoencoderRecipe(String data, long seed, int steps, int batchSize
             return this;
         }
 
+        /** Steps the critic learns alone before its term enters the autoencoder's loss; capped at disc_start. */
+        public Builder criticWarmup(int v) {
+            criticWarmup = v;
+            return this;
+        }
+
         public Builder discWidth(int v) {
             discWidth = v;
             return this;
@@ -283,7 +305,7 @@ public record AutoencoderRecipe(String data, long seed, int steps, int batchSize
 
         public AutoencoderRecipe build() {
             return new AutoencoderRecipe(data, seed, steps, batchSize, lr, warmupSteps, gradClip, emaDecay, klWeight, perceptualWeight,
-                    perceptualNetwork, perceptualSteps, discWeight, discStart, discWidth, discLayers, checkpointEvery, keepCheckpoints,
+                    perceptualNetwork, perceptualSteps, discWeight, discStart, Math.min(criticWarmup, discStart), discWidth, discLayers, checkpointEvery, keepCheckpoints,
                     imageSize, channels, precision);
         }
     }

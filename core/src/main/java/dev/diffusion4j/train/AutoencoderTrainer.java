@@ -284,7 +284,7 @@ public final class AutoencoderTrainer {
         return last == null ? saveCheckpoint() : last;
     }
 
-    /** One step of the autoencoder, then (once it is on) one of the critic; returns the autoencoder's loss. */
+    /** One step of the autoencoder, then (once it learns) one of the critic; returns the autoencoder's loss. */
     private double trainStep() {
         boolean adversarial = recipe.discriminatorActive(step);
         optimizer.zeroGrad();
@@ -327,7 +327,7 @@ public final class AutoencoderTrainer {
                 throw divergence("gradient norm is " + norm);
             }
             optimizer.step();
-            double criticValue = adversarial ? criticStep(x, reconstruction.detach()) : 0;
+            double criticValue = recipe.criticTraining(step) ? criticStep(x, reconstruction.detach()) : 0;
             accumulate(value, l1.item(), perceptualTerm.item(), kl.item(), adversarialValue, criticValue, weight);
             return value;
         }

@@ -34,14 +34,15 @@ class AutoencoderTrainerTest {
     }
 
     private static AutoencoderRecipe.Builder tinyRecipe() {
-        return AutoencoderRecipe.builder("fashion-mnist-test").steps(6).batchSize(4).warmupSteps(1).emaDecay(0.9).discStart(2)
-                .perceptualSteps(8).checkpointEvery(3).precision(Precision.FP32).seed(7);
+        return AutoencoderRecipe.builder("fashion-mnist-test").steps(6).batchSize(4).warmupSteps(1).emaDecay(0.9).discStart(3)
+                .criticWarmup(1).perceptualSteps(8).checkpointEvery(3).precision(Precision.FP32).seed(7);
     }
 
     /**
      * An interrupted and resumed run ends with the same autoencoder, EMA and critic as an
-     * uninterrupted one, bit for bit — across the critic's switch-on at step 2 and with the
-     * perceptual network read back from the checkpoint.
+     * uninterrupted one, bit for bit — across the critic's start (it learns alone at step 2, its
+     * term enters at step 3, where the run is cut) and with the perceptual network read back from
+     * the checkpoint.
      */
     @Test
     void resumesExactly(@TempDir Path tmp) {
@@ -71,8 +72,11 @@ class AutoencoderTrainerTest {
                 wa.forEach((k, v) -> assertTrue(v.equal(wb.get(k)), file + " " + k + " differs after resume"));
             }
             assertTrue(resumed.log().stream().anyMatch(e -> e.adaptiveWeight() > 0 && e.critic() > 0),
-                    "the critic is on from step 2: " + resumed.log());
+                    "the critic's term is on from step 3: " + resumed.log());
             assertTrue(resumed.log().stream().filter(e -> e.step() <= 2).allMatch(e -> e.adaptiveWeight() == 0 && e.critic() == 0));
+            assertTrue(resumed.log().stream().filter(e -> e.step() == 3).allMatch(e -> e.adaptiveWeight() == 0 && e.critic() > 0),
+                    "the critic learns alone at step 2 (logged as 3): " + resumed.log());
+            assertEquals(1, resumed.log().stream().filter(e -> e.step() == 3).count());
             AutoencoderKL ema = AutoencoderTrainer.load(parts, true);
             ema.stateDict().forEach((k, v) -> assertTrue(v.equal(b.weights(Checkpoint.EMA_FILE).get(k)), k));
         }
