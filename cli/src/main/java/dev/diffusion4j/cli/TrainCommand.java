@@ -6,12 +6,15 @@ import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.ImageOptions;
+import dev.diffusion4j.io.Checkpoint;
 import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.model.MlpConfig;
+import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.NetworkConfig;
 import dev.diffusion4j.model.SeedUNetConfig;
 import dev.diffusion4j.model.UNet2DConfig;
 import dev.diffusion4j.model.VarianceType;
+import dev.diffusion4j.models.vae.AutoencoderSource;
 import dev.diffusion4j.nn.Activation;
 import dev.diffusion4j.objective.LossType;
 import dev.diffusion4j.objective.Weighting;
@@ -162,6 +165,11 @@ final class TrainCommand implements Callable<Integer> {
             + "(captions) replaced by the null label (the empty prompt) (p_uncond; default: ${DEFAULT-VALUE}).")
     double condDropout;
 
+    @Option(names = "--latent", paramLabel = "VAE", description = "Latent diffusion: learn the latents of this autoencoder (a "
+            + "train-vae run or a diffusers vae/ folder) instead of the images; the images are encoded once into the run "
+            + "directory and samples are decoded back to images. With --resume: checked to be the run's own autoencoder.")
+    Path latent;
+
     @Option(names = "--resume", description = "Continue the newest checkpoint in --out (its settings are kept; --steps may extend the run).")
     boolean resume;
 
@@ -191,6 +199,14 @@ final class TrainCommand implements Callable<Integer> {
             throw new DiffusionException("--resume keeps the run's own architecture and image settings; drop --preset, --image-size, "
                     + "--color, --flip and --channels");
         }
+        if (latent != null) {
+            ModelSpec own = ModelSpec.fromConfig(Checkpoint.readConfig(CheckpointStore.latest(out).orElseThrow(
+                    () -> new DiffusionException(out + " holds no checkpoint to resume"))));
+            if (!own.isLatent()) {
+                throw new DiffusionException(out + " is a model of the images themselves, not of an autoencoder's latents; drop --latent");
+            }
+            AutoencoderSource.requireSame(latent, own.latent().sha256());
+        }
         return Trainer.resume(out, steps == null ? 0 : steps);
     }
 
@@ -214,6 +230,13 @@ final class TrainCommand implements Callable<Integer> {
             opened = table.withLabelColumn(labelColumn);
         }
         boolean image = opened.itemShape().length == 3;
+        long[] modelled = opened.itemShape();
+        if (latent != null) {
+            if (!image) {
+                throw new DiffusionException("--latent learns the latents of images, but " + data + " holds vectors");
+            }
+            modelled = AutoencoderSource.open(latent).autoencoder().config().latentShape(opened.itemShape());
+        }
         boolean seedPreset = preset != null;
         if (seedPreset && !preset.equalsIgnoreCase("seed-unet")) {
             throw new DiffusionException("unknown preset '" + preset + "'; available: seed-unet");
@@ -287,13 +310,13 @@ final class TrainCommand implements Callable<Integer> {
         VarianceType varianceType = VarianceType.parse(variance);
         NetworkConfig arch;
         if (seedPreset) {
-            long[] shape = opened.itemShape();
+            long[] shape = modelled;
             if (varianceType != VarianceType.FIXED) {
                 throw new DiffusionException("--preset seed-unet predicts noise only; drop --variance");
             }
             arch = SeedUNetConfig.seed((int) shape[0], (int) shape[1]);
         } else if (image) {
-            long[] shape = opened.itemShape();
+            long[] shape = modelled;
             UNet2DConfig base = UNet2DConfig.defaults((int) shape[0], (int) shape[1]);
             if (unetChannels != null) {
                 base = base.withBlockOutChannels(unetChannels);
@@ -315,6 +338,9 @@ final class TrainCommand implements Callable<Integer> {
         if (text) {
             arch = textConditioned(arch, opened);
             recipe.condDropout(condDropout);
+        }
+        if (latent != null) {
+            recipe.latent(latent.toAbsolutePath().normalize().toString());
         }
         TrainingRecipe cfg = recipe.build();
         if (opened instanceof ImageDataset images) {

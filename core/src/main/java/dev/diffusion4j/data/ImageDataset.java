@@ -19,7 +19,7 @@ import java.util.Optional;
  * With horizontal flip on, each drawn image is mirrored left–right with probability ½, the
  * augmentation Ho et al. 2020 (DDPM) used on CIFAR-10.
  */
-public final class ImageDataset implements DataSource {
+public final class ImageDataset implements CaptionedData {
 
     private final String name;
     private final String source;
@@ -241,6 +241,7 @@ public final class ImageDataset implements DataSource {
         return classNames;
     }
 
+    @Override
     public boolean hasCaptions() {
         return captions != null;
     }
@@ -308,6 +309,7 @@ public final class ImageDataset implements DataSource {
      * Like {@link #sample}, with the drawn images' captions (and labels, when there are any); the same
      * generator state gives the same images as {@code sample}.
      */
+    @Override
     public Captioned sampleCaptioned(Generator g, int batch) {
         requireCaptions();
         long[] idx = drawIndices(g, batch);

@@ -31,6 +31,8 @@ public final class Checkpoint {
     public static final String DISCRIMINATOR_FILE = "discriminator.safetensors";
     public static final String DISCRIMINATOR_OPTIMIZER_FILE = "discriminator_optimizer.pt";
     public static final String PERCEPTUAL_FILE = "perceptual_network.safetensors";
+    /** A latent diffusion model's autoencoder, which decodes its samples. */
+    public static final String AUTOENCODER_FILE = "autoencoder.safetensors";
 
     private final Path dir;
 

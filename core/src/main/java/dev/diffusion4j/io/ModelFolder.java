@@ -51,4 +51,14 @@ public final class ModelFolder {
             load.accept(file.readAll());
         }
     }
+
+    /** SHA-256 (hex) of {@code folder}/{@code weightsFile}: what names the weights a model was built on. */
+    public static String sha256(Path folder, String weightsFile) {
+        Path file = folder.resolve(weightsFile);
+        try {
+            return CheckpointStore.sha256(file);
+        } catch (IOException e) {
+            throw new DiffusionException("could not read " + file + ": " + AtomicFiles.reason(e), e);
+        }
+    }
 }

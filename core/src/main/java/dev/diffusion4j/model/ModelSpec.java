@@ -15,12 +15,19 @@ import java.util.Map;
  * Everything needed to rebuild a trained model for sampling: the network architecture, the noise
  * schedule it was trained on, what it predicts, the data normalisation to undo (null when the data
  * arrive at the network's scale, as images in [−1, 1] do), and the range of the normalised training
- * data (for clipping x̂₀; may be null). Stored as the {@code model}, {@code scheduler} and
- * {@code data} sections of a checkpoint's config.json.
+ * data (for clipping x̂₀; may be null), and for a latent diffusion model the autoencoder whose
+ * latents it learnt (null otherwise). Stored as the {@code model}, {@code scheduler}, {@code data}
+ * and {@code latent} sections of a checkpoint's config.json.
  */
 public record ModelSpec(NetworkConfig network, NoiseSchedule schedule, Prediction prediction, Normalizer normalizer,
-                        SampleRange sampleRange) {
-    /** Shape of one data item: [dim] for vectors, [C, H, W] for images. */
+                        SampleRange sampleRange, LatentSpace latent) {
+    /** A model of the data itself (no latent space). */
+    public ModelSpec(NetworkConfig network, NoiseSchedule schedule, Prediction prediction, Normalizer normalizer,
+                     SampleRange sampleRange) {
+        this(network, schedule, prediction, normalizer, sampleRange, null);
+    }
+
+    /** Shape of one item the network denoises: [dim] for vectors, [C, H, W] for images and latents. */
     public long[] sampleShape() {
         return network != null ? network.sampleShape() : new long[] {normalizer.dim()};
     }
@@ -30,7 +37,17 @@ public record ModelSpec(NetworkConfig network, NoiseSchedule schedule, Predictio
         return (int) Arrays.stream(sampleShape()).reduce(1, (a, b) -> a * b);
     }
 
-    /** True for models of [C, H, W] images. */
+    /** Shape of one generated item: the decoded image of a latent model, else {@link #sampleShape()}. */
+    public long[] outputShape() {
+        return latent != null ? latent.imageShape() : sampleShape();
+    }
+
+    /** True for latent diffusion models, whose samples an autoencoder decodes. */
+    public boolean isLatent() {
+        return latent != null;
+    }
+
+    /** True for models of [C, H, W] images (or of image latents). */
     public boolean isImage() {
         return sampleShape().length == 3;
     }
@@ -76,6 +93,9 @@ public record ModelSpec(NetworkConfig network, NoiseSchedule schedule, Predictio
         m.put("model", network.toConfig());
         m.put("scheduler", scheduler);
         m.put("data", data);
+        if (latent != null) {
+            m.put("latent", latent.toMap());
+        }
         return m;
     }
 
@@ -120,7 +140,8 @@ public record ModelSpec(NetworkConfig network, NoiseSchedule schedule, Predictio
             throw new DiffusionException("config.json is inconsistent: sample range has " + range.dim()
                     + " dimensions but the model has " + net.sampleNumel());
         }
-        return new ModelSpec(net, NoiseSchedule.fromConfig(scheduler), Prediction.parse((String) pred), normalizer, range);
+        LatentSpace latent = config.get("latent") instanceof Map<?, ?> l ? LatentSpace.fromMap(l) : null;
+        return new ModelSpec(net, NoiseSchedule.fromConfig(scheduler), Prediction.parse((String) pred), normalizer, range, latent);
     }
 
     /** The named section of a config map; fails clearly if it is missing. */

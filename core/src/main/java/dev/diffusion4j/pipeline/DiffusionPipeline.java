@@ -19,6 +19,8 @@ import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.NoisyClassifier;
 import dev.diffusion4j.model.Normalizer;
 import dev.diffusion4j.model.PrecisionDenoiser;
+import dev.diffusion4j.models.vae.AutoencoderKL;
+import dev.diffusion4j.models.vae.AutoencoderSource;
 import dev.diffusion4j.oracle.MixtureDenoiser;
 import dev.diffusion4j.oracle.Oracles;
 import dev.diffusion4j.process.Prediction;
@@ -66,6 +68,8 @@ public final class DiffusionPipeline {
     public static final int MAX_IMAGE_BATCH_VALUES = 200_000;
     /** The prefix that selects the analytic oracle in {@link #open}. */
     public static final String ORACLE_PREFIX = "oracle:";
+    /** Latents decoded at a time: the decoder's activations are megabytes per image. */
+    private static final int DECODE_BATCH = 16;
 
     private final String name;
     private final Checkpoint checkpoint;
@@ -74,9 +78,11 @@ public final class DiffusionPipeline {
     private final ModelSpec spec;
     private final DenoisingNetwork network;
     private final MixtureDenoiser exact;
+    /** A latent model's decoder; null for models of the data itself. */
+    private final AutoencoderKL autoencoder;
 
     private DiffusionPipeline(String name, Checkpoint checkpoint, GenerationRequest.Weights weights, Map<String, Object> config,
-            ModelSpec spec, DenoisingNetwork network, MixtureDenoiser exact) {
+            ModelSpec spec, DenoisingNetwork network, MixtureDenoiser exact, AutoencoderKL autoencoder) {
         this.name = name;
         this.checkpoint = checkpoint;
         this.weights = weights;
@@ -84,6 +90,10 @@ public final class DiffusionPipeline {
         this.spec = spec;
         this.network = network;
         this.exact = exact;
+        this.autoencoder = autoencoder;
+        if (spec.isLatent() != (autoencoder != null)) {
+            throw new IllegalArgumentException("a latent model needs its autoencoder, and only a latent model has one");
+        }
     }
 
     /** {@code oracle:SPEC} opens the analytic oracle ({@link #oracle}); anything else is a run or checkpoint directory. */
@@ -121,18 +131,33 @@ public final class DiffusionPipeline {
         }
         net.train(false);
         GenerationRequest.Weights used = file.equals(Checkpoint.EMA_FILE) ? GenerationRequest.Weights.EMA : GenerationRequest.Weights.RAW;
-        return new DiffusionPipeline(ckpt.runName(), ckpt, used, config, spec, net, null);
+        AutoencoderKL autoencoder = null;
+        if (spec.isLatent()) {
+            try (Scope s = Scope.open()) {
+                autoencoder = AutoencoderKL.of(spec.latent().autoencoder(), ckpt.weights(Checkpoint.AUTOENCODER_FILE));
+            }
+            autoencoder.train(false);
+        }
+        return new DiffusionPipeline(ckpt.runName(), ckpt, used, config, spec, net, null, autoencoder);
     }
 
     /**
      * A network held in memory — weights of a run still training, say — named {@code name}; the
-     * tensors are copied into the pipeline's own network.
+     * tensors are copied into the pipeline's own network. A latent model's autoencoder is read from
+     * the folder its spec names, which must still hold the same weights.
      */
     public static DiffusionPipeline of(String name, ModelSpec spec, Map<String, Tensor> weights) {
         DenoisingNetwork net = spec.buildNetwork(new Generator(0));
         net.loadStateDict(weights);
         net.train(false);
-        return new DiffusionPipeline(name, null, GenerationRequest.Weights.EMA, Map.of(), spec, net, null);
+        AutoencoderKL autoencoder = null;
+        if (spec.isLatent()) {
+            Path folder = Path.of(spec.latent().source());
+            AutoencoderSource.requireSame(folder, spec.latent().sha256());
+            autoencoder = AutoencoderKL.of(spec.latent().autoencoder(), AutoencoderKL.load(folder).stateDict());
+            autoencoder.train(false);
+        }
+        return new DiffusionPipeline(name, null, GenerationRequest.Weights.EMA, Map.of(), spec, net, null, autoencoder);
     }
 
     /**
@@ -150,7 +175,7 @@ public final class DiffusionPipeline {
             config.put("data", Map.of("source", spec));
         }
         ModelSpec modelSpec = new ModelSpec(null, schedule, Prediction.SAMPLE, Normalizer.identity(exact.dim()), null);
-        return new DiffusionPipeline(ORACLE_PREFIX + spec, null, GenerationRequest.Weights.EMA, config, modelSpec, null, exact);
+        return new DiffusionPipeline(ORACLE_PREFIX + spec, null, GenerationRequest.Weights.EMA, config, modelSpec, null, exact, null);
     }
 
     // ------------------------------------------------------------------ generation
@@ -196,12 +221,47 @@ public final class DiffusionPipeline {
                 };
                 Tensor noise = Tensor.randn(g, batchShape(b, plan.item()));
                 listener.onNoise(index, batches, noise);
-                parts.add(spec.denormalize(plan.sampler().sample(plan.denoiser(), noise, plan.sigmas(), g, perStep)));
+                parts.add(decode(spec.denormalize(plan.sampler().sample(plan.denoiser(), noise, plan.sigmas(), g, perStep))));
             }
             Tensor samples = s.keep(parts.size() == 1 ? parts.get(0) : Tensor.cat(parts, 0));
             double seconds = (System.nanoTime() - t0) / 1e9;
             return new GenerationResult(samples, metadata(request, plan, steps[0]), plan.warnings(), seconds);
         }
+    }
+
+    /** A latent model's samples through its decoder, in batches of bounded memory, to images in [−1, 1]; anything else as it is. */
+    private Tensor decode(Tensor samples) {
+        if (autoencoder == null) {
+            return samples;
+        }
+        List<Tensor> images = new ArrayList<>();
+        for (long i = 0; i < samples.size(0); i += DECODE_BATCH) {
+            Tensor z = autoencoder.fromDiffusionLatent(samples.narrow(0, i, Math.min(DECODE_BATCH, samples.size(0) - i)));
+            images.add(autoencoder.decode(z).clamp(-1, 1));
+        }
+        return images.size() == 1 ? images.get(0) : Tensor.cat(images, 0);
+    }
+
+    /**
+     * A cheap RGB picture of latents [B, C, h, w] at the model's scale: the linear map fitted to the
+     * autoencoder when the model was trained, [B, 3, h, w] in [−1, 1], for live previews; for any other
+     * model the input itself.
+     */
+    public Tensor preview(Tensor latents) {
+        if (!spec.isLatent() || spec.latent().preview() == null) {
+            return latents;
+        }
+        double[][] map = spec.latent().preview();
+        int c = map[0].length - 1;
+        double[] weight = new double[3 * c];
+        double[] bias = new double[3];
+        for (int ch = 0; ch < 3; ch++) {
+            System.arraycopy(map[ch], 0, weight, ch * c, c);
+            bias[ch] = map[ch][c];
+        }
+        Tensor w = Tensor.of(weight, 3, c, 1, 1).to(latents.dtype());
+        Tensor b = Tensor.of(bias, 3).to(latents.dtype());
+        return latents.conv2d(w, b, 1, 0, 1).clamp(-1, 1);
     }
 
     /**
@@ -373,18 +433,22 @@ public final class DiffusionPipeline {
     /** The shape of one sample the request asks for: the model's, or an image of the requested size. */
     private long[] itemShape(GenerationRequest r) {
         long[] own = spec.sampleShape();
-        if (r.height() == 0 || (own.length == 3 && r.height() == own[1] && r.width() == own[2])) {
+        long[] out = spec.outputShape();
+        if (r.height() == 0 || (out.length == 3 && r.height() == out[1] && r.width() == out[2])) {
             return own;
         }
         if (!spec.isImage()) {
             throw new DiffusionException("size is for image models; " + name + " generates vectors of " + own[0] + " values");
         }
-        int multiple = spec.network().sizeMultiple();
+        // a latent model's network sees the image shrunk by the autoencoder's factor
+        int factor = (int) (out[1] / own[1]);
+        int multiple = spec.network().sizeMultiple() * factor;
         if (r.height() % multiple != 0 || r.width() % multiple != 0 || r.height() > 2048 || r.width() > 2048) {
-            throw new DiffusionException("size " + r.height() + "x" + r.width() + " does not fit " + name + ": its network halves the image "
-                    + "to a grid, so height and width must be multiples of " + multiple + " (up to 2048)");
+            throw new DiffusionException("size " + r.height() + "x" + r.width() + " does not fit " + name + ": its network halves the "
+                    + (factor > 1 ? "latent (the image shrunk " + factor + "×)" : "image") + " to a grid, so height and width must be "
+                    + "multiples of " + multiple + " (up to 2048)");
         }
-        return new long[] {own[0], r.height(), r.width()};
+        return new long[] {own[0], r.height() / factor, r.width() / factor};
     }
 
     /** Samples drawn per batch: bounded memory whatever the count is. */
@@ -417,7 +481,12 @@ public final class DiffusionPipeline {
         m.put("num", r.count());
         m.put("seed", r.seed());
         if (item.length == 3) {
-            m.put("size", item[1] + "x" + item[2]);
+            long factor = spec.outputShape()[1] / spec.sampleShape()[1];
+            m.put("size", item[1] * factor + "x" + item[2] * factor);
+        }
+        if (spec.isLatent()) {
+            m.put("latent", item[0] + "x" + item[1] + "x" + item[2]);
+            m.put("autoencoder_hash", spec.latent().sha256().substring(0, 16));
         }
         if (r.label() != null) {
             m.put("class", plan.resolved().get("class"));
@@ -543,14 +612,19 @@ public final class DiffusionPipeline {
         return spec;
     }
 
-    /** Shape of a data point: [dim] for vectors, [C, H, W] for images. */
+    /** Shape of a generated data point: [dim] for vectors, [C, H, W] for images (a latent model's decoded images). */
     public long[] sampleShape() {
-        return spec.sampleShape();
+        return spec.outputShape();
     }
 
-    /** Number of values in a data point. */
+    /** Number of values in a generated data point. */
     public int dataDim() {
-        return spec.dataDim();
+        return (int) Arrays.stream(sampleShape()).reduce(1, (a, b) -> a * b);
+    }
+
+    /** True for a latent diffusion model, whose sampler works on latents that its autoencoder decodes. */
+    public boolean isLatent() {
+        return autoencoder != null;
     }
 
     /** True for the analytic oracle (no network, no checkpoint). */

@@ -835,6 +835,11 @@ public final class Tensor implements AutoCloseable {
         return wrap(n().permute(dims));
     }
 
+    /** The elements in reverse order along each of {@code dims} (a copy): {@code flip(3)} mirrors images left to right. */
+    public Tensor flip(long... dims) {
+        return wrap(n().flip(dims));
+    }
+
     public Tensor expand(long... shape) {
         return wrap(n().expand(shape));
     }

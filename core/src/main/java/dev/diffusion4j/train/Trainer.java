@@ -1,6 +1,7 @@
 package dev.diffusion4j.train;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.CaptionedData;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.ImageDataset;
@@ -8,10 +9,13 @@ import dev.diffusion4j.data.ImageOptions;
 import dev.diffusion4j.io.Checkpoint;
 import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.model.DenoisingNetwork;
+import dev.diffusion4j.model.LatentSpace;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.NetworkConfig;
 import dev.diffusion4j.model.Normalizer;
 import dev.diffusion4j.model.SampleRange;
+import dev.diffusion4j.models.vae.AutoencoderKL;
+import dev.diffusion4j.models.vae.AutoencoderSource;
 import dev.diffusion4j.objective.DiffusionObjective;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.AdamW;
@@ -44,6 +48,8 @@ public final class Trainer {
     private static final long STREAM_NORMALIZER = 3;
     private static final long STREAM_LABELS = 4;
     private static final int NORMALIZER_SAMPLES = 100_000;
+    /** Images the latent preview map is fitted on. */
+    private static final int PREVIEW_FIT_IMAGES = 256;
 
     private final Path runDir;
     private final TrainingRecipe config;
@@ -60,8 +66,8 @@ public final class Trainer {
     private final Generator labelGen;
     /** Captions for a text-conditioned model built from the data's class names; null otherwise or when the data has its own. */
     private final Captions captions;
-    /** The data's own captions, for a text-conditioned model on captioned images; null otherwise. */
-    private final ImageDataset captioned;
+    /** The data's own captions, for a text-conditioned model on captioned images (or their latents); null otherwise. */
+    private final CaptionedData captioned;
     private final List<double[]> lossLog = new ArrayList<>();
     private long step;
     private double elapsedSeconds;
@@ -86,7 +92,7 @@ public final class Trainer {
                     + (data.numClasses() == 0 ? "no class labels" : data.numClasses() + " classes"));
         }
         boolean text = network.contextLength() > 0;
-        this.captioned = text && data instanceof ImageDataset images && images.hasCaptions() ? images : null;
+        this.captioned = text && data instanceof CaptionedData c && c.hasCaptions() ? c : null;
         if (text && captioned == null && (data.numClasses() == 0 || data.classNames().isEmpty())) {
             throw new DiffusionException("a text-conditioned model learns from captions — the images' own or ones built from class "
                     + "names — and data set '" + data.name() + "' has neither");
@@ -100,6 +106,9 @@ public final class Trainer {
      */
     public static Trainer create(Path runDir, TrainingRecipe config, NetworkConfig architecture, NoiseSchedule schedule) {
         RunDirectory.prepareNew(runDir);
+        if (config.latent() != null) {
+            return createLatent(runDir, config, architecture, schedule);
+        }
         DataSource data = openData(config);
         if (!Arrays.equals(data.itemShape(), architecture.sampleShape())) {
             throw new DiffusionException("data set '" + data.name() + "' has " + describe(data.itemShape())
@@ -120,6 +129,35 @@ public final class Trainer {
     }
 
     /**
+     * A latent diffusion run: the recipe's images encoded once by the autoencoder it names (cached in
+     * the run directory), a model of those latents with no x̂₀ clipping (latents have no box), and the
+     * autoencoder's config, hash and a fitted preview map in the spec.
+     */
+    private static Trainer createLatent(Path runDir, TrainingRecipe config, NetworkConfig architecture, NoiseSchedule schedule) {
+        // the thread pool the network will train on encodes too: its reductions, and so the latents' last bits, depend on it
+        architecture.applyThreadPolicy();
+        AutoencoderSource source = AutoencoderSource.open(Path.of(config.latent()));
+        ImageDataset images = imagesToEncode(openData(config));
+        LatentImages latents = LatentImages.encode(images, source.autoencoder(), source.sha256(), runDir.resolve(LatentImages.CACHE_FILE));
+        if (!Arrays.equals(latents.itemShape(), architecture.sampleShape())) {
+            throw new DiffusionException("the autoencoder turns " + describe(images.itemShape()) + " into latents of "
+                    + String.join("×", Arrays.stream(latents.itemShape()).mapToObj(Long::toString).toList())
+                    + " but the model is built for " + describe(architecture.sampleShape()));
+        }
+        LatentSpace space = new LatentSpace(source.autoencoder().config().toConfig(), images.itemShape(), source.folder().toString(),
+                source.sha256(), latents.fitPreview(PREVIEW_FIT_IMAGES));
+        return new Trainer(runDir, config, new ModelSpec(architecture, schedule, config.prediction(), null, null, space), latents);
+    }
+
+    private static ImageDataset imagesToEncode(DataSource data) {
+        if (!(data instanceof ImageDataset images)) {
+            throw new DiffusionException("latent diffusion learns the latents of images; data set '" + data.name() + "' holds "
+                    + describe(data.itemShape()));
+        }
+        return images;
+    }
+
+    /**
      * Reopens the newest checkpoint of {@code runDir} to continue training, optionally with a new
      * total step count ({@code newSteps} > 0).
      */
@@ -131,7 +169,17 @@ public final class Trainer {
         if (newSteps > 0) {
             tc = tc.toBuilder().steps(newSteps).build();
         }
-        Trainer t = new Trainer(runDir, tc, spec, openData(tc));
+        DataSource data = openData(tc);
+        if (spec.isLatent()) {
+            // the checkpoint's own copy of the autoencoder: the latents are the ones the run began with
+            AutoencoderKL autoencoder;
+            try (Scope s = Scope.open()) {
+                autoencoder = AutoencoderKL.of(spec.latent().autoencoder(), ckpt.weights(Checkpoint.AUTOENCODER_FILE));
+            }
+            data = LatentImages.encode(imagesToEncode(data), autoencoder, spec.latent().sha256(),
+                    runDir.resolve(LatentImages.CACHE_FILE));
+        }
+        Trainer t = new Trainer(runDir, tc, spec, data);
         t.restore(ckpt);
         return t;
     }
@@ -295,6 +343,9 @@ public final class Trainer {
             w.model(network.stateDict(), meta);
             if (ema != null) {
                 w.ema(ema.state(), meta);
+            }
+            if (data instanceof LatentImages latents) {
+                w.tensors(Checkpoint.AUTOENCODER_FILE, latents.autoencoder().stateDict(), meta);
             }
             optimizer.save(w.optimizerFile());
             w.trainerState(trainerState());

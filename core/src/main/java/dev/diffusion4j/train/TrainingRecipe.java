@@ -46,6 +46,7 @@ public final class TrainingRecipe {
     private final int sampleEvery;
     private final double condDropout;
     private final String labelColumn;
+    private final String latent;
 
     private TrainingRecipe(Builder b) {
         this.data = b.data;
@@ -72,6 +73,7 @@ public final class TrainingRecipe {
         this.sampleEvery = b.sampleEvery;
         this.condDropout = b.condDropout;
         this.labelColumn = b.labelColumn;
+        this.latent = b.latent;
     }
 
     /**
@@ -217,6 +219,14 @@ public final class TrainingRecipe {
         return labelColumn;
     }
 
+    /**
+     * Latent diffusion: the autoencoder whose latents the model learns — a {@code train-vae} run
+     * directory or a diffusers {@code vae/} folder, as the user gave it; null for a model of the data itself.
+     */
+    public String latent() {
+        return latent;
+    }
+
     /** The {@code training} section of config.json. */
     public Map<String, Object> toConfig() {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -245,6 +255,9 @@ public final class TrainingRecipe {
         m.put("cond_dropout", condDropout);
         if (labelColumn != null) {
             m.put("label_column", labelColumn);
+        }
+        if (latent != null) {
+            m.put("latent", latent);
         }
         return m;
     }
@@ -276,6 +289,7 @@ public final class TrainingRecipe {
                     .sampleEvery(((Number) m.getOrDefault("sample_every", 0)).intValue())
                     .condDropout(((Number) m.getOrDefault("cond_dropout", DEFAULT_COND_DROPOUT)).doubleValue())
                     .labelColumn((String) m.get("label_column"))
+                    .latent((String) m.get("latent"))
                     .build();
         } catch (ClassCastException | NullPointerException e) {
             throw new DiffusionException("config.json training section is malformed: " + e.getMessage());
@@ -316,6 +330,7 @@ public final class TrainingRecipe {
         private int sampleEvery = 0;
         private double condDropout = DEFAULT_COND_DROPOUT;
         private String labelColumn;
+        private String latent;
 
         private Builder(String data) {
             this.data = data;
@@ -346,6 +361,7 @@ public final class TrainingRecipe {
             sampleEvery = r.sampleEvery;
             condDropout = r.condDropout;
             labelColumn = r.labelColumn;
+            latent = r.latent;
         }
 
         public Builder data(String v) {
@@ -465,6 +481,12 @@ public final class TrainingRecipe {
 
         public Builder labelColumn(String v) {
             labelColumn = v;
+            return this;
+        }
+
+        /** Learn the latents of this autoencoder (a {@code train-vae} run or a diffusers {@code vae/} folder) instead of the images. */
+        public Builder latent(String v) {
+            latent = v;
             return this;
         }
 

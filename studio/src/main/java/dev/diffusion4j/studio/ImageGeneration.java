@@ -86,7 +86,7 @@ final class ImageGeneration {
                     if ((step.index() + 1) % previewEvery == 0 || last) {
                         try (Scope inner = Scope.open()) {
                             job.emit("preview", Map.of("step", step.index() + 1, "total", step.total(),
-                                    "image", dataUrl(step.denoised().clamp(-1, 1))));
+                                    "image", dataUrl(pipe.preview(step.denoised()).clamp(-1, 1))));
                         }
                     }
                     job.progress((long) batch * step.total() + step.index() + 1, (long) batches * step.total(), null);

@@ -119,7 +119,7 @@ final class Models {
             classes = list;
         }
         boolean text = TextUNet2DConfig.TYPE.equals(net.get("model_type"));
-        return new Info(name, spec.isImage(), spec.sampleShape(), classes, text, CheckpointStore.step(ckpt));
+        return new Info(name, spec.isImage(), spec.outputShape(), classes, text, CheckpointStore.step(ckpt));
     }
 
     /** Classes a network is conditioned on: a U-Net's class table has one more row (the null label) than classes. */

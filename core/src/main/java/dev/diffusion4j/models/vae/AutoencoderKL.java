@@ -10,6 +10,7 @@ import dev.diffusion4j.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
@@ -52,6 +53,13 @@ public final class AutoencoderKL extends Module {
         AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.fromConfig(ModelFolder.readConfig(folder)), new Generator(0));
         ModelFolder.readWeights(folder, WEIGHTS_FILE, "an AutoencoderKL", " (safetensors: pickled .bin files are never read)",
                 vae::loadStateDict);
+        return vae;
+    }
+
+    /** The autoencoder of a config.json map (diffusers' keys) with {@code weights}; a missing, extra or misshapen weight is an error. */
+    public static AutoencoderKL of(Map<String, Object> config, Map<String, Tensor> weights) {
+        AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.fromConfig(config), new Generator(0));
+        vae.loadStateDict(weights);
         return vae;
     }
 

@@ -73,6 +73,17 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
         return 1 << (blockOutChannels.size() - 1);
     }
 
+    /** [latent channels, H / f, W / f] of images [C, H, W]; fails unless such images fit this autoencoder. */
+    public long[] latentShape(long[] image) {
+        int f = downsampleFactor();
+        if (image.length != 3 || image[0] != inChannels || image[1] % f != 0 || image[2] % f != 0) {
+            throw new DiffusionException("the autoencoder reads " + inChannels + "-channel images with sides divisible by " + f
+                    + ", got " + String.join("×", java.util.Arrays.stream(image).mapToObj(Long::toString).toList())
+                    + "; train one on these images (train-vae) or pick --image-size/--color to match");
+        }
+        return new long[] {latentChannels, image[1] / f, image[2] / f};
+    }
+
     public Map<String, Object> toConfig() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("_class_name", "AutoencoderKL");

@@ -1,0 +1,312 @@
+package dev.diffusion4j.train;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.CaptionedData;
+import dev.diffusion4j.data.ImageDataset;
+import dev.diffusion4j.io.Safetensors;
+import dev.diffusion4j.io.SafetensorsFile;
+import dev.diffusion4j.models.vae.AutoencoderKL;
+import dev.diffusion4j.models.vae.DiagonalGaussian;
+import dev.diffusion4j.tensor.Generator;
+import dev.diffusion4j.tensor.NoGrad;
+import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The training data of a latent diffusion model: every image of a data set encoded once by a frozen
+ * autoencoder into its posterior q(z | x) = N(μ, σ²) (and, when the set flips, its mirror image
+ * too), kept as float arrays. A minibatch draws images as the image set would (indices, then a
+ * mirror coin each) and a fresh z = μ + σ·ε per draw, mapped to the model's scale by the
+ * autoencoder's scaling factor — Stable Diffusion's training data, whose scaling factor was found
+ * the same way (the inverse standard deviation of training latents). Labels, class names and
+ * captions are the image set's.
+ */
+public final class LatentImages implements CaptionedData {
+    /** The encoded moments in a run directory, so a resumed run does not encode again. */
+    public static final String CACHE_FILE = "latents.safetensors";
+    private static final int ENCODE_BATCH = 32;
+
+    private final ImageDataset images;
+    private final AutoencoderKL autoencoder;
+    private final long[] shape;
+    private final float[] mean;
+    private final float[] logVariance;
+    /** The mirror images' moments; null when the set does not flip. */
+    private final float[] mirrorMean;
+    private final float[] mirrorLogVariance;
+
+    private LatentImages(ImageDataset images, AutoencoderKL autoencoder, long[] shape, float[][] moments) {
+        this.images = images;
+        this.autoencoder = autoencoder;
+        this.shape = shape;
+        this.mean = moments[0];
+        this.logVariance = moments[1];
+        this.mirrorMean = moments.length > 2 ? moments[2] : null;
+        this.mirrorLogVariance = moments.length > 2 ? moments[3] : null;
+    }
+
+    /**
+     * The latents of {@code images} under {@code autoencoder} (whose weights hash to {@code sha256}):
+     * read from {@code cache} when it holds this autoencoder's latents of this data set, else encoded
+     * (posterior moments in float32, no gradients) and written there atomically.
+     */
+    public static LatentImages encode(ImageDataset images, AutoencoderKL autoencoder, String sha256, Path cache) {
+        long[] shape = autoencoder.config().latentShape(images.itemShape());
+        Map<String, String> identity = new LinkedHashMap<>();
+        identity.put("autoencoder_sha256", sha256);
+        identity.put("data", images.name());
+        identity.put("images", Integer.toString(images.size()));
+        identity.put("mirrored", Boolean.toString(images.flips()));
+        Optional<float[][]> cached = readCache(cache, identity);
+        float[][] moments = cached.isPresent() ? cached.get() : encodeAll(images, autoencoder);
+        if (cached.isEmpty()) {
+            writeCache(cache, identity, moments, shape);
+        }
+        return new LatentImages(images, autoencoder, shape, moments);
+    }
+
+    private static float[][] encodeAll(ImageDataset images, AutoencoderKL autoencoder) {
+        List<float[]> out = new ArrayList<>();
+        for (boolean mirrored : images.flips() ? new boolean[] {false, true} : new boolean[] {false}) {
+            List<Tensor> means = new ArrayList<>();
+            List<Tensor> logVariances = new ArrayList<>();
+            try (Scope s = Scope.open(); NoGrad ng = NoGrad.inference()) {
+                Tensor pixels = images.pixels();
+                for (int i = 0; i < images.size(); i += ENCODE_BATCH) {
+                    try (Scope batch = Scope.open()) {
+                        Tensor x = ImageDataset.toModelRange(pixels.narrow(0, i, Math.min(ENCODE_BATCH, images.size() - i)));
+                        var posterior = autoencoder.encode(mirrored ? x.flip(3) : x);
+                        means.add(batch.keep(posterior.mean().contiguous()));
+                        logVariances.add(batch.keep(posterior.logVariance().contiguous()));
+                    }
+                }
+                out.add(Tensor.cat(means, 0).toFloatArray());
+                out.add(Tensor.cat(logVariances, 0).toFloatArray());
+            }
+        }
+        return out.toArray(float[][]::new);
+    }
+
+    private static final List<String> NAMES = List.of("mean", "log_variance", "mirror_mean", "mirror_log_variance");
+
+    private static Optional<float[][]> readCache(Path cache, Map<String, String> identity) {
+        if (!Files.isRegularFile(cache)) {
+            return Optional.empty();
+        }
+        try (SafetensorsFile file = Safetensors.open(cache); Scope s = Scope.open()) {
+            if (!file.metadata().entrySet().containsAll(identity.entrySet())) {
+                return Optional.empty();
+            }
+            List<float[]> moments = new ArrayList<>();
+            for (String name : NAMES) {
+                if (file.names().contains(name)) {
+                    moments.add(file.read(name).toFloatArray());
+                }
+            }
+            return Optional.of(moments.toArray(float[][]::new));
+        } catch (DiffusionException e) {
+            // a damaged cache is encoded again
+            return Optional.empty();
+        }
+    }
+
+    private static void writeCache(Path cache, Map<String, String> identity, float[][] moments, long[] shape) {
+        try (Scope s = Scope.open()) {
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            long n = moments[0].length / (shape[0] * shape[1] * shape[2]);
+            for (int i = 0; i < moments.length; i++) {
+                tensors.put(NAMES.get(i), Tensor.of(moments[i], n, shape[0], shape[1], shape[2]));
+            }
+            Safetensors.write(cache, tensors, identity);
+        }
+    }
+
+    /** The autoencoder the latents are of. */
+    public AutoencoderKL autoencoder() {
+        return autoencoder;
+    }
+
+    /** The image set that was encoded. */
+    public ImageDataset images() {
+        return images;
+    }
+
+    @Override
+    public String name() {
+        return images.name();
+    }
+
+    @Override
+    public int dim() {
+        return (int) (shape[0] * shape[1] * shape[2]);
+    }
+
+    /** [latent channels, H / f, W / f]. */
+    @Override
+    public long[] itemShape() {
+        return shape.clone();
+    }
+
+    @Override
+    public Optional<Tensor> all() {
+        return Optional.empty();
+    }
+
+    @Override
+    public int numClasses() {
+        return images.numClasses();
+    }
+
+    @Override
+    public List<String> classNames() {
+        return images.classNames();
+    }
+
+    @Override
+    public boolean hasCaptions() {
+        return images.hasCaptions();
+    }
+
+    /** {@code batch} latents z·scaling_factor with z drawn from the posteriors of uniformly drawn images. */
+    @Override
+    public Tensor sample(Generator g, int batch) {
+        return draw(g, batch).images();
+    }
+
+    @Override
+    public Labeled sampleLabeled(Generator g, int batch) {
+        if (!images.hasLabels()) {
+            return images.sampleLabeled(g, batch);
+        }
+        ImageDataset.Captioned drawn = draw(g, batch);
+        return new Labeled(drawn.images(), drawn.labels());
+    }
+
+    @Override
+    public ImageDataset.Captioned sampleCaptioned(Generator g, int batch) {
+        if (!images.hasCaptions()) {
+            return images.sampleCaptioned(g, batch);
+        }
+        return draw(g, batch);
+    }
+
+    /** Indices, then mirror coins (when the set flips), then ε, all from {@code g}. */
+    private ImageDataset.Captioned draw(Generator g, int batch) {
+        if (batch < 1) {
+            throw new DiffusionException("batch size must be at least 1, got " + batch);
+        }
+        long[] idx;
+        long[] mirror = null;
+        try (Scope s = Scope.open()) {
+            idx = Tensor.randint(g, images.size(), new long[] {batch}).toLongArray();
+            if (mirrorMean != null) {
+                mirror = Tensor.randint(g, 2, new long[] {batch}).toLongArray();
+            }
+        }
+        int item = dim();
+        float[] mu = new float[batch * item];
+        float[] logVar = new float[batch * item];
+        for (int b = 0; b < batch; b++) {
+            boolean m = mirror != null && mirror[b] == 1;
+            System.arraycopy(m ? mirrorMean : mean, (int) idx[b] * item, mu, b * item, item);
+            System.arraycopy(m ? mirrorLogVariance : logVariance, (int) idx[b] * item, logVar, b * item, item);
+        }
+        long[] batchShape = {batch, shape[0], shape[1], shape[2]};
+        Tensor z = new DiagonalGaussian(Tensor.of(mu, batchShape), Tensor.of(logVar, batchShape)).sample(g);
+        Tensor labels = images.hasLabels() ? Tensor.of(Arrays.stream(idx).map(i -> images.label((int) i)).toArray(), batch) : null;
+        List<String> captions = images.hasCaptions() ? Arrays.stream(idx).mapToObj(i -> images.caption((int) i)).toList() : List.of();
+        return new ImageDataset.Captioned(autoencoder.toDiffusionLatent(z), labels, captions);
+    }
+
+    /**
+     * A linear map of one latent pixel (at the model's scale) to the mean RGB of the f×f image pixels
+     * it covers, [3][latent channels + 1] with the bias last: least squares over the first images'
+     * posterior means. Cheap previews of latents without the decoder (grey images get three equal rows).
+     */
+    public double[][] fitPreview(int maxImages) {
+        int n = Math.min(maxImages, images.size());
+        int c = (int) shape[0];
+        int pixels = (int) (shape[1] * shape[2]);
+        int f = autoencoder.config().downsampleFactor();
+        float[] rgb;
+        float[] latents;
+        try (Scope s = Scope.open(); NoGrad ng = NoGrad.inference()) {
+            Tensor target = ImageDataset.toModelRange(images.pixels().narrow(0, 0, n)).avgPool2d(f, f);
+            if (target.size(1) == 1) {
+                target = target.expand(n, 3, shape[1], shape[2]);
+            }
+            rgb = target.permute(0, 2, 3, 1).contiguous().toFloatArray();
+            Tensor mu = Tensor.of(Arrays.copyOf(mean, n * dim()), n, c, shape[1], shape[2]);
+            latents = autoencoder.toDiffusionLatent(mu).permute(0, 2, 3, 1).contiguous().toFloatArray();
+        }
+        // normal equations (XᵀX + εI) w = Xᵀy per colour, X = [latent, 1]
+        int k = c + 1;
+        double[][] xtx = new double[k][k];
+        double[][] xty = new double[3][k];
+        double[] row = new double[k];
+        for (int p = 0; p < n * pixels; p++) {
+            for (int j = 0; j < c; j++) {
+                row[j] = latents[p * c + j];
+            }
+            row[c] = 1;
+            for (int a = 0; a < k; a++) {
+                for (int b = 0; b < k; b++) {
+                    xtx[a][b] += row[a] * row[b];
+                }
+                for (int ch = 0; ch < 3; ch++) {
+                    xty[ch][a] += row[a] * rgb[p * 3 + ch];
+                }
+            }
+        }
+        for (int a = 0; a < k; a++) {
+            xtx[a][a] += 1e-6 * n * pixels;
+        }
+        double[][] w = new double[3][];
+        for (int ch = 0; ch < 3; ch++) {
+            w[ch] = solve(xtx, xty[ch]);
+        }
+        return w;
+    }
+
+    /** Gaussian elimination with partial pivoting of a small symmetric positive definite system. */
+    private static double[] solve(double[][] a, double[] b) {
+        int k = b.length;
+        double[][] m = new double[k][];
+        for (int i = 0; i < k; i++) {
+            m[i] = Arrays.copyOf(a[i], k + 1);
+            m[i][k] = b[i];
+        }
+        for (int col = 0; col < k; col++) {
+            int pivot = col;
+            for (int r = col + 1; r < k; r++) {
+                if (Math.abs(m[r][col]) > Math.abs(m[pivot][col])) {
+                    pivot = r;
+                }
+            }
+            double[] t = m[col];
+            m[col] = m[pivot];
+            m[pivot] = t;
+            for (int r = 0; r < k; r++) {
+                if (r != col) {
+                    double factor = m[r][col] / m[col][col];
+                    for (int j = col; j <= k; j++) {
+                        m[r][j] -= factor * m[col][j];
+                    }
+                }
+            }
+        }
+        double[] x = new double[k];
+        for (int i = 0; i < k; i++) {
+            x[i] = m[i][k] / m[i][i];
+        }
+        return x;
+    }
+}
