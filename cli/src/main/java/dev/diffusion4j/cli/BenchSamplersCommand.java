@@ -37,7 +37,7 @@ final class BenchSamplersCommand implements Callable<Integer> {
     int num;
 
     @Option(names = "--draws", defaultValue = "3",
-            description = "Independent noise draws averaged per cell: one draw's ratio scatters by ±50% even for exact samples (default: ${DEFAULT-VALUE}).")
+            description = "Independent noise draws averaged per cell: one draw's ratio scatters by ±50%% even for exact samples (default: ${DEFAULT-VALUE}).")
     int draws;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the noise and the reference draws (default: ${DEFAULT-VALUE}).")

@@ -50,6 +50,12 @@ final class InfoCommand implements Callable<Integer> {
                     : pipe.dataDim() + " dims";
             out.println("data:        " + d.get("source") + " (" + shape + ")");
         }
+        if (pipe.isLatent()) {
+            var latent = pipe.spec().latent();
+            out.println("latent:      " + String.join("x", java.util.Arrays.stream(pipe.spec().network().sampleShape())
+                    .mapToObj(Long::toString).toList()) + " of the autoencoder from " + latent.source() + " (weights sha256 "
+                    + latent.sha256().substring(0, 16) + "…; a copy is in the checkpoint)");
+        }
         out.printf(Locale.ROOT, "parameters:  %,d%n", pipe.parameterCount());
         Object training = cfg.get("training");
         long step = ((Number) state.get("step")).longValue();

@@ -42,7 +42,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--test-data", description = "Labelled images to measure accuracy on (default: fashion-mnist-test for the "
-            + "60k Fashion-MNIST train split, else a held-out 10% of --data).")
+            + "60k Fashion-MNIST train split, else a held-out 10%% of --data).")
     String testData;
 
     @Option(names = "--steps", description = "Optimisation steps (default: 5000).")

@@ -23,6 +23,7 @@ import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.Precision;
+import dev.diffusion4j.train.LatentImages;
 import dev.diffusion4j.train.Trainer;
 import dev.diffusion4j.train.TrainingRecipe;
 import java.io.PrintWriter;
@@ -207,7 +208,7 @@ final class TrainCommand implements Callable<Integer> {
             }
             AutoencoderSource.requireSame(latent, own.latent().sha256());
         }
-        return Trainer.resume(out, steps == null ? 0 : steps);
+        return Trainer.resume(out, steps == null ? 0 : steps, encodeProgress());
     }
 
     private Trainer newTrainer() {
@@ -356,7 +357,25 @@ final class TrainCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("warning: oneDNN failed its correctness check on this CPU and is off; bf16 runs on "
                     + "libtorch's generic kernels and is slower than fp32 here");
         }
-        return Trainer.create(out, cfg, arch, noise);
+        return Trainer.create(out, cfg, arch, noise, encodeProgress());
+    }
+
+    /** A progress bar for a latent run's one-time encoding of its images. */
+    private LatentImages.EncodeProgress encodeProgress() {
+        ProgressBar[] bar = new ProgressBar[1];
+        return (done, total) -> {
+            if (bar[0] == null) {
+                PrintWriter o = spec.commandLine().getOut();
+                o.printf(Locale.ROOT, "encoding %,d images with the autoencoder, once: the latents are cached in %s%n", total,
+                        out.resolve(LatentImages.CACHE_FILE));
+                o.flush();
+                bar[0] = ProgressBar.console("encode", total);
+            }
+            bar[0].update(done, "");
+            if (done == total) {
+                bar[0].finish("done");
+            }
+        };
     }
 
     /** {@code arch} conditioned on the classes of {@code data}. */

@@ -116,7 +116,7 @@ final class TrainVaeCommand implements Callable<Integer> {
             + "term compares (default: one trained first on the data's labels).")
     Path perceptual;
 
-    @Option(names = "--perceptual-steps", description = "Steps of that first classifier training, batches of 128 (default: 500; on emoji 400 steps of 64 reach 76% on the held-out categories).")
+    @Option(names = "--perceptual-steps", description = "Steps of that first classifier training, batches of 128 (default: 500; on emoji 400 steps of 64 reach 76%% on the held-out categories).")
     Integer perceptualSteps;
 
     @Option(names = "--disc-weight", description = "Weight of the critic's term, times the adaptive balance; 0 trains without "

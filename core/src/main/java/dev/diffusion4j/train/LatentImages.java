@@ -59,6 +59,19 @@ public final class LatentImages implements CaptionedData {
      * (posterior moments in float32, no gradients) and written there atomically.
      */
     public static LatentImages encode(ImageDataset images, AutoencoderKL autoencoder, String sha256, Path cache) {
+        return encode(images, autoencoder, sha256, cache, EncodeProgress.NONE);
+    }
+
+    /** Hears the encoder's progress: {@code done} of {@code total} images (mirror images count as images). */
+    @FunctionalInterface
+    public interface EncodeProgress {
+        EncodeProgress NONE = (done, total) -> { };
+
+        void encoded(int done, int total);
+    }
+
+    /** {@link #encode(ImageDataset, AutoencoderKL, String, Path)}, telling {@code progress} how the encoding goes (if it runs). */
+    public static LatentImages encode(ImageDataset images, AutoencoderKL autoencoder, String sha256, Path cache, EncodeProgress progress) {
         long[] shape = autoencoder.config().latentShape(images.itemShape());
         Map<String, String> identity = new LinkedHashMap<>();
         identity.put("autoencoder_sha256", sha256);
@@ -66,16 +79,19 @@ public final class LatentImages implements CaptionedData {
         identity.put("images", Integer.toString(images.size()));
         identity.put("mirrored", Boolean.toString(images.flips()));
         Optional<float[][]> cached = readCache(cache, identity);
-        float[][] moments = cached.isPresent() ? cached.get() : encodeAll(images, autoencoder);
+        float[][] moments = cached.isPresent() ? cached.get() : encodeAll(images, autoencoder, progress);
         if (cached.isEmpty()) {
             writeCache(cache, identity, moments, shape);
         }
         return new LatentImages(images, autoencoder, shape, moments);
     }
 
-    private static float[][] encodeAll(ImageDataset images, AutoencoderKL autoencoder) {
+    private static float[][] encodeAll(ImageDataset images, AutoencoderKL autoencoder, EncodeProgress progress) {
         List<float[]> out = new ArrayList<>();
-        for (boolean mirrored : images.flips() ? new boolean[] {false, true} : new boolean[] {false}) {
+        boolean[] passes = images.flips() ? new boolean[] {false, true} : new boolean[] {false};
+        int total = passes.length * images.size();
+        int done = 0;
+        for (boolean mirrored : passes) {
             List<Tensor> means = new ArrayList<>();
             List<Tensor> logVariances = new ArrayList<>();
             try (Scope s = Scope.open(); NoGrad ng = NoGrad.inference()) {
@@ -87,6 +103,8 @@ public final class LatentImages implements CaptionedData {
                         means.add(batch.keep(posterior.mean().contiguous()));
                         logVariances.add(batch.keep(posterior.logVariance().contiguous()));
                     }
+                    done += Math.min(ENCODE_BATCH, images.size() - i);
+                    progress.encoded(done, total);
                 }
                 out.add(Tensor.cat(means, 0).toFloatArray());
                 out.add(Tensor.cat(logVariances, 0).toFloatArray());

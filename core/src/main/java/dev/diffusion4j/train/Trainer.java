@@ -105,9 +105,18 @@ public final class Trainer {
      * holds checkpoints: continue those with {@link #resume}.
      */
     public static Trainer create(Path runDir, TrainingRecipe config, NetworkConfig architecture, NoiseSchedule schedule) {
+        return create(runDir, config, architecture, schedule, LatentImages.EncodeProgress.NONE);
+    }
+
+    /**
+     * {@link #create(Path, TrainingRecipe, NetworkConfig, NoiseSchedule)}, telling {@code encoding} how
+     * a latent run's one-time encoding of its images goes.
+     */
+    public static Trainer create(Path runDir, TrainingRecipe config, NetworkConfig architecture, NoiseSchedule schedule,
+                                 LatentImages.EncodeProgress encoding) {
         RunDirectory.prepareNew(runDir);
         if (config.latent() != null) {
-            return createLatent(runDir, config, architecture, schedule);
+            return createLatent(runDir, config, architecture, schedule, encoding);
         }
         DataSource data = openData(config);
         if (!Arrays.equals(data.itemShape(), architecture.sampleShape())) {
@@ -133,12 +142,14 @@ public final class Trainer {
      * the run directory), a model of those latents with no x̂₀ clipping (latents have no box), and the
      * autoencoder's config, hash and a fitted preview map in the spec.
      */
-    private static Trainer createLatent(Path runDir, TrainingRecipe config, NetworkConfig architecture, NoiseSchedule schedule) {
+    private static Trainer createLatent(Path runDir, TrainingRecipe config, NetworkConfig architecture, NoiseSchedule schedule,
+                                        LatentImages.EncodeProgress encoding) {
         // the thread pool the network will train on encodes too: its reductions, and so the latents' last bits, depend on it
         architecture.applyThreadPolicy();
         AutoencoderSource source = AutoencoderSource.open(Path.of(config.latent()));
         ImageDataset images = imagesToEncode(openData(config));
-        LatentImages latents = LatentImages.encode(images, source.autoencoder(), source.sha256(), runDir.resolve(LatentImages.CACHE_FILE));
+        LatentImages latents = LatentImages.encode(images, source.autoencoder(), source.sha256(), runDir.resolve(LatentImages.CACHE_FILE),
+                encoding);
         if (!Arrays.equals(latents.itemShape(), architecture.sampleShape())) {
             throw new DiffusionException("the autoencoder turns " + describe(images.itemShape()) + " into latents of "
                     + String.join("×", Arrays.stream(latents.itemShape()).mapToObj(Long::toString).toList())
@@ -162,6 +173,11 @@ public final class Trainer {
      * total step count ({@code newSteps} > 0).
      */
     public static Trainer resume(Path runDir, int newSteps) {
+        return resume(runDir, newSteps, LatentImages.EncodeProgress.NONE);
+    }
+
+    /** {@link #resume(Path, int)}, telling {@code encoding} how a latent run goes when its latent cache must be encoded again. */
+    public static Trainer resume(Path runDir, int newSteps, LatentImages.EncodeProgress encoding) {
         Checkpoint ckpt = RunDirectory.latestToResume(runDir);
         Map<String, Object> cfg = ckpt.config();
         ModelSpec spec = ModelSpec.fromConfig(cfg);
@@ -177,7 +193,7 @@ public final class Trainer {
                 autoencoder = AutoencoderKL.of(spec.latent().autoencoder(), ckpt.weights(Checkpoint.AUTOENCODER_FILE));
             }
             data = LatentImages.encode(imagesToEncode(data), autoencoder, spec.latent().sha256(),
-                    runDir.resolve(LatentImages.CACHE_FILE));
+                    runDir.resolve(LatentImages.CACHE_FILE), encoding);
         }
         Trainer t = new Trainer(runDir, tc, spec, data);
         t.restore(ckpt);
