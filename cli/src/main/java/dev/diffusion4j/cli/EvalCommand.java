@@ -7,15 +7,26 @@ import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.ImageDatasets;
 import dev.diffusion4j.data.ImageOptions;
+import dev.diffusion4j.eval.ClipScore;
 import dev.diffusion4j.eval.ImageQuality;
 import dev.diffusion4j.eval.SampleQuality;
+import dev.diffusion4j.io.PngWriter;
+import dev.diffusion4j.model.ClipModel;
+import dev.diffusion4j.model.ClipVisionConfig;
 import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.train.ClassCaptionBatches;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -29,6 +40,8 @@ import picocli.CommandLine.Option;
                 "Images (a folder of PNGs or a sample grid PNG from 'diffuse sample'): FID, KID, precision and recall (k = 3) over a "
                 + "classifier's features, and the Inception-Score-style score of its predictions. Fashion-MNIST-shaped images "
                 + "(1x28x28) use the built-in classifier; other images need --classifier from 'diffuse train-classifier'.",
+                "Text-to-image samples ('diffuse sample --prompts FILE --images DIR'): --clip adds the CLIP score against each "
+                + "sample's own prompt, next to real pairs of --data.",
                 "Example: diffuse eval --samples samples/ --data fashion-mnist"})
 final class EvalCommand implements Callable<Integer> {
     @CommandLine.Spec
@@ -47,6 +60,11 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--classifier", description = "Images: feature classifier (directory or .safetensors from 'diffuse "
             + "train-classifier'; default: the built-in one for 1x28x28 images).")
     Path classifier;
+
+    @Option(names = "--clip", description = "Images: also the CLIP score of each sample against the prompt its PNG records "
+            + "('diffuse sample --prompts FILE --images DIR'), next to that of real pairs of --data, under this CLIP model "
+            + "('diffuse train-clip').")
+    Path clip;
 
     @Option(names = "--image-size", description = "Images: resize the --data images to N x N, the samples' size (default: as stored).")
     Integer imageSize;
@@ -86,13 +104,73 @@ final class EvalCommand implements Callable<Integer> {
         ImageDataset generated = ImageDatasets.open(samples, new ImageOptions(null, reference.channels(), false));
         ImageClassifier features = ImageClassifier.features(classifier, reference.channels(), reference.height(), reference.width());
         try (Scope s = Scope.open()) {
-            ImageQuality.Report r = ImageQuality.evaluate(generated.all().orElseThrow(), reference, features, seed);
+            Tensor images = generated.all().orElseThrow();
+            ImageQuality.Report r = ImageQuality.evaluate(images, reference, features, seed);
             print(out, r);
+            Map<String, Object> m = new LinkedHashMap<>(r.toMap());
+            if (clip != null) {
+                m.putAll(clipScores(out, images, reference));
+            }
             if (json) {
-                JsonLine.print(out, r.toMap());
+                JsonLine.print(out, m);
             }
         }
         return 0;
+    }
+
+    /** The samples' CLIP score against their recorded prompts, beside real pairs of {@code reference}. */
+    private Map<String, Object> clipScores(PrintWriter out, Tensor images, ImageDataset reference) {
+        List<String> prompts = recordedPrompts(images.size(0));
+        ClipModel model = ClipModel.load(clip);
+        ClipVisionConfig vision = model.config().visionConfig();
+        if (images.size(1) != vision.numChannels() || images.size(2) != vision.imageSize() || images.size(3) != vision.imageSize()) {
+            throw new DiffusionException("the CLIP model in " + clip + " reads " + vision.numChannels() + "x" + vision.imageSize() + "x"
+                    + vision.imageSize() + " images, the samples are " + images.size(1) + "x" + images.size(2) + "x" + images.size(3));
+        }
+        ClipScore.Score samplesScore = ClipScore.score(model, images, prompts);
+        ClipScore.Score realScore = ClipScore.realPairs(model, ClassCaptionBatches.of(reference), Math.min(prompts.size(),
+                reference.size()), seed);
+        out.printf(Locale.ROOT, "  %-22s %12.3f %12.3f   (%.0f%% of real pairs'; mean cosine %.3f vs %.3f)%n", "CLIP score",
+                samplesScore.clipScore(), realScore.clipScore(), 100 * samplesScore.share(realScore), samplesScore.meanCosine(),
+                realScore.meanCosine());
+        out.flush();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("clip_score", samplesScore.clipScore());
+        m.put("clip_score_real", realScore.clipScore());
+        m.put("clip_score_share", samplesScore.share(realScore));
+        m.put("clip_mean_cosine", samplesScore.meanCosine());
+        m.put("clip_mean_cosine_real", realScore.meanCosine());
+        m.put("clip_model", clip.toString());
+        return m;
+    }
+
+    /** The prompt each sample PNG of the --samples folder records, in the order the folder's images are read (sorted by name). */
+    private List<String> recordedPrompts(long count) {
+        if (!Files.isDirectory(samples)) {
+            throw new DiffusionException("--clip reads each sample's prompt from its own PNG: give --samples a folder from "
+                    + "'diffuse sample --prompts FILE --images DIR'");
+        }
+        List<Path> files;
+        try (Stream<Path> list = Files.list(samples)) {
+            files = list.filter(p -> !p.getFileName().toString().startsWith("."))
+                    .filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png")).sorted().toList();
+        } catch (IOException e) {
+            throw new DiffusionException("cannot list " + samples + ": " + e.getMessage());
+        }
+        if (files.size() != count) {
+            throw new DiffusionException("--clip needs the samples as PNG files directly in " + samples + "; found " + files.size()
+                    + " of the " + count + " images read");
+        }
+        List<String> prompts = new ArrayList<>();
+        for (Path f : files) {
+            String prompt = PngWriter.readText(f).get("prompt");
+            if (prompt == null || prompt.isEmpty()) {
+                throw new DiffusionException(f + " records no prompt; --clip scores samples of a text-conditioned model written "
+                        + "with 'diffuse sample --prompt/--prompts ... --images DIR'");
+            }
+            prompts.add(prompt);
+        }
+        return prompts;
     }
 
     /** The image metrics as a table: each figure, its real-vs-real floor and their ratio. */

@@ -30,6 +30,14 @@ final class ImageOutputs {
 
     /** One PNG per sample, {@code sample-00000.png} onwards, each with the parameters and its index. */
     static void individual(Tensor images, Path dir, Map<String, String> parameters) {
+        individual(images, dir, parameters, 0);
+    }
+
+    /**
+     * One PNG per sample, {@code sample-NNNNN.png} from {@code first} on, each with the parameters and
+     * its index within {@code images} (the sample of the recorded request it is).
+     */
+    static void individual(Tensor images, Path dir, Map<String, String> parameters, int first) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -39,7 +47,7 @@ final class ImageOutputs {
         for (int i = 0; i < list.size(); i++) {
             Map<String, String> meta = new LinkedHashMap<>(parameters);
             meta.put("index", Integer.toString(i));
-            PngWriter.write(dir.resolve(String.format(Locale.ROOT, "sample-%05d.png", i)), list.get(i), meta);
+            PngWriter.write(dir.resolve(String.format(Locale.ROOT, "sample-%05d.png", first + i)), list.get(i), meta);
         }
     }
 

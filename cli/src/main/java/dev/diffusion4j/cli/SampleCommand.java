@@ -10,9 +10,13 @@ import dev.diffusion4j.pipeline.GenerationResult;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -44,6 +48,11 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--from", description = "Generate again what a PNG written by diffusion4j records in its text (a grid, a sample, a "
             + "studio gallery file): its seed, class or prompt, guidance, sampler and settings; flags given as well override them.")
     Path from;
+
+    @Option(names = "--prompts", description = "Text-conditioned models: a text file of prompts, one per line (blank lines and "
+            + "lines starting with # are skipped): --num images of each, the i-th prompt (from 0) with seed SEED + i, one grid row per "
+            + "prompt; with --images every PNG records its own prompt and seed (for 'diffuse eval --clip').")
+    Path promptsFile;
 
     @Option(names = "--out", required = true, description = "Output FILE.csv (points) or FILE.png (scatter plot; for image models a grid).")
     Path out;
@@ -87,6 +96,9 @@ final class SampleCommand implements Callable<Integer> {
             throw new DiffusionException("--images is for image models; " + pipe.name() + " generates vectors (use --out FILE.csv)");
         }
         PrintWriter pw = spec.commandLine().getOut();
+        if (promptsFile != null) {
+            return samplePrompts(pipe, r, pw);
+        }
         SamplingProgress progress = new SamplingProgress(pipe, trajectory != null);
         try (Scope scope = Scope.open()) {
             GenerationResult result = pipe.generate(r, progress);
@@ -115,19 +127,85 @@ final class SampleCommand implements Callable<Integer> {
                 Map<String, Object> m = new LinkedHashMap<>(result.metadata().asMap());
                 m.put("seconds", result.seconds());
                 m.put("samples_per_second", r.count() / result.seconds());
-                m.put("out", out.toString());
-                if (imagesDir != null) {
-                    m.put("images", imagesDir.toString());
-                }
-                if (trajectory != null) {
-                    m.put("trajectory", trajectory.toString());
-                }
-                m.put("warnings", result.warnings());
-                JsonLine.print(pw, m);
+                printJson(pw, m, result.warnings());
             }
         }
         pw.flush();
         return 0;
+    }
+
+    private void printJson(PrintWriter pw, Map<String, Object> m, List<String> warnings) {
+        m.put("out", out.toString());
+        if (imagesDir != null) {
+            m.put("images", imagesDir.toString());
+        }
+        if (trajectory != null) {
+            m.put("trajectory", trajectory.toString());
+        }
+        m.put("warnings", warnings);
+        JsonLine.print(pw, m);
+    }
+
+    /** {@code --prompts}: one request per prompt, the i-th with seed + i, their samples in one grid, a row per prompt. */
+    private int samplePrompts(DiffusionPipeline pipe, GenerationRequest template, PrintWriter pw) {
+        if (trajectory != null) {
+            throw new DiffusionException("--trajectory animates one request; drop it with --prompts");
+        }
+        List<String> prompts = readPrompts(promptsFile);
+        List<Tensor> samples = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        Map<String, Object> first = null;
+        Map<String, String> text = null;
+        double seconds = 0;
+        try (Scope scope = Scope.open()) {
+            for (int i = 0; i < prompts.size(); i++) {
+                GenerationRequest r = template.toBuilder().prompt(prompts.get(i)).seed(template.seed() + i).build();
+                pw.printf(Locale.ROOT, "prompt %d of %d: %s%n", i + 1, prompts.size(), prompts.get(i));
+                pw.flush();
+                GenerationResult result = pipe.generate(r, new SamplingProgress(pipe, false));
+                result.warnings().forEach(w -> spec.commandLine().getErr().println("warning: " + w));
+                warnings.addAll(result.warnings());
+                if (imagesDir != null) {
+                    ImageOutputs.individual(result.samples(), imagesDir, result.metadata().asText(), i * r.count());
+                }
+                samples.add(result.samples());
+                seconds += result.seconds();
+                if (first == null) {
+                    first = new LinkedHashMap<>(result.metadata().asMap());
+                    text = new LinkedHashMap<>(result.metadata().asText());
+                }
+            }
+            // the grid records the first prompt's request, the prompt itself replaced by the file's list
+            text.remove("prompt");
+            text.put("prompts", String.join("\n", prompts));
+            ImageOutputs.grid(Tensor.cat(samples, 0), template.count(), out, text);
+        }
+        int total = prompts.size() * template.count();
+        pw.printf(Locale.ROOT, "%d samples of %d prompts in %.2f s (%s) -> %s%n", total, prompts.size(), seconds, template.sampler(), out);
+        if (json) {
+            first.remove("prompt");
+            first.put("prompts", prompts.size());
+            first.put("num", total);
+            first.put("seconds", seconds);
+            first.put("samples_per_second", total / seconds);
+            printJson(pw, first, warnings);
+        }
+        pw.flush();
+        return 0;
+    }
+
+    static List<String> readPrompts(Path file) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file);
+        } catch (IOException e) {
+            throw new DiffusionException("cannot read --prompts " + file + ": " + e.getMessage());
+        }
+        List<String> prompts = lines.stream().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+        if (prompts.isEmpty()) {
+            throw new DiffusionException("--prompts " + file + " holds no prompt (one per line; # starts a comment line)");
+        }
+        return prompts;
     }
 
     /** Column names for a CSV of samples: the training CSV's header when there was one, else x0, x1, .... */

@@ -249,6 +249,24 @@ class ImageCliTest {
                 "--guidance", "4", "--num", "2", "--sampler", "ddim", "--steps", "3", "--out", prompted.toString());
         assertEquals(0, p.code(), p.err());
         assertTrue(PngWriter.readText(prompted).get("prompt").equals("a photo of a dark sneaker"), "the prompt is in the PNG");
+        Path promptList = Files.writeString(shared.resolve("prompts.txt"), "# garments\na photo of a bag\n\na photo of a small sandal\n");
+        Path perPrompt = shared.resolve("per-prompt");
+        CliTest.Run pp = diffuse("sample", "--model", text.toString(), "--prompts", promptList.toString(), "--num", "2", "--seed", "5",
+                "--sampler", "ddim", "--steps", "2", "--out", shared.resolve("prompts.png").toString(), "--images", perPrompt.toString(),
+                "--json");
+        assertEquals(0, pp.code(), pp.err());
+        assertEquals(4, pp.json().get("num").asInt(), "two images of each of the two prompts");
+        Map<String, String> third = PngWriter.readText(perPrompt.resolve("sample-00002.png"));
+        assertEquals("a photo of a small sandal", third.get("prompt"));
+        assertEquals("6", third.get("seed"), "the second prompt runs with seed + 1");
+        assertEquals("a photo of a bag", PngWriter.readText(perPrompt.resolve("sample-00001.png")).get("prompt"));
+        CliTest.Run again = diffuse("sample", "--model", text.toString(), "--from", perPrompt.resolve("sample-00002.png").toString(),
+                "--out", shared.resolve("again.png").toString(), "--images", shared.resolve("again").toString());
+        assertEquals(0, again.code(), again.err());
+        assertArrayEquals(pixels(perPrompt.resolve("sample-00002.png")), pixels(shared.resolve("again/sample-00000.png")),
+                "--from one sample of a prompt list generates it again");
+        CliTest.assertUserError(diffuse("sample", "--model", text.toString(), "--prompts", shared.resolve("none.txt").toString(),
+                "--out", prompted.toString()), "cannot read --prompts");
         CliTest.Run longPrompt = diffuse("sample", "--model", text.toString(), "--prompt", "a sneaker ".repeat(60), "--num", "1",
                 "--sampler", "ddim", "--steps", "2", "--out", shared.resolve("long.png").toString());
         assertEquals(0, longPrompt.code(), longPrompt.err());
@@ -309,5 +327,10 @@ class ImageCliTest {
                 "holds vectors");
         CliTest.assertUserError(diffuse("train", "--data", "fashion-mnist-test", "--preset", "nope", "--out", shared.resolve("y").toString()),
                 "unknown preset");
+    }
+
+    private static int[] pixels(Path png) throws java.io.IOException {
+        BufferedImage img = ImageIO.read(png.toFile());
+        return img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
     }
 }

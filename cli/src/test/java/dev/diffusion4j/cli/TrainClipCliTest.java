@@ -5,10 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.diffusion4j.data.CaptionedBatches;
+import dev.diffusion4j.data.DataSources;
+import dev.diffusion4j.data.ImageDataset;
+import dev.diffusion4j.data.ImageOptions;
+import dev.diffusion4j.io.PngWriter;
 import dev.diffusion4j.model.ClipModel;
+import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.train.ClassCaptionBatches;
+import dev.diffusion4j.viz.ImageTiles;
+import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,6 +43,46 @@ class TrainClipCliTest {
         try (Scope s = Scope.open()) {
             assertEquals(16, ClipModel.load(out).config().visionConfig().imageSize());
         }
+    }
+
+    /**
+     * {@code diffuse eval --clip}: real held-out images written as samples with their own captions score
+     * about as real pairs do; the same images with each other's captions score clearly less.
+     */
+    @Test
+    void evalScoresSamplesAgainstTheirRecordedPrompts(@TempDir Path tmp) throws Exception {
+        Path clip = tmp.resolve("clip");
+        assertEquals(0, diffuse("train-clip", "--data", "fashion-mnist-test", "--steps", "40", "--batch-size", "32", "--test-data",
+                "none", "--out", clip.toString()).code());
+        Path matched = tmp.resolve("matched");
+        Path shuffled = tmp.resolve("shuffled");
+        try (Scope s = Scope.open()) {
+            ImageDataset test = (ImageDataset) DataSources.open("fashion-mnist-test", new ImageOptions(null, null, false));
+            CaptionedBatches.Batch pairs = ClassCaptionBatches.of(test).next(200, new Generator(11));
+            List<BufferedImage> images = ImageTiles.fromTensor(pairs.images());
+            for (int i = 0; i < images.size(); i++) {
+                String name = String.format(Locale.ROOT, "sample-%05d.png", i);
+                PngWriter.write(Files.createDirectories(matched).resolve(name), images.get(i), Map.of("prompt", pairs.captions().get(i)));
+                PngWriter.write(Files.createDirectories(shuffled).resolve(name), images.get(i),
+                        Map.of("prompt", pairs.captions().get((i + 1) % images.size())));
+            }
+        }
+        CliTest.Run real = diffuse("eval", "--samples", matched.toString(), "--data", "fashion-mnist-test", "--clip", clip.toString(),
+                "--json");
+        assertEquals(0, real.code(), real.err());
+        assertTrue(real.out().contains("CLIP score"), real.out());
+        double share = real.json().get("clip_score_share").asDouble();
+        assertTrue(share > 0.9 && share < 1.1, "real pairs score as real pairs do: " + real.json());
+        CliTest.Run wrong = diffuse("eval", "--samples", shuffled.toString(), "--data", "fashion-mnist-test", "--clip", clip.toString(),
+                "--json");
+        assertEquals(0, wrong.code(), wrong.err());
+        assertTrue(wrong.json().get("clip_score_share").asDouble() < share - 0.1,
+                "mismatched prompts score less: " + wrong.json().get("clip_score_share") + " vs " + share);
+
+        Files.writeString(matched.resolve("notes.txt"), "ignored");
+        PngWriter.write(matched.resolve("sample-99999.png"), new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY), Map.of());
+        CliTest.assertUserError(diffuse("eval", "--samples", matched.toString(), "--data", "fashion-mnist-test", "--clip",
+                clip.toString()), "records no prompt");
     }
 
     @Test
