@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 BenchSamplersCommand.class,
                 BenchImagesCommand.class,
+                BenchVaeCommand.class,
                 ServeCommand.class,
                 CommandLine.HelpCommand.class
         },

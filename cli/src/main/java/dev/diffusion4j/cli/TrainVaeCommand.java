@@ -13,7 +13,6 @@ import dev.diffusion4j.io.PngWriter;
 import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.models.vae.AutoencoderKL;
 import dev.diffusion4j.models.vae.AutoencoderKLConfig;
-import dev.diffusion4j.nn.Activation;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Precision;
@@ -29,7 +28,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -283,10 +281,8 @@ final class TrainVaeCommand implements Callable<Integer> {
         }
         AutoencoderRecipe recipe = r.build();
         ImageDataset images = AutoencoderTrainer.openData(recipe);
-        List<String> down = Collections.nCopies(channels.size(), AutoencoderKLConfig.DOWN);
-        List<String> up = Collections.nCopies(channels.size(), AutoencoderKLConfig.UP);
-        AutoencoderKLConfig config = new AutoencoderKLConfig(images.channels(), images.channels(), down, up, channels, layersPerBlock,
-                Activation.SILU, latentChannels, normGroups, images.height(), 1.0, null, true, true, true);
+        AutoencoderKLConfig config = AutoencoderKLConfig.of(images.channels(), images.height(), channels, layersPerBlock, latentChannels,
+                normGroups);
         ProgressBar[] bar = new ProgressBar[1];
         return AutoencoderTrainer.create(out, recipe, config, (step, total, loss) -> {
             if (bar[0] == null) {

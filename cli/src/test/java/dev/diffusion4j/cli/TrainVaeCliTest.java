@@ -47,6 +47,16 @@ class TrainVaeCliTest {
         }
         CliTest.assertUserError(diffuse("sample", "--model", run.toString(), "--out", tmp.resolve("x.png").toString()),
                 "autoencoder run");
+        CliTest.Run bench = diffuse("bench-vae", "--vae", run.toString(), "--batch", "2", "--iters", "1", "--precision", "fp32", "--json");
+        assertEquals(0, bench.code(), bench.err());
+        JsonNode measured = bench.json().get("results").get(0);
+        try (Scope s = Scope.open()) {
+            assertEquals(AutoencoderKL.load(run.resolve("vae")).parameterCount(), measured.get("parameters").asLong(),
+                    "the benchmark builds the run's architecture");
+        }
+        for (String k : new String[] {"train_images_per_s", "encode_images_per_s", "decode_images_per_s"}) {
+            assertTrue(measured.get(k).asDouble() > 0, k + " in " + measured);
+        }
         CliTest.Run more = diffuse("train-vae", "--out", run.toString(), "--resume", "--steps", "6", "--eval-data", "none", "--json");
         assertEquals(0, more.code(), more.err());
         assertEquals(6, more.json().get("steps").asInt());

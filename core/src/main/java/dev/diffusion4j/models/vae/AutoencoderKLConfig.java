@@ -62,6 +62,18 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
                 Activation.SILU, 4, 32, 512, 0.18215, null, true, true, true);
     }
 
+    /**
+     * An autoencoder of {@code imageChannels}×{@code imageSize}² images with one level per entry of
+     * {@code blockOutChannels} (downsampling by 2 between levels), SiLU, both quant convolutions and the
+     * mid-block attention, as diffusers builds it by default; scaling factor 1 until one is measured.
+     */
+    public static AutoencoderKLConfig of(int imageChannels, int imageSize, List<Integer> blockOutChannels, int layersPerBlock,
+                                         int latentChannels, int normGroups) {
+        return new AutoencoderKLConfig(imageChannels, imageChannels, java.util.Collections.nCopies(blockOutChannels.size(), DOWN),
+                java.util.Collections.nCopies(blockOutChannels.size(), UP), blockOutChannels, layersPerBlock, Activation.SILU,
+                latentChannels, normGroups, imageSize, 1.0, null, true, true, true);
+    }
+
     /** This config with another {@code scaling_factor} (found from the data's latents after training). */
     public AutoencoderKLConfig withScalingFactor(double s) {
         return new AutoencoderKLConfig(inChannels, outChannels, downBlockTypes, upBlockTypes, blockOutChannels, layersPerBlock, actFn,
