@@ -162,6 +162,11 @@ final class TrainCommand implements Callable<Integer> {
             + "(\"a photo of a small dark sandal\"); sample it with 'diffuse sample --prompt TEXT --guidance W'.")
     boolean text;
 
+    @Option(names = "--text-encoder", paramLabel = "CLIP", description = "With --text: take the text encoder of this CLIP model "
+            + "('diffuse train-clip', trained contrastively on the same kind of captions) and keep it frozen, instead of training "
+            + "one with the U-Net from scratch.")
+    Path textEncoder;
+
     @Option(names = "--cond-dropout", defaultValue = "0.1", description = "With --conditional or --text: share of training labels "
             + "(captions) replaced by the null label (the empty prompt) (p_uncond; default: ${DEFAULT-VALUE}).")
     double condDropout;
@@ -199,6 +204,9 @@ final class TrainCommand implements Callable<Integer> {
         if (preset != null || imageSize != null || color != null || flip != null || unetChannels != null) {
             throw new DiffusionException("--resume keeps the run's own architecture and image settings; drop --preset, --image-size, "
                     + "--color, --flip and --channels");
+        }
+        if (textEncoder != null) {
+            throw new DiffusionException("--resume keeps the run's text encoder (its checkpoint holds the weights); drop --text-encoder");
         }
         if (latent != null) {
             ModelSpec own = ModelSpec.fromConfig(Checkpoint.readConfig(CheckpointStore.latest(out).orElseThrow(
@@ -332,6 +340,9 @@ final class TrainCommand implements Callable<Integer> {
         if (conditional && text) {
             throw new DiffusionException("choose --conditional (class labels) or --text (captions), not both");
         }
+        if (textEncoder != null && !text) {
+            throw new DiffusionException("--text-encoder gives a text-conditioned model its text encoder: add --text");
+        }
         if (conditional) {
             arch = conditioned(arch, opened);
             recipe.condDropout(condDropout).labelColumn(labelColumn);
@@ -342,6 +353,9 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (latent != null) {
             recipe.latent(latent.toAbsolutePath().normalize().toString());
+        }
+        if (textEncoder != null) {
+            recipe.textEncoder(textEncoder.toAbsolutePath().normalize().toString());
         }
         TrainingRecipe cfg = recipe.build();
         if (opened instanceof ImageDataset images) {

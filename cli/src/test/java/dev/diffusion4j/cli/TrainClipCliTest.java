@@ -9,10 +9,14 @@ import dev.diffusion4j.data.CaptionedBatches;
 import dev.diffusion4j.data.DataSources;
 import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.ImageOptions;
+import dev.diffusion4j.io.CheckpointStore;
 import dev.diffusion4j.io.PngWriter;
+import dev.diffusion4j.io.Safetensors;
+import dev.diffusion4j.io.SafetensorsFile;
 import dev.diffusion4j.model.ClipModel;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
 import dev.diffusion4j.train.ClassCaptionBatches;
 import dev.diffusion4j.viz.ImageTiles;
 import java.awt.image.BufferedImage;
@@ -21,11 +25,25 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code diffuse train-clip}: a short run on class-name captions, its held-out report and model folder, errors. */
 class TrainClipCliTest {
+    @TempDir
+    static Path shared;
+    /** A CLIP model of 40 steps on 28x28 Fashion-MNIST, class-name captions. */
+    private static Path clip;
+
+    @BeforeAll
+    static void trainClip() {
+        clip = shared.resolve("clip");
+        CliTest.Run r = diffuse("train-clip", "--data", "fashion-mnist-test", "--steps", "40", "--batch-size", "32", "--test-data", "none",
+                "--out", clip.toString());
+        assertEquals(0, r.code(), r.err());
+    }
+
     @Test
     void trainsAndReportsHeldOutPairs(@TempDir Path tmp) {
         Path out = tmp.resolve("clip");
@@ -51,9 +69,6 @@ class TrainClipCliTest {
      */
     @Test
     void evalScoresSamplesAgainstTheirRecordedPrompts(@TempDir Path tmp) throws Exception {
-        Path clip = tmp.resolve("clip");
-        assertEquals(0, diffuse("train-clip", "--data", "fashion-mnist-test", "--steps", "40", "--batch-size", "32", "--test-data",
-                "none", "--out", clip.toString()).code());
         Path matched = tmp.resolve("matched");
         Path shuffled = tmp.resolve("shuffled");
         try (Scope s = Scope.open()) {
@@ -83,6 +98,47 @@ class TrainClipCliTest {
         PngWriter.write(matched.resolve("sample-99999.png"), new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY), Map.of());
         CliTest.assertUserError(diffuse("eval", "--samples", matched.toString(), "--data", "fashion-mnist-test", "--clip",
                 clip.toString()), "records no prompt");
+    }
+
+    /** {@code train --text --text-encoder CLIP}: the U-Net reads prompts with the CLIP model's text tower, which stays as it was. */
+    @Test
+    void aTextModelTakesTheClipTextEncoderFrozen(@TempDir Path tmp) {
+        Path run = tmp.resolve("text");
+        String[] train = {"train", "--data", "fashion-mnist-test", "--image-size", "16", "--channels", "16,32", "--text", "--text-encoder",
+                clip.toString(), "--steps", "3", "--batch-size", "4", "--timesteps", "100", "--checkpoint-every", "3", "--sample-every",
+                "100", "--out", run.toString()};
+        CliTest.Run r = diffuse(train);
+        assertEquals(0, r.code(), r.err());
+        assertTextEncoderIsClips(run);
+        CliTest.Run more = diffuse("train", "--out", run.toString(), "--resume", "--steps", "5");
+        assertEquals(0, more.code(), more.err());
+        assertTextEncoderIsClips(run);
+
+        CliTest.assertUserError(diffuse("train", "--out", run.toString(), "--resume", "--text-encoder", clip.toString()),
+                "drop --text-encoder");
+        CliTest.assertUserError(diffuse("train", "--data", "fashion-mnist-test", "--text-encoder", clip.toString(), "--out",
+                tmp.resolve("x").toString()), "add --text");
+    }
+
+    /** After training, the run's weights and EMA weights of the text encoder are the CLIP model's text tower, bit for bit. */
+    private static void assertTextEncoderIsClips(Path run) {
+        Path ckpt = CheckpointStore.latest(run).orElseThrow();
+        try (Scope s = Scope.open(); SafetensorsFile clipWeights = Safetensors.open(clip.resolve(ClipModel.WEIGHTS_FILE))) {
+            int compared = 0;
+            for (String file : new String[] {"model.safetensors", "ema.safetensors"}) {
+                try (SafetensorsFile weights = Safetensors.open(ckpt.resolve(file))) {
+                    for (String name : weights.names()) {
+                        if (name.startsWith("text_encoder.")) {
+                            Tensor ours = weights.read(name);
+                            Tensor theirs = clipWeights.read("text_model." + name.substring("text_encoder.".length()));
+                            assertTrue(ours.equal(theirs), name + " in " + file);
+                            compared++;
+                        }
+                    }
+                }
+            }
+            assertTrue(compared > 20, "the text encoder's tensors were compared: " + compared);
+        }
     }
 
     @Test

@@ -30,6 +30,21 @@ public final class TextUNet2DModel extends DenoisingNetwork {
         this.emptyPrompt = Arrays.stream(ClipTokenizer.clip().encode("", contextLength()).ids()).asLongStream().toArray();
     }
 
+    /**
+     * Takes {@code clip}'s text tower as this model's text encoder: prompts are then read by an
+     * encoder that learnt them against images. Their text configs must match.
+     */
+    public void useTextEncoderOf(ClipModel clip) {
+        if (!clip.config().textConfig().equals(config.textEncoder())) {
+            throw new DiffusionException("the CLIP model's text encoder " + clip.config().textConfig().toConfig()
+                    + " is not the one this U-Net reads prompts with: " + config.textEncoder().toConfig());
+        }
+        textEncoder.loadStateDict(clip.textModel().stateDict());
+    }
+
+    /** The state-dict prefix of the text encoder's parameters ({@code text_encoder.}). */
+    public static final String TEXT_ENCODER_PREFIX = "text_encoder.";
+
     @Override
     public TextUNet2DConfig config() {
         return config;

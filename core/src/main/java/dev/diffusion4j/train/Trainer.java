@@ -8,12 +8,14 @@ import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.ImageOptions;
 import dev.diffusion4j.io.Checkpoint;
 import dev.diffusion4j.io.CheckpointStore;
+import dev.diffusion4j.model.ClipModel;
 import dev.diffusion4j.model.DenoisingNetwork;
 import dev.diffusion4j.model.LatentSpace;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.NetworkConfig;
 import dev.diffusion4j.model.Normalizer;
 import dev.diffusion4j.model.SampleRange;
+import dev.diffusion4j.model.TextUNet2DModel;
 import dev.diffusion4j.models.vae.AutoencoderKL;
 import dev.diffusion4j.models.vae.AutoencoderSource;
 import dev.diffusion4j.objective.DiffusionObjective;
@@ -72,13 +74,14 @@ public final class Trainer {
     private long step;
     private double elapsedSeconds;
 
-    private Trainer(Path runDir, TrainingRecipe config, ModelSpec spec, DataSource data) {
+    /** {@code fresh}: a new run (a frozen text encoder is read from its CLIP model), not one a checkpoint restores. */
+    private Trainer(Path runDir, TrainingRecipe config, ModelSpec spec, DataSource data, boolean fresh) {
         this.runDir = runDir;
         this.config = config;
         this.spec = spec;
         this.data = data;
         this.network = spec.buildNetwork(Generator.derived(config.seed(), STREAM_INIT));
-        this.optimizer = new AdamW(network.parameters(), config.lr(), 0.9, 0.999, 1e-8, config.weightDecay());
+        this.optimizer = new AdamW(trainableParameters(network, config, fresh), config.lr(), 0.9, 0.999, 1e-8, config.weightDecay());
         this.ema = config.emaDecay() > 0 ? new Ema(network.stateDict(), config.emaDecay()) : null;
         this.objective = new DiffusionObjective(spec.schedule(), spec.prediction(), config.loss(),
                 DiffusionObjective.DEFAULT_HUBER_DELTA, config.weighting(), config.snrGamma());
@@ -98,6 +101,35 @@ public final class Trainer {
                     + "names — and data set '" + data.name() + "' has neither");
         }
         this.captions = text && captioned == null ? new Captions(data.classNames(), ClipTokenizer.clip(), network.contextLength()) : null;
+    }
+
+    /**
+     * The parameters the optimizer updates: all of them, or all but the text encoder's when the recipe
+     * takes a CLIP model's text encoder frozen (read into the network here for a fresh run, before the
+     * EMA copies the weights; a resumed run gets it back from its checkpoint).
+     */
+    private static List<Tensor> trainableParameters(DenoisingNetwork network, TrainingRecipe config, boolean fresh) {
+        if (config.textEncoder() == null) {
+            return network.parameters();
+        }
+        if (!(network instanceof TextUNet2DModel textUNet)) {
+            throw new DiffusionException("a CLIP text encoder (text_encoder " + config.textEncoder() + ") conditions a text-conditioned "
+                    + "model; this one is " + network.config().modelType() + " (train it with --text)");
+        }
+        if (fresh) {
+            try (Scope s = Scope.open()) {
+                textUNet.useTextEncoderOf(ClipModel.load(Path.of(config.textEncoder())));
+            }
+        }
+        List<Tensor> trainable = new ArrayList<>();
+        network.namedParameters().forEach((name, p) -> {
+            if (name.startsWith(TextUNet2DModel.TEXT_ENCODER_PREFIX)) {
+                p.requiresGrad_(false);
+            } else {
+                trainable.add(p);
+            }
+        });
+        return trainable;
     }
 
     /**
@@ -126,14 +158,14 @@ public final class Trainer {
         if (data.itemShape().length == 3) {
             // Images arrive in [−1, 1] (the DataSource contract): no normaliser, clip x̂₀ to that box.
             return new Trainer(runDir, config, new ModelSpec(architecture, schedule, config.prediction(), null,
-                    SampleRange.uniform(-1, 1)), data);
+                    SampleRange.uniform(-1, 1)), data, true);
         }
         try (Scope s = Scope.open()) {
             Optional<Tensor> all = data.all();
             Tensor sample = all.isPresent() ? all.get() : data.sample(Generator.derived(config.seed(), STREAM_NORMALIZER), NORMALIZER_SAMPLES);
             Normalizer normalizer = Normalizer.fit(sample);
             SampleRange range = SampleRange.of(normalizer.normalize(sample), SampleRange.DEFAULT_MARGIN);
-            return new Trainer(runDir, config, new ModelSpec(architecture, schedule, config.prediction(), normalizer, range), data);
+            return new Trainer(runDir, config, new ModelSpec(architecture, schedule, config.prediction(), normalizer, range), data, true);
         }
     }
 
@@ -157,7 +189,7 @@ public final class Trainer {
         }
         LatentSpace space = new LatentSpace(source.autoencoder().config().toConfig(), images.itemShape(), source.folder().toString(),
                 source.sha256(), latents.fitPreview(PREVIEW_FIT_IMAGES));
-        return new Trainer(runDir, config, new ModelSpec(architecture, schedule, config.prediction(), null, null, space), latents);
+        return new Trainer(runDir, config, new ModelSpec(architecture, schedule, config.prediction(), null, null, space), latents, true);
     }
 
     private static ImageDataset imagesToEncode(DataSource data) {
@@ -195,7 +227,7 @@ public final class Trainer {
             data = LatentImages.encode(imagesToEncode(data), autoencoder, spec.latent().sha256(),
                     runDir.resolve(LatentImages.CACHE_FILE), encoding);
         }
-        Trainer t = new Trainer(runDir, tc, spec, data);
+        Trainer t = new Trainer(runDir, tc, spec, data, false);
         t.restore(ckpt);
         return t;
     }

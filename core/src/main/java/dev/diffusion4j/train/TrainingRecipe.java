@@ -47,6 +47,7 @@ public final class TrainingRecipe {
     private final double condDropout;
     private final String labelColumn;
     private final String latent;
+    private final String textEncoder;
 
     private TrainingRecipe(Builder b) {
         this.data = b.data;
@@ -74,6 +75,7 @@ public final class TrainingRecipe {
         this.condDropout = b.condDropout;
         this.labelColumn = b.labelColumn;
         this.latent = b.latent;
+        this.textEncoder = b.textEncoder;
     }
 
     /**
@@ -227,6 +229,14 @@ public final class TrainingRecipe {
         return latent;
     }
 
+    /**
+     * A text-conditioned model's text encoder taken from this CLIP model ({@code train-clip}) and kept
+     * frozen — the folder as the user gave it; null for a text encoder trained with the U-Net.
+     */
+    public String textEncoder() {
+        return textEncoder;
+    }
+
     /** The {@code training} section of config.json. */
     public Map<String, Object> toConfig() {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -259,6 +269,9 @@ public final class TrainingRecipe {
         if (latent != null) {
             m.put("latent", latent);
         }
+        if (textEncoder != null) {
+            m.put("text_encoder", textEncoder);
+        }
         return m;
     }
 
@@ -290,6 +303,7 @@ public final class TrainingRecipe {
                     .condDropout(((Number) m.getOrDefault("cond_dropout", DEFAULT_COND_DROPOUT)).doubleValue())
                     .labelColumn((String) m.get("label_column"))
                     .latent((String) m.get("latent"))
+                    .textEncoder((String) m.get("text_encoder"))
                     .build();
         } catch (ClassCastException | NullPointerException e) {
             throw new DiffusionException("config.json training section is malformed: " + e.getMessage());
@@ -331,6 +345,7 @@ public final class TrainingRecipe {
         private double condDropout = DEFAULT_COND_DROPOUT;
         private String labelColumn;
         private String latent;
+        private String textEncoder;
 
         private Builder(String data) {
             this.data = data;
@@ -362,6 +377,7 @@ public final class TrainingRecipe {
             condDropout = r.condDropout;
             labelColumn = r.labelColumn;
             latent = r.latent;
+            textEncoder = r.textEncoder;
         }
 
         public Builder data(String v) {
@@ -487,6 +503,12 @@ public final class TrainingRecipe {
         /** Learn the latents of this autoencoder (a {@code train-vae} run or a diffusers {@code vae/} folder) instead of the images. */
         public Builder latent(String v) {
             latent = v;
+            return this;
+        }
+
+        /** Take the text encoder of this CLIP model ({@code train-clip}) and keep it frozen. */
+        public Builder textEncoder(String v) {
+            textEncoder = v;
             return this;
         }
 
