@@ -12,6 +12,9 @@ import dev.diffusion4j.model.MlpConfig;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.NetworkConfig;
 import dev.diffusion4j.model.SeedUNetConfig;
+import dev.diffusion4j.model.TextEncoderConfig;
+import dev.diffusion4j.model.TextUNet2DConditionConfig;
+import dev.diffusion4j.model.TextUNet2DConfig;
 import dev.diffusion4j.model.UNet2DConfig;
 import dev.diffusion4j.model.VarianceType;
 import dev.diffusion4j.models.vae.AutoencoderSource;
@@ -52,7 +55,8 @@ final class TrainCommand implements Callable<Integer> {
     String data;
 
     @Option(names = "--model", defaultValue = "auto", description = "Network architecture: mlp (vectors) or unet (images); "
-            + "auto picks by the data (default: ${DEFAULT-VALUE}).")
+            + "with --text also unet2d-condition, Stable Diffusion's U-Net (diffusers' UNet2DConditionModel: the prompt through "
+            + "cross-attention only) at the widths --channels gives; auto picks by the data (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--preset", description = "seed-unet: the seed tutorial's U-Net and recipe (dim 28, mults 1,2,4, ConvNeXt "
@@ -258,8 +262,16 @@ final class TrainCommand implements Callable<Integer> {
         if (kind.equals("auto")) {
             kind = image ? UNET : MlpConfig.TYPE;
         }
-        if (!kind.equals(UNET) && !kind.equals(MlpConfig.TYPE)) {
-            throw new DiffusionException("unknown model '" + model + "': available: mlp, unet");
+        if (!kind.equals(UNET) && !kind.equals(MlpConfig.TYPE) && !kind.equals(UNET_CONDITION)) {
+            throw new DiffusionException("unknown model '" + model + "': available: mlp, unet, " + UNET_CONDITION);
+        }
+        boolean sdUNet = kind.equals(UNET_CONDITION);
+        if (sdUNet && (!text || !image || seedPreset || !variance.equalsIgnoreCase("fixed"))) {
+            throw new DiffusionException("--model " + UNET_CONDITION + " is a text-conditioned image model with a fixed variance: use it "
+                    + "with --text on images, without --preset or --variance");
+        }
+        if (sdUNet) {
+            kind = UNET;
         }
         if (kind.equals(UNET) != image) {
             throw new DiffusionException(image ? data + " holds images: train them with --model unet"
@@ -349,6 +361,9 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (text) {
             arch = textConditioned(arch, opened);
+            if (sdUNet) {
+                arch = TextUNet2DConditionConfig.of(((TextUNet2DConfig) arch).unet(), TextEncoderConfig.defaults());
+            }
             recipe.condDropout(condDropout);
         }
         if (latent != null) {
@@ -412,6 +427,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private static final String UNET = "unet";
+    private static final String UNET_CONDITION = "unet2d-condition";
     /** The seed tutorial's recipe: Adam lr 1e-3, batch 128, T = 200 linear betas, Huber loss. */
     private static final double SEED_LR = 1e-3;
     private static final int SEED_BATCH = 128;

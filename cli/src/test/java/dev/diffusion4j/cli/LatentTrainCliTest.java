@@ -93,6 +93,20 @@ class LatentTrainCliTest {
         assertEquals(4, more.json().get("steps").asInt());
         assertTrue(!more.out().contains("encoding"), "the cached latents are read, not encoded again: " + more.out());
 
+        // Stable Diffusion's U-Net (diffusers' UNet2DConditionModel) on the same latents, prompted by the folders' class names
+        Path sd = tmp.resolve("sd");
+        CliTest.Run t = diffuse("train", "--data", data.toString(), "--latent", vae.toString(), "--text", "--model", "unet2d-condition",
+                "--channels", "16,32", "--steps", "2", "--batch-size", "4", "--timesteps", "100", "--sample-every", "100", "--out",
+                sd.toString());
+        assertEquals(0, t.code(), t.err());
+        assertTrue(Files.readString(CheckpointStore.latest(sd).orElseThrow().resolve("config.json")).contains("text_unet_2d_condition"));
+        CliTest.Run prompted = diffuse("sample", "--model", sd.toString(), "--prompt", "a photo of bars", "--num", "1", "--steps", "2",
+                "--out", tmp.resolve("sd.png").toString(), "--json");
+        assertEquals(0, prompted.code(), prompted.err());
+        assertEquals("16x16", prompted.json().get("size").asText());
+        CliTest.assertUserError(diffuse("train", "--data", data.toString(), "--model", "unet2d-condition", "--out",
+                tmp.resolve("u").toString()), "with --text on images");
+
         // bad combinations
         CliTest.assertUserError(diffuse("train", "--data", "moons", "--latent", vae.toString(), "--out", tmp.resolve("v").toString()),
                 "holds vectors");

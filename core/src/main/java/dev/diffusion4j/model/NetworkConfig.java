@@ -83,7 +83,11 @@ public interface NetworkConfig {
         if (TextUNet2DConfig.TYPE.equals(type)) {
             return TextUNet2DConfig.fromConfig(model);
         }
+        if (TextUNet2DConditionConfig.TYPE.equals(type)) {
+            return TextUNet2DConditionConfig.fromConfig(model);
+        }
         throw new DiffusionException("unknown model_type '" + type + "' in config.json (this version knows: " + MlpConfig.TYPE
-                + ", " + UNet2DConfig.TYPE + ", " + SeedUNetConfig.TYPE + ", " + TextUNet2DConfig.TYPE + ")");
+                + ", " + UNet2DConfig.TYPE + ", " + SeedUNetConfig.TYPE + ", " + TextUNet2DConfig.TYPE + ", "
+                + TextUNet2DConditionConfig.TYPE + ")");
     }
 }

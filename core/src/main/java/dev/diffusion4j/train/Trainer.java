@@ -15,7 +15,7 @@ import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.NetworkConfig;
 import dev.diffusion4j.model.Normalizer;
 import dev.diffusion4j.model.SampleRange;
-import dev.diffusion4j.model.TextUNet2DModel;
+import dev.diffusion4j.model.TextConditionedNetwork;
 import dev.diffusion4j.models.vae.AutoencoderKL;
 import dev.diffusion4j.models.vae.AutoencoderSource;
 import dev.diffusion4j.objective.DiffusionObjective;
@@ -112,7 +112,7 @@ public final class Trainer {
         if (config.textEncoder() == null) {
             return network.parameters();
         }
-        if (!(network instanceof TextUNet2DModel textUNet)) {
+        if (!(network instanceof TextConditionedNetwork textUNet)) {
             throw new DiffusionException("a CLIP text encoder (text_encoder " + config.textEncoder() + ") conditions a text-conditioned "
                     + "model; this one is " + network.config().modelType() + " (train it with --text)");
         }
@@ -123,7 +123,7 @@ public final class Trainer {
         }
         List<Tensor> trainable = new ArrayList<>();
         network.namedParameters().forEach((name, p) -> {
-            if (name.startsWith(TextUNet2DModel.TEXT_ENCODER_PREFIX)) {
+            if (name.startsWith(TextConditionedNetwork.TEXT_ENCODER_PREFIX)) {
                 p.requiresGrad_(false);
             } else {
                 trainable.add(p);
