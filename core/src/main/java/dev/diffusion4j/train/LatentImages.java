@@ -11,6 +11,8 @@ import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.text.Captions;
+import dev.diffusion4j.text.ClipTokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,7 +29,8 @@ import java.util.Optional;
  * mirror coin each) and a fresh z = μ + σ·ε per draw, mapped to the model's scale by the
  * autoencoder's scaling factor — Stable Diffusion's training data, whose scaling factor was found
  * the same way (the inverse standard deviation of training latents). Labels, class names and
- * captions are the image set's.
+ * captions are the image set's; labelled images without captions get captions from their class
+ * names, the tone and size words read off the images' pixels ({@link Captions}).
  */
 public final class LatentImages implements CaptionedData {
     /** The encoded moments in a run directory, so a resumed run does not encode again. */
@@ -42,6 +45,11 @@ public final class LatentImages implements CaptionedData {
     /** The mirror images' moments; null when the set does not flip. */
     private final float[] mirrorMean;
     private final float[] mirrorLogVariance;
+    /**
+     * Captions from class names for labelled images without their own (null otherwise): their tone and
+     * size words are read off the images' pixels, not off the latents.
+     */
+    private final Captions classCaptions;
 
     private LatentImages(ImageDataset images, AutoencoderKL autoencoder, long[] shape, float[][] moments) {
         this.images = images;
@@ -51,6 +59,8 @@ public final class LatentImages implements CaptionedData {
         this.logVariance = moments[1];
         this.mirrorMean = moments.length > 2 ? moments[2] : null;
         this.mirrorLogVariance = moments.length > 2 ? moments[3] : null;
+        this.classCaptions = images.hasCaptions() || !images.hasLabels() || images.classNames().isEmpty() ? null
+                : new Captions(images.classNames(), ClipTokenizer.clip(), ClipTokenizer.CONTEXT_LENGTH);
     }
 
     /**
@@ -188,15 +198,16 @@ public final class LatentImages implements CaptionedData {
         return images.classNames();
     }
 
+    /** The images' own captions, or ones made from class names and the images' pixels (see {@link Captions}). */
     @Override
     public boolean hasCaptions() {
-        return images.hasCaptions();
+        return images.hasCaptions() || classCaptions != null;
     }
 
     /** {@code batch} latents z·scaling_factor with z drawn from the posteriors of uniformly drawn images. */
     @Override
     public Tensor sample(Generator g, int batch) {
-        return draw(g, batch).images();
+        return draw(g, batch).batch().images();
     }
 
     @Override
@@ -204,20 +215,33 @@ public final class LatentImages implements CaptionedData {
         if (!images.hasLabels()) {
             return images.sampleLabeled(g, batch);
         }
-        ImageDataset.Captioned drawn = draw(g, batch);
+        ImageDataset.Captioned drawn = draw(g, batch).batch();
         return new Labeled(drawn.images(), drawn.labels());
     }
 
     @Override
     public ImageDataset.Captioned sampleCaptioned(Generator g, int batch) {
-        if (!images.hasCaptions()) {
+        if (!hasCaptions()) {
             return images.sampleCaptioned(g, batch);
         }
-        return draw(g, batch);
+        Drawn drawn = draw(g, batch);
+        if (images.hasCaptions()) {
+            return drawn.batch();
+        }
+        // class-name captions: the template coins come after the draw; tone and size are a mirror image's too
+        try (Scope s = Scope.open()) {
+            Tensor pixels = ImageDataset.toModelRange(images.pixels().indexSelect(0, Tensor.of(drawn.indices(), batch)));
+            List<String> captions = classCaptions.captions(pixels, drawn.batch().labels(), g);
+            return new ImageDataset.Captioned(drawn.batch().images(), drawn.batch().labels(), captions);
+        }
+    }
+
+    /** A drawn batch and the indices of its images. */
+    private record Drawn(ImageDataset.Captioned batch, long[] indices) {
     }
 
     /** Indices, then mirror coins (when the set flips), then ε, all from {@code g}. */
-    private ImageDataset.Captioned draw(Generator g, int batch) {
+    private Drawn draw(Generator g, int batch) {
         if (batch < 1) {
             throw new DiffusionException("batch size must be at least 1, got " + batch);
         }
@@ -241,7 +265,7 @@ public final class LatentImages implements CaptionedData {
         Tensor z = new DiagonalGaussian(Tensor.of(mu, batchShape), Tensor.of(logVar, batchShape)).sample(g);
         Tensor labels = images.hasLabels() ? Tensor.of(Arrays.stream(idx).map(i -> images.label((int) i)).toArray(), batch) : null;
         List<String> captions = images.hasCaptions() ? Arrays.stream(idx).mapToObj(i -> images.caption((int) i)).toList() : List.of();
-        return new ImageDataset.Captioned(autoencoder.toDiffusionLatent(z), labels, captions);
+        return new Drawn(new ImageDataset.Captioned(autoencoder.toDiffusionLatent(z), labels, captions), idx);
     }
 
     /**

@@ -150,4 +150,44 @@ class LatentTrainingTest {
             assertTrue(other.sample(new Generator(4), 16).sub(a).abs().amax().item() > 1e-3);
         }
     }
+
+    /** Labelled images without captions get class-name captions whose tone words describe the pixels, not the latents. */
+    @Test
+    void classCaptionsOfLatentsDescribeTheImages(@TempDir Path dir) throws Exception {
+        Path folder = dir.resolve("tones");
+        for (String cls : new String[] {"boot", "shirt"}) {
+            Files.createDirectories(folder.resolve(cls));
+            for (int i = 0; i < 6; i++) {
+                BufferedImage img = new BufferedImage(16, 16, BufferedImage.TYPE_INT_RGB);
+                Graphics2D g = img.createGraphics();
+                g.setColor(cls.equals("boot") ? new Color(60, 60, 60) : new Color(235, 235, 235));
+                g.fillRect(2 + i, 2, 9, 9);
+                g.dispose();
+                ImageIO.write(img, "png", folder.resolve(cls + "/" + i + ".png").toFile());
+            }
+        }
+        try (Scope s = Scope.open()) {
+            ImageDataset images = ImageDatasets.open(folder, new ImageOptions(null, null, false));
+            LatentImages latents = LatentImages.encode(images, autoencoder(1, 0.5), "x", dir.resolve(LatentImages.CACHE_FILE));
+            assertTrue(latents.hasCaptions());
+            ImageDataset.Captioned batch = latents.sampleCaptioned(new Generator(4), 200);
+            long[] labels = batch.labels().toLongArray();
+            int dark = 0;
+            int light = 0;
+            for (int i = 0; i < labels.length; i++) {
+                String c = batch.captions().get(i);
+                String name = labels[i] == 0 ? "boot" : "shirt";
+                assertTrue(c.contains(name), c + " names its class " + name);
+                if (c.contains("dark")) {
+                    assertEquals(0, labels[i], "only the dark boots are called dark: " + c);
+                    dark++;
+                }
+                if (c.contains("light")) {
+                    assertEquals(1, labels[i], "only the light shirts are called light: " + c);
+                    light++;
+                }
+            }
+            assertTrue(dark > 10 && light > 10, "tone words appear: " + dark + " dark, " + light + " light");
+        }
+    }
 }
