@@ -338,10 +338,8 @@ final class TrainCommand implements Callable<Integer> {
             arch = SeedUNetConfig.seed((int) shape[0], (int) shape[1]);
         } else if (image) {
             long[] shape = modelled;
-            UNet2DConfig base = UNet2DConfig.defaults((int) shape[0], (int) shape[1]);
-            if (unetChannels != null) {
-                base = base.withBlockOutChannels(unetChannels);
-            }
+            UNet2DConfig base = unetChannels != null ? UNet2DConfig.defaults((int) shape[0], (int) shape[1], unetChannels)
+                    : UNet2DConfig.defaults((int) shape[0], (int) shape[1]);
             arch = base.withVarianceType(varianceType);
         } else {
             if (unetChannels != null) {

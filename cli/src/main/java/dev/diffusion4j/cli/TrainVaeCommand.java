@@ -13,7 +13,6 @@ import dev.diffusion4j.io.PngWriter;
 import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.models.vae.AutoencoderKL;
 import dev.diffusion4j.models.vae.AutoencoderKLConfig;
-import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Precision;
 import dev.diffusion4j.tensor.Scope;
@@ -49,10 +48,6 @@ import picocli.CommandLine.Option;
 final class TrainVaeCommand implements Callable<Integer> {
     /** Held-out images shown in reconstructions.png, originals above their reconstructions. */
     private static final int SHOWN = 8;
-    /** Training images whose latents fix the scaling factor. */
-    private static final int SCALING_IMAGES = 512;
-    /** Images encoded at a time, each batch in its own scope: a whole 512-image batch at 64 pixels took 6 GB. */
-    private static final int SCALING_BATCH = 64;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -183,11 +178,10 @@ final class TrainVaeCommand implements Callable<Integer> {
         Path curve = out.resolve("loss.png");
         lossCurves(trainer.log(), curve, "autoencoder training, " + trainer.data().name());
         try (Scope s = Scope.open()) {
-            AutoencoderKL vae = AutoencoderTrainer.load(ckpt, true);
-            double scaling = scalingFactor(vae, trainer.data());
-            report.put("scaling_factor", scaling);
             Path folder = out.resolve("vae");
-            withScaling(vae, scaling).save(folder);
+            AutoencoderKL vae = AutoencoderTrainer.exportFolder(ckpt, trainer.data(), folder);
+            double scaling = vae.config().scalingFactor();
+            report.put("scaling_factor", scaling);
             ImageDataset heldOut = heldOut(trainer);
             if (heldOut != null) {
                 ImageClassifier features = evalClassifier != null ? ImageClassifier.load(evalClassifier)
@@ -314,26 +308,6 @@ final class TrainVaeCommand implements Callable<Integer> {
     }
 
     /** 1 / std of the posterior means of the first training images: Stable Diffusion's way to unit-variance latents. */
-    private static double scalingFactor(AutoencoderKL vae, ImageDataset data) {
-        int n = Math.min(SCALING_IMAGES, data.size());
-        try (Scope s = Scope.open(); NoGrad ng = NoGrad.inference()) {
-            List<Tensor> means = new ArrayList<>();
-            for (int i = 0; i < n; i += SCALING_BATCH) {
-                try (Scope batch = Scope.open()) {
-                    Tensor images = ImageDataset.toModelRange(data.pixels().narrow(0, i, Math.min(SCALING_BATCH, n - i)));
-                    means.add(batch.keep(vae.encode(images).mode()));
-                }
-            }
-            return 1 / Tensor.cat(means, 0).flatten(0, -1).std(0, false).item();
-        }
-    }
-
-    private static AutoencoderKL withScaling(AutoencoderKL vae, double scaling) {
-        AutoencoderKL copy = new AutoencoderKL(vae.config().withScalingFactor(scaling), new Generator(0));
-        copy.loadStateDict(vae.stateDict());
-        return copy;
-    }
-
     private static void reconstructionGrid(AutoencoderKL vae, ImageDataset heldOut, Path file) {
         int n = Math.min(SHOWN, heldOut.size());
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.inference()) {

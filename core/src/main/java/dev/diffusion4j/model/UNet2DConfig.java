@@ -5,6 +5,7 @@ import dev.diffusion4j.io.ConfigValues;
 import dev.diffusion4j.nn.Activation;
 import dev.diffusion4j.tensor.Generator;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -96,26 +97,32 @@ public record UNet2DConfig(int sampleSize, int inChannels, int outChannels, bool
      * timestep conditioning, 8 normalisation groups — sized for a CPU budget of minutes.
      */
     public static UNet2DConfig defaults(int channels, int imageSize) {
-        return new UNet2DConfig(imageSize, channels, channels, false, true, 0,
-                List.of(DOWN, DOWN, ATTN_DOWN), List.of(ATTN_UP, UP, UP), List.of(16, 32, 64), 1, 1.0, 1, "conv",
+        return defaults(channels, imageSize, 16, 32, 64);
+    }
+
+    /**
+     * The default design at other widths, one level per entry of {@code widths}: self-attention at
+     * the coarsest level and in the middle. The image size need only suit this many levels.
+     */
+    public static UNet2DConfig defaults(int channels, int imageSize, int... widths) {
+        return new UNet2DConfig(imageSize, channels, channels, false, true, 0, coarsestAttends(DOWN, ATTN_DOWN, widths.length, true),
+                coarsestAttends(UP, ATTN_UP, widths.length, false), Arrays.stream(widths).boxed().toList(), 1, 1.0, 1, "conv",
                 Activation.SILU, 32, 8, null, 1e-5, "scale_shift", true, null, 0.0, VarianceType.FIXED, null);
+    }
+
+    /** {@code levels} block types, {@code plain} but {@code attending} at the coarsest level (last going down, first going up). */
+    private static List<String> coarsestAttends(String plain, String attending, int levels, boolean down) {
+        List<String> types = new ArrayList<>(Collections.nCopies(levels, plain));
+        types.set(down ? levels - 1 : 0, attending);
+        return types;
     }
 
     /** This architecture with other widths per level; the block types are kept when the level count is the same. */
     public UNet2DConfig withBlockOutChannels(int... channels) {
-        List<Integer> widths = new ArrayList<>();
-        for (int c : channels) {
-            widths.add(c);
-        }
-        List<String> down = downBlockTypes;
-        List<String> up = upBlockTypes;
-        if (channels.length != blockOutChannels.size()) {
-            // attention at the coarsest level only, as in the defaults
-            down = new ArrayList<>(Collections.nCopies(channels.length, DOWN));
-            down.set(channels.length - 1, ATTN_DOWN);
-            up = new ArrayList<>(Collections.nCopies(channels.length, UP));
-            up.set(0, ATTN_UP);
-        }
+        List<Integer> widths = Arrays.stream(channels).boxed().toList();
+        boolean sameLevels = channels.length == blockOutChannels.size();
+        List<String> down = sameLevels ? downBlockTypes : coarsestAttends(DOWN, ATTN_DOWN, channels.length, true);
+        List<String> up = sameLevels ? upBlockTypes : coarsestAttends(UP, ATTN_UP, channels.length, false);
         return new UNet2DConfig(sampleSize, inChannels, outChannels, centerInputSample, flipSinToCos, freqShift, down, up, widths,
                 layersPerBlock, midBlockScaleFactor, downsamplePadding, downsampleType, actFn, attentionHeadDim, normNumGroups,
                 attnNormNumGroups, normEps, resnetTimeScaleShift, addAttention, numClassEmbeds, dropout, varianceType, crossAttentionDim);
