@@ -4,7 +4,6 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.models.unet.UNet2DConditionConfig;
 import dev.diffusion4j.tensor.Generator;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -74,19 +73,11 @@ public record TextUNet2DConditionConfig(UNet2DConditionConfig unet, TextEncoderC
 
     @Override
     public Map<String, Object> toConfig() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("model_type", TYPE);
-        m.put("unet", unet.toConfig());
-        m.put("text_encoder", textEncoder.toConfig());
-        return m;
+        return new TextConditionedSections(unet.toConfig(), textEncoder).toConfig(TYPE);
     }
 
-    @SuppressWarnings("unchecked")
     public static TextUNet2DConditionConfig fromConfig(Map<String, Object> m) {
-        if (!(m.get("unet") instanceof Map<?, ?> u) || !(m.get("text_encoder") instanceof Map<?, ?> t)) {
-            throw new DiffusionException("a " + TYPE + " config needs 'unet' and 'text_encoder' sections: " + m);
-        }
-        return new TextUNet2DConditionConfig(UNet2DConditionConfig.fromConfig((Map<String, Object>) u),
-                TextEncoderConfig.fromConfig((Map<String, Object>) t));
+        TextConditionedSections sections = TextConditionedSections.read(m, TYPE);
+        return new TextUNet2DConditionConfig(UNet2DConditionConfig.fromConfig(sections.unet()), sections.textEncoder());
     }
 }

@@ -2,7 +2,6 @@ package dev.diffusion4j.model;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.tensor.Generator;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -56,18 +55,11 @@ public record TextUNet2DConfig(UNet2DConfig unet, TextEncoderConfig textEncoder)
 
     @Override
     public Map<String, Object> toConfig() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("model_type", TYPE);
-        m.put("unet", unet.toConfig());
-        m.put("text_encoder", textEncoder.toConfig());
-        return m;
+        return new TextConditionedSections(unet.toConfig(), textEncoder).toConfig(TYPE);
     }
 
-    @SuppressWarnings("unchecked")
     public static TextUNet2DConfig fromConfig(Map<String, Object> m) {
-        if (!(m.get("unet") instanceof Map<?, ?> u) || !(m.get("text_encoder") instanceof Map<?, ?> t)) {
-            throw new DiffusionException("a text_unet_2d config needs 'unet' and 'text_encoder' sections: " + m);
-        }
-        return new TextUNet2DConfig(UNet2DConfig.fromConfig((Map<String, Object>) u), TextEncoderConfig.fromConfig((Map<String, Object>) t));
+        TextConditionedSections sections = TextConditionedSections.read(m, TYPE);
+        return new TextUNet2DConfig(UNet2DConfig.fromConfig(sections.unet()), sections.textEncoder());
     }
 }
