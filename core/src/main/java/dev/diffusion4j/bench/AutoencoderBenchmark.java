@@ -11,6 +11,7 @@ import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Precision;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.train.AutoencoderTrainer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -53,8 +54,7 @@ public final class AutoencoderBenchmark {
                     try (Precision.Region region = precision.open()) {
                         DiagonalGaussian posterior = vae.encode(x);
                         Tensor reconstruction = vae.decode(posterior.sample(g)).to(DType.FLOAT32);
-                        Tensor kl = posterior.klToStandardNormal().to(DType.FLOAT32).mean().div(x.numel() / x.size(0));
-                        loss = x.sub(reconstruction).abs().mean().add(kl.mul(KL_WEIGHT));
+                        loss = x.sub(reconstruction).abs().mean().add(AutoencoderTrainer.klPerPixel(posterior, x).mul(KL_WEIGHT));
                     }
                     loss.backward();
                     opt.step();

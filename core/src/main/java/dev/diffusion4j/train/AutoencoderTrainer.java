@@ -332,7 +332,7 @@ public final class AutoencoderTrainer {
                 reconstruction = vae.decode(posterior.sample(posteriorGen)).to(DType.FLOAT32);
                 l1 = x.sub(reconstruction).abs().mean();
                 perceptualTerm = perceptual == null ? Tensor.scalar(0) : perceptual.distance(reconstruction, x).mean();
-                kl = posterior.klToStandardNormal().to(DType.FLOAT32).mean().div(x.numel() / x.size(0));
+                kl = klPerPixel(posterior, x);
                 if (adversarial) {
                     // the critic is frozen for this pass: its weight gradients here would be discarded by its own step
                     criticTrainable(false);
@@ -363,6 +363,15 @@ public final class AutoencoderTrainer {
             accumulate(value, l1.item(), perceptualTerm.item(), kl.item(), adversarialValue, criticValue, weight);
             return value;
         }
+    }
+
+    /**
+     * The KL term of the loss: KL(q(z | x) ‖ N(0, I)) summed over a latent, averaged over the batch and
+     * divided by the pixels of an image, so that its weight relates to the per-pixel L1 as the
+     * original recipe's relates to its pixel sum.
+     */
+    public static Tensor klPerPixel(DiagonalGaussian posterior, Tensor images) {
+        return posterior.klToStandardNormal().to(DType.FLOAT32).mean().div(images.numel() / images.size(0));
     }
 
     /** λ = ‖∇_L rec‖ / (‖∇_L adv‖ + ε), clamped, at the decoder's last layer L (Esser et al. 2021, eq. 7). */
