@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Exponential moving average of model weights, θ̄ ← d·θ̄ + (1−d)·θ, with the decay warmed up as
@@ -17,11 +18,19 @@ public final class Ema {
     private final double decay;
     private final Map<String, Tensor> live;
     private final Map<String, Tensor> shadow = new LinkedHashMap<>();
+    /** Keys whose tensors never change (frozen parameters): their average is their value, so no update touches them. */
+    private final Set<String> constant;
 
     /** Tracks every tensor of {@code state} (parameters and buffers), starting from their current values. */
     public Ema(Map<String, Tensor> state, double decay) {
+        this(state, decay, Set.of());
+    }
+
+    /** Like {@link #Ema(Map, double)}, with the keys of tensors that stay constant (their copy is never updated). */
+    public Ema(Map<String, Tensor> state, double decay, Set<String> constant) {
         this.decay = decay;
         this.live = state;
+        this.constant = Set.copyOf(constant);
         try (Scope s = Scope.open()) {
             state.forEach((k, v) -> shadow.put(k, Scope.escape(v.detach().clone())));
         }
@@ -38,6 +47,9 @@ public final class Ema {
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
             List<String> keys = new ArrayList<>(live.keySet());
             for (String k : keys) {
+                if (constant.contains(k)) {
+                    continue;
+                }
                 shadow.get(k).lerp_(live.get(k), 1 - d);
             }
         }

@@ -31,10 +31,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Trains a diffusion model: AdamW with warm-up and cosine decay, gradient clipping and
@@ -81,8 +83,15 @@ public final class Trainer {
         this.spec = spec;
         this.data = data;
         this.network = spec.buildNetwork(Generator.derived(config.seed(), STREAM_INIT));
-        this.optimizer = new AdamW(trainableParameters(network, config, fresh), config.lr(), 0.9, 0.999, 1e-8, config.weightDecay());
-        this.ema = config.emaDecay() > 0 ? new Ema(network.stateDict(), config.emaDecay()) : null;
+        Set<String> frozen = frozenParameters(network, config, fresh);
+        List<Tensor> trainable = new ArrayList<>();
+        network.namedParameters().forEach((name, p) -> {
+            if (!frozen.contains(name)) {
+                trainable.add(p);
+            }
+        });
+        this.optimizer = new AdamW(trainable, config.lr(), 0.9, 0.999, 1e-8, config.weightDecay());
+        this.ema = config.emaDecay() > 0 ? new Ema(network.stateDict(), config.emaDecay(), frozen) : null;
         this.objective = new DiffusionObjective(spec.schedule(), spec.prediction(), config.loss(),
                 DiffusionObjective.DEFAULT_HUBER_DELTA, config.weighting(), config.snrGamma());
         this.lrSchedule = new LrSchedule(config.lr(), config.warmupSteps(), config.steps(), config.minLrRatio());
@@ -104,13 +113,14 @@ public final class Trainer {
     }
 
     /**
-     * The parameters the optimizer updates: all of them, or all but the text encoder's when the recipe
-     * takes a CLIP model's text encoder frozen (read into the network here for a fresh run, before the
-     * EMA copies the weights; a resumed run gets it back from its checkpoint).
+     * The parameters training leaves alone: none, or the text encoder's when the recipe takes a CLIP
+     * model's text encoder frozen (read into the network here for a fresh run, before the EMA copies
+     * the weights; a resumed run gets it back from its checkpoint). They need no gradient, no optimizer
+     * state and no averaging.
      */
-    private static List<Tensor> trainableParameters(DenoisingNetwork network, TrainingRecipe config, boolean fresh) {
+    private static Set<String> frozenParameters(DenoisingNetwork network, TrainingRecipe config, boolean fresh) {
         if (config.textEncoder() == null) {
-            return network.parameters();
+            return Set.of();
         }
         if (!(network instanceof TextConditionedNetwork textUNet)) {
             throw new DiffusionException("a CLIP text encoder (text_encoder " + config.textEncoder() + ") conditions a text-conditioned "
@@ -121,15 +131,14 @@ public final class Trainer {
                 textUNet.useTextEncoderOf(ClipModel.load(Path.of(config.textEncoder())));
             }
         }
-        List<Tensor> trainable = new ArrayList<>();
+        Set<String> frozen = new HashSet<>();
         network.namedParameters().forEach((name, p) -> {
             if (name.startsWith(TextConditionedNetwork.TEXT_ENCODER_PREFIX)) {
                 p.requiresGrad_(false);
-            } else {
-                trainable.add(p);
+                frozen.add(name);
             }
         });
-        return trainable;
+        return frozen;
     }
 
     /**

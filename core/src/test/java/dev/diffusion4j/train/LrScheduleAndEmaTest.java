@@ -40,4 +40,22 @@ class LrScheduleAndEmaTest {
         }
         assertEquals(expected, ema.state().get("w").item(), 1e-4);
     }
+
+    /** A constant (frozen) tensor keeps its value in the average and is never updated; the others are. */
+    @Test
+    void constantTensorsAreCopiedNotAveraged() {
+        Tensor frozen = Scope.escape(Tensor.of(new float[] {3f}, 1));
+        Tensor live = Scope.escape(Tensor.of(new float[] {0f}, 1));
+        Map<String, Tensor> state = new LinkedHashMap<>();
+        state.put("frozen", frozen);
+        state.put("live", live);
+        Ema ema = new Ema(state, 0.5, java.util.Set.of("frozen"));
+        try (Scope s = Scope.open()) {
+            live.fill_(1);
+            frozen.fill_(7);   // would move the average if it were updated
+        }
+        ema.update(1000);
+        assertEquals(3.0, ema.state().get("frozen").item(), 0.0, "the value it started from");
+        assertEquals(0.5, ema.state().get("live").item(), 1e-7);
+    }
 }
