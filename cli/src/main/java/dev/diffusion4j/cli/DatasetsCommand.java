@@ -1,6 +1,10 @@
 package dev.diffusion4j.cli;
 
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.DataSources;
+import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.data.ImageDatasets;
+import dev.diffusion4j.data.ImageOptions;
 import dev.diffusion4j.data.Toy2D;
 import dev.diffusion4j.data.ToyDatasets;
 import java.io.PrintWriter;
@@ -23,9 +27,18 @@ final class DatasetsCommand implements Runnable {
     @Option(names = "--json", description = "Also print the list as one JSON line.")
     boolean json;
 
+    @Option(names = "--captions", paramLabel = "DATA", description = "Instead of the list, print the captions of a captioned image "
+            + "set (a built-in name such as emoji-test, or a folder), one per line in image order: the prompts for measuring a "
+            + "text-to-image model on held-out data with 'diffuse sample --prompts FILE'.")
+    String captionsOf;
+
     @Override
     public void run() {
         PrintWriter out = spec.commandLine().getOut();
+        if (captionsOf != null) {
+            printCaptions(out);
+            return;
+        }
         out.println("Built-in 2D data sets (generated on the fly, use with --data NAME):");
         List<Map<String, Object>> list = new ArrayList<>();
         for (Toy2D d : ToyDatasets.all()) {
@@ -53,6 +66,18 @@ final class DatasetsCommand implements Runnable {
         if (json) {
             JsonLine.print(out, Map.of("datasets", list));
         }
+        out.flush();
+    }
+
+    private void printCaptions(PrintWriter out) {
+        if (!(DataSources.open(captionsOf, new ImageOptions(null, null, false)) instanceof ImageDataset images)) {
+            throw new DiffusionException(captionsOf + " is not an image data set; --captions lists an image set's captions");
+        }
+        if (!images.hasCaptions()) {
+            throw new DiffusionException(captionsOf + " has no captions (a folder gets them from a metadata.jsonl or a .txt beside "
+                    + "each image)");
+        }
+        images.captions().forEach(c -> out.println(c.replaceAll("\\s+", " ").strip()));
         out.flush();
     }
 }

@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
                 BenchSamplersCommand.class,
                 BenchImagesCommand.class,
                 BenchVaeCommand.class,
+                BenchLatentCommand.class,
                 ServeCommand.class,
                 CommandLine.HelpCommand.class
         },

@@ -51,7 +51,7 @@ final class SampleCommand implements Callable<Integer> {
 
     @Option(names = "--prompts", description = "Text-conditioned models: a text file of prompts, one per line (blank lines and "
             + "lines starting with # are skipped): --num images of each, the i-th prompt (from 0) with seed SEED + i, one grid row per "
-            + "prompt; with --images every PNG records its own prompt and seed (for 'diffuse eval --clip').")
+            + "prompt (with --num 1 a square grid in prompt order); with --images every PNG records its own prompt and seed (for 'diffuse eval --clip').")
     Path promptsFile;
 
     @Option(names = "--out", required = true, description = "Output FILE.csv (points) or FILE.png (scatter plot; for image models a grid).")
@@ -146,7 +146,7 @@ final class SampleCommand implements Callable<Integer> {
         JsonLine.print(pw, m);
     }
 
-    /** {@code --prompts}: one request per prompt, the i-th with seed + i, their samples in one grid, a row per prompt. */
+    /** {@code --prompts}: one request per prompt, the i-th with seed + i, their samples in one grid, a row per prompt (with --num > 1). */
     private int samplePrompts(DiffusionPipeline pipe, GenerationRequest template, PrintWriter pw) {
         if (trajectory != null) {
             throw new DiffusionException("--trajectory animates one request; drop it with --prompts");
@@ -178,7 +178,9 @@ final class SampleCommand implements Callable<Integer> {
             // the grid records the first prompt's request, the prompt itself replaced by the file's list
             text.remove("prompt");
             text.put("prompts", String.join("\n", prompts));
-            ImageOutputs.grid(Tensor.cat(samples, 0), template.count(), out, text);
+            // a row per prompt; one sample per prompt (a held-out caption list) fills a square instead of one tall column
+            int cols = template.count() > 1 ? template.count() : (int) Math.ceil(Math.sqrt(prompts.size()));
+            ImageOutputs.grid(Tensor.cat(samples, 0), cols, out, text);
         }
         int total = prompts.size() * template.count();
         pw.printf(Locale.ROOT, "%d samples of %d prompts in %.2f s (%s) -> %s%n", total, prompts.size(), seconds, template.sampler(), out);

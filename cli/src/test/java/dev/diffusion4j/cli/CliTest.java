@@ -203,6 +203,22 @@ class CliTest {
         assertUserError(diffuse("sample", "--model", "oracle:swissroll", "--out", csv.toString()), "not an exact Gaussian mixture");
     }
 
+    /** {@code datasets --captions}: a captioned folder's captions one per line in image order; an uncaptioned set is refused. */
+    @Test
+    void datasetsPrintsCaptions(@TempDir Path dir) throws Exception {
+        for (String name : new String[] {"a.png", "b.png"}) {
+            PngWriter.write(dir.resolve(name), new java.awt.image.BufferedImage(4, 4, java.awt.image.BufferedImage.TYPE_INT_RGB), Map.of());
+        }
+        Files.writeString(dir.resolve("metadata.jsonl"), """
+                {"file_name": "b.png", "text": "a black\\nsquare"}
+                {"file_name": "a.png", "text": "another one"}
+                """);
+        Run r = diffuse("datasets", "--captions", dir.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(List.of("another one", "a black square"), r.out().lines().toList(), "one caption per line, whitespace folded");
+        assertUserError(diffuse("datasets", "--captions", "fashion-mnist-test"), "has no captions");
+    }
+
     @Test
     void infoAndListings() {
         Run i = diffuse("info", run.toString(), "--json");
