@@ -19,6 +19,11 @@ final class RequestOptions {
         fields.put(field, value);
     }
 
+    /** Whether a flag set {@code field}. */
+    boolean has(String field) {
+        return fields.containsKey(field);
+    }
+
     @Option(names = "--num", description = "Number of samples (default: " + DEFAULT_NUM + ").", paramLabel = "NUM")
     void num(String value) {
         set("num", value);

@@ -86,6 +86,13 @@ final class SampleCommand implements Callable<Integer> {
             throw new DiffusionException(from + " records no generation in its text (no sampler, seed or steps); --from takes a PNG "
                     + "that diffusion4j wrote");
         }
+        List<String> prompts = promptsFile == null ? null : readPrompts(promptsFile);
+        if (prompts != null) {
+            if (request.has("prompt")) {
+                throw new DiffusionException("give --prompt or --prompts, not both");
+            }
+            request.prompt(prompts.get(0));   // the template is checked as a prompted request: guidance options apply
+        }
         GenerationRequest r = request.request(model, recorded);
         DiffusionPipeline pipe = DiffusionPipeline.open(r);
         boolean image = pipe.spec().isImage();
@@ -97,7 +104,7 @@ final class SampleCommand implements Callable<Integer> {
         }
         PrintWriter pw = spec.commandLine().getOut();
         if (promptsFile != null) {
-            return samplePrompts(pipe, r, pw);
+            return samplePrompts(pipe, r, prompts, pw);
         }
         SamplingProgress progress = new SamplingProgress(pipe, trajectory != null);
         try (Scope scope = Scope.open()) {
@@ -147,11 +154,10 @@ final class SampleCommand implements Callable<Integer> {
     }
 
     /** {@code --prompts}: one request per prompt, the i-th with seed + i, their samples in one grid, a row per prompt (with --num > 1). */
-    private int samplePrompts(DiffusionPipeline pipe, GenerationRequest template, PrintWriter pw) {
+    private int samplePrompts(DiffusionPipeline pipe, GenerationRequest template, List<String> prompts, PrintWriter pw) {
         if (trajectory != null) {
             throw new DiffusionException("--trajectory animates one request; drop it with --prompts");
         }
-        List<String> prompts = readPrompts(promptsFile);
         List<Tensor> samples = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         Map<String, Object> first = null;
