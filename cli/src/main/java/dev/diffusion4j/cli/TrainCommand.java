@@ -1,6 +1,7 @@
 package dev.diffusion4j.cli;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.data.CaptionedData;
 import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.data.DataSources;
@@ -417,9 +418,11 @@ final class TrainCommand implements Callable<Integer> {
 
     /** {@code arch} conditioned on captions of {@code data}'s images. */
     private static NetworkConfig textConditioned(NetworkConfig arch, DataSource data) {
-        if (data.classNames().isEmpty()) {
-            throw new DiffusionException("--text builds captions from class names, and data set '" + data.name() + "' names none "
-                    + "(named sets: fashion-mnist, image folders with one sub-folder per class)");
+        boolean captioned = data instanceof CaptionedData c && c.hasCaptions();
+        if (!captioned && data.classNames().isEmpty()) {
+            throw new DiffusionException("--text learns from captions — the images' own (emoji; a folder with a metadata.jsonl or a .txt "
+                    + "beside each image) or ones built from class names (fashion-mnist; a folder with one sub-folder per class) — and "
+                    + "data set '" + data.name() + "' has neither");
         }
         return arch.withText();
     }
