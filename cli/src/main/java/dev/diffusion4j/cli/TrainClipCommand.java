@@ -108,7 +108,7 @@ final class TrainClipCommand implements Callable<Integer> {
         report.put("seconds", seconds);
         report.put("parameters", model.parameterCount());
         report.put("final_loss", log.get(log.size() - 1)[1]);
-        report.put("logit_scale", model.logitScale());
+        report.put("inverse_temperature", model.logitScale().item());   // 1/τ = exp(logit_scale), learnt
         ImageDataset test = heldOut(train, options);
         if (test != null) {
             report.put("held_out", heldOutFigures(model, test, o));

@@ -57,6 +57,9 @@ class TrainClipCliTest {
                 "40 steps already tell matching pairs from shuffled ones: " + held);
         assertTrue(held.get("retrieval_top1").asDouble() > 2.0 / held.get("distinct_captions").asDouble(),
                 "retrieval beats twice chance: " + held);
+        double inverseTemperature = r.json().get("inverse_temperature").asDouble();
+        assertTrue(inverseTemperature > 1 && inverseTemperature <= 100 && Math.abs(inverseTemperature - Math.exp(2.659260036932778)) > 1e-3,
+                "the learnt 1/τ, moved from CLIP's initial 1/0.07: " + r.json());
         assertTrue(Files.isRegularFile(out.resolve("loss.png")) && Files.isRegularFile(out.resolve("report.json")));
         try (Scope s = Scope.open()) {
             assertEquals(16, ClipModel.load(out).config().visionConfig().imageSize());
