@@ -36,6 +36,31 @@ class ImageCliTest {
         return a.toArray(new String[0]);
     }
 
+    /** {@code --text} on users' own captioned folder without class sub-folders learns the captions; with neither it is refused. */
+    @Test
+    void textModelOnAFlatCaptionedFolder(@TempDir Path tmp) throws Exception {
+        Path folder = Files.createDirectories(tmp.resolve("captioned"));
+        StringBuilder metadata = new StringBuilder();
+        for (int i = 0; i < 4; i++) {
+            BufferedImage image = new BufferedImage(16, 16, BufferedImage.TYPE_INT_RGB);
+            image.setRGB(0, 0, 16, 16, java.util.Collections.nCopies(256, 0x3F << (8 * (i % 3))).stream().mapToInt(Integer::intValue)
+                    .toArray(), 0, 16);
+            PngWriter.write(folder.resolve("square" + i + ".png"), image, Map.of());
+            metadata.append("{\"file_name\": \"square").append(i).append(".png\", \"text\": \"a square of colour ").append(i % 3)
+                    .append("\"}\n");
+        }
+        Path jsonl = Files.writeString(folder.resolve("metadata.jsonl"), metadata);
+        String[] train = {"train", "--data", folder.toString(), "--text", "--channels", "16,32", "--steps", "2", "--batch-size", "2",
+                "--timesteps", "100", "--sample-every", "0", "--out", tmp.resolve("run").toString()};
+        CliTest.Run t = diffuse(train);
+        assertEquals(0, t.code(), t.err());
+        assertTrue(Files.readString(CheckpointStore.latest(tmp.resolve("run")).orElseThrow().resolve("config.json")).contains("text_unet_2d"));
+        Files.delete(jsonl);
+        train[train.length - 1] = tmp.resolve("run2").toString();
+        CliTest.assertUserError(diffuse(train), "has neither");
+        assertFalse(Files.exists(tmp.resolve("run2")), "nothing half-written");
+    }
+
     @BeforeAll
     static void trainTinyUNet() {
         run = shared.resolve("fm");
@@ -252,13 +277,16 @@ class ImageCliTest {
         Path promptList = Files.writeString(shared.resolve("prompts.txt"), "# garments\na photo of a bag\n\na photo of a small sandal\n");
         Path perPrompt = shared.resolve("per-prompt");
         CliTest.Run pp = diffuse("sample", "--model", text.toString(), "--prompts", promptList.toString(), "--num", "2", "--seed", "5",
-                "--sampler", "ddim", "--steps", "2", "--out", shared.resolve("prompts.png").toString(), "--images", perPrompt.toString(),
+                "--guidance", "2", "--sampler", "ddim", "--steps", "2", "--out", shared.resolve("prompts.png").toString(), "--images", perPrompt.toString(),
                 "--json");
         assertEquals(0, pp.code(), pp.err());
         assertEquals(4, pp.json().get("num").asInt(), "two images of each of the two prompts");
         Map<String, String> third = PngWriter.readText(perPrompt.resolve("sample-00002.png"));
         assertEquals("a photo of a small sandal", third.get("prompt"));
         assertEquals("6", third.get("seed"), "the second prompt runs with seed + 1");
+        assertEquals("2.0", third.get("guidance"), "the guidance weight applies to every prompt of the list");
+        CliTest.assertUserError(diffuse("sample", "--model", text.toString(), "--prompts", promptList.toString(), "--prompt", "a bag",
+                "--out", prompted.toString()), "not both");
         assertEquals("a photo of a bag", PngWriter.readText(perPrompt.resolve("sample-00001.png")).get("prompt"));
         CliTest.Run again = diffuse("sample", "--model", text.toString(), "--from", perPrompt.resolve("sample-00002.png").toString(),
                 "--out", shared.resolve("again.png").toString(), "--images", shared.resolve("again").toString());
