@@ -11,12 +11,7 @@ U-Net reading a random prompt context [B, tokens, cross_attention_dim] through c
 (in float32), backward, AdamW(lr 1e-4). The frozen text encoder is not part of it. Prints, per precision, the
 parameter count, training images/s and sampling image*NFE/s (medians over --iters after warm-up).
 
-Setup, offline: PyTorch 2.13 from the machine's wheel cache and diffusers' source extracted as tools/golden/README.md
-says (the import-time stubs of tools/golden/hf_stubs.py stand in for its other dependencies):
-    python3 -m venv --system-site-packages /tmp/venv
-    /tmp/venv/bin/pip install --no-index --no-deps --find-links /opt/wheels torch
-    git --git-dir=PATH/TO/diffusers.git archive "$(cat tools/golden/DIFFUSERS_COMMIT)" src/diffusers | tar -x -C tools/golden
-or point --diffusers-src at any directory that holds diffusers/ at that commit.
+Setup, offline: see bench/pytorch/diffusers_src.py.
 """
 
 import argparse
@@ -25,21 +20,11 @@ import glob
 import json
 import os
 import statistics
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-GOLDEN = os.path.join(HERE, "..", "..", "tools", "golden")
+from diffusers_src import DEFAULT_SRC, import_diffusers
+
 TIMESTEPS = 1000
-
-
-def load_unet_class(src):
-    sys.path.insert(0, os.path.abspath(GOLDEN))
-    sys.path.insert(0, os.path.abspath(src))
-    import hf_stubs
-    hf_stubs.install()
-    from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
-    return UNet2DConditionModel
 
 
 def read_config(path):
@@ -117,12 +102,11 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--sample-batch", type=int, default=64)
     p.add_argument("--iters", type=int, default=8)
-    p.add_argument("--diffusers-src", default=os.path.join(GOLDEN, "src"), help="directory holding diffusers/ (default: tools/golden/src)")
+    p.add_argument("--diffusers-src", default=DEFAULT_SRC, help="directory holding diffusers/ (default: tools/golden/src)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    if not os.path.isdir(os.path.join(args.diffusers_src, "diffusers")):
-        sys.exit(f"no diffusers/ in {args.diffusers_src}: extract diffusers' source there (see this script's docstring)")
-    unet_class = load_unet_class(args.diffusers_src)
+    import_diffusers(args.diffusers_src)
+    from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel as unet_class
     import torch
     config, tokens = read_config(args.config)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, diffusers UNet2DConditionModel on "

@@ -8,12 +8,7 @@ L1 + 1e-6 KL (the KL summed over latent elements, averaged over the batch, divid
 backward, AdamW(lr 2e-4, betas 0.5, 0.9). Prints, per precision, the parameter count, training images/s and
 encode and decode images/s (medians over --iters after two warm-up iterations).
 
-Setup, offline: PyTorch 2.13 from the machine's wheel cache and diffusers' source extracted as tools/golden/README.md
-says (the import-time stubs of tools/golden/hf_stubs.py stand in for its other dependencies):
-    python3 -m venv --system-site-packages /tmp/venv
-    /tmp/venv/bin/pip install --no-index --no-deps --find-links /opt/wheels torch
-    git --git-dir=PATH/TO/diffusers.git archive "$(cat tools/golden/DIFFUSERS_COMMIT)" src/diffusers | tar -x -C tools/golden
-or point --diffusers-src at any directory that holds diffusers/ at that commit.
+Setup, offline: see bench/pytorch/diffusers_src.py.
 """
 
 import argparse
@@ -21,11 +16,10 @@ import contextlib
 import json
 import os
 import statistics
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-GOLDEN = os.path.join(HERE, "..", "..", "tools", "golden")
+from diffusers_src import DEFAULT_SRC, import_diffusers
+
 
 DEFAULT_CONFIG = {  # what `diffuse train-vae` builds for 64x64 RGB images
     "in_channels": 3, "out_channels": 3, "latent_channels": 4, "layers_per_block": 1, "norm_num_groups": 16,
@@ -33,15 +27,6 @@ DEFAULT_CONFIG = {  # what `diffuse train-vae` builds for 64x64 RGB images
     "up_block_types": ["UpDecoderBlock2D"] * 3, "sample_size": 64, "act_fn": "silu",
 }
 KL_WEIGHT = 1e-6
-
-
-def load_autoencoder_class(src):
-    sys.path.insert(0, os.path.abspath(GOLDEN))
-    sys.path.insert(0, os.path.abspath(src))
-    import hf_stubs
-    hf_stubs.install()
-    from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
-    return AutoencoderKL
 
 
 def read_config(vae):
@@ -109,12 +94,11 @@ def main():
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--iters", type=int, default=8)
     p.add_argument("--channels-last", action="store_true", help="activations and weights in channels-last (NHWC) layout")
-    p.add_argument("--diffusers-src", default=os.path.join(GOLDEN, "src"), help="directory holding diffusers/ (default: tools/golden/src)")
+    p.add_argument("--diffusers-src", default=DEFAULT_SRC, help="directory holding diffusers/ (default: tools/golden/src)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    if not os.path.isdir(os.path.join(args.diffusers_src, "diffusers")):
-        sys.exit(f"no diffusers/ in {args.diffusers_src}: extract diffusers' source there (see this script's docstring)")
-    autoencoder_class = load_autoencoder_class(args.diffusers_src)
+    import_diffusers(args.diffusers_src)
+    from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL as autoencoder_class
     import torch
     config = read_config(args.vae)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, diffusers AutoencoderKL "
