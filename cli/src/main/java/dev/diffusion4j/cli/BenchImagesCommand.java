@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -32,9 +33,8 @@ final class BenchImagesCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     List<String> models;
 
-    @Option(names = "--precision", split = ",", description = "Precisions to measure (default: fp32, plus bf16 on CPUs with "
-            + "bf16 hardware that oneDNN can use; elsewhere bf16 is emulated and far slower).")
-    List<String> precisions;
+    @Mixin
+    BenchPrecisions precisions;
 
     @Option(names = "--channels", split = ",", paramLabel = "C1,C2,...", description = "Widths of the default U-Net's levels "
             + "(default: its own).")
@@ -58,9 +58,6 @@ final class BenchImagesCommand implements Callable<Integer> {
         out.println("backend: " + Backend.describe());
         Map<String, Object> figures = new LinkedHashMap<>();
         boolean bf16Fast = Backend.bf16Fast();
-        if (precisions == null) {
-            precisions = bf16Fast ? List.of("fp32", "bf16") : List.of("fp32");
-        }
         double peak32 = ImageBenchmark.matmulGflops(DType.FLOAT32, 2048);
         // without bf16 units the emulated product is ~100x slower: a smaller one measures it in seconds
         double peak16 = ImageBenchmark.matmulGflops(DType.BFLOAT16, bf16Fast ? 2048 : 512);
@@ -75,7 +72,7 @@ final class BenchImagesCommand implements Callable<Integer> {
                 "sample i*NFE/s", "GFLOP/img", "GFLOP/s", "of peak", "glue");
         for (String model : models) {
             NetworkConfig cfg = ImageBenchmark.architecture(model, channels);
-            for (String p : precisions) {
+            for (String p : precisions.names()) {
                 Precision precision = Precision.parse(p);
                 Map<String, Object> r = ImageBenchmark.measure(cfg, model, precision, batch, sampleBatch, iters);
                 double peak = precision == Precision.BF16 && bf16Fast ? peak16 : peak32;   // emulated bf16 against the real best

@@ -9,7 +9,6 @@ import dev.diffusion4j.model.TextEncoderConfig;
 import dev.diffusion4j.model.TextUNet2DConditionConfig;
 import dev.diffusion4j.model.UNet2DConfig;
 import dev.diffusion4j.models.unet.UNet2DConditionConfig;
-import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.Precision;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -21,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Throughput of the latent text-to-image U-Net; bench/pytorch/bench_latent_unet.py is its PyTorch peer. */
@@ -43,9 +43,8 @@ final class BenchLatentCommand implements Callable<Integer> {
             + "--model (default: the trainer's default for 16x16 latents).")
     int[] channels;
 
-    @Option(names = "--precision", split = ",", description = "Precisions to measure (default: fp32, plus bf16 on CPUs with "
-            + "bf16 hardware that oneDNN can use).")
-    List<String> precisions;
+    @Mixin
+    BenchPrecisions precisions;
 
     @Option(names = "--batch", defaultValue = "64", description = "Latents per training step (default: ${DEFAULT-VALUE}, "
             + "the trainer's for images).")
@@ -67,16 +66,13 @@ final class BenchLatentCommand implements Callable<Integer> {
         TextUNet2DConditionConfig network = network();
         UNet2DConditionConfig config = network.unet();
         int tokens = network.textEncoder().maxPositionEmbeddings();
-        if (precisions == null) {
-            precisions = Backend.bf16Fast() ? List.of("fp32", "bf16") : List.of("fp32");
-        }
         network.applyThreadPolicy();
         out.printf(Locale.ROOT, "UNet2DConditionModel on %dx%dx%d latents, levels %s, context %d tokens x %d, batch %d%n",
                 config.inChannels(), config.sampleSize(), config.sampleSize(), config.blockOutChannels(), tokens,
                 config.crossAttentionDim(), batch);
         out.printf(Locale.ROOT, "%-5s %10s %12s %16s%n", "prec", "params", "train img/s", "sample img*NFE/s");
         List<Map<String, Object>> rows = new ArrayList<>();
-        for (String p : precisions) {
+        for (String p : precisions.names()) {
             Map<String, Object> r = LatentUNetBenchmark.measure(config, Precision.parse(p), batch, sampleBatch, tokens, iters);
             out.printf(Locale.ROOT, "%-5s %,10d %12.1f %16.1f%n", r.get("precision"), (long) r.get("parameters"),
                     (double) r.get("train_images_per_s"), (double) r.get("sample_image_nfe_per_s"));

@@ -4,7 +4,6 @@ import dev.diffusion4j.bench.AutoencoderBenchmark;
 import dev.diffusion4j.io.ModelFolder;
 import dev.diffusion4j.models.vae.AutoencoderKLConfig;
 import dev.diffusion4j.models.vae.AutoencoderSource;
-import dev.diffusion4j.tensor.Backend;
 import dev.diffusion4j.tensor.Precision;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -16,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Throughput of an autoencoder's training step, encode and decode; bench/pytorch/bench_vae.py is its PyTorch peer. */
@@ -33,9 +33,8 @@ final class BenchVaeCommand implements Callable<Integer> {
             + "32,64,128, one block each, 4 latent channels).")
     Path vae;
 
-    @Option(names = "--precision", split = ",", description = "Precisions to measure (default: fp32, plus bf16 on CPUs with "
-            + "bf16 hardware that oneDNN can use).")
-    List<String> precisions;
+    @Mixin
+    BenchPrecisions precisions;
 
     @Option(names = "--batch", defaultValue = "16", description = "Images per step (default: ${DEFAULT-VALUE}, train-vae's).")
     int batch;
@@ -52,14 +51,11 @@ final class BenchVaeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         AutoencoderKLConfig config = vae == null ? AutoencoderKLConfig.of(3, 64, List.of(32, 64, 128), 1, 4, 16)
                 : AutoencoderKLConfig.fromConfig(ModelFolder.readConfig(AutoencoderSource.resolve(vae)));
-        if (precisions == null) {
-            precisions = Backend.bf16Fast() ? List.of("fp32", "bf16") : List.of("fp32");
-        }
         out.printf(Locale.ROOT, "AutoencoderKL %dx%dx%d -> %d latent channels, levels %s, batch %d%n", config.inChannels(),
                 config.sampleSize(), config.sampleSize(), config.latentChannels(), config.blockOutChannels(), batch);
         out.printf(Locale.ROOT, "%-5s %10s %12s %12s %12s%n", "prec", "params", "train img/s", "encode img/s", "decode img/s");
         List<Map<String, Object>> rows = new ArrayList<>();
-        for (String p : precisions) {
+        for (String p : precisions.names()) {
             Map<String, Object> r = AutoencoderBenchmark.measure(config, Precision.parse(p), batch, iters);
             out.printf(Locale.ROOT, "%-5s %,10d %12.1f %12.1f %12.1f%n", r.get("precision"), (long) r.get("parameters"),
                     (double) r.get("train_images_per_s"), (double) r.get("encode_images_per_s"), (double) r.get("decode_images_per_s"));
