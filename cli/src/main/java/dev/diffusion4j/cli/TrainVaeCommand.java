@@ -135,7 +135,9 @@ final class TrainVaeCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of every random stream of the run (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--resume", description = "Continue the newest checkpoint in --out (its settings are kept; --steps may extend the run).")
+    @Option(names = "--resume", description = "Continue the newest checkpoint in --out exactly. Its data, networks and seed are kept; "
+            + "options given with it (--steps, --lr, --disc-start, --disc-weight, loss weights, ...) change the rest of the run and are "
+            + "listed when it starts.")
     boolean resume;
 
     @Option(names = "--json", description = "Print a one-line JSON summary last.")
@@ -144,7 +146,7 @@ final class TrainVaeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter o = spec.commandLine().getOut();
-        AutoencoderTrainer trainer = resume ? resumeTrainer() : newTrainer(o);
+        AutoencoderTrainer trainer = resume ? resumeTrainer(o) : newTrainer(o);
         ProgressBar[] bar = new ProgressBar[1];
         long t0 = System.nanoTime();
         long[] first = new long[1];
@@ -211,12 +213,23 @@ final class TrainVaeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private AutoencoderTrainer resumeTrainer() {
-        if (data != null || imageSize != null || color != null || perceptual != null) {
-            throw new DiffusionException("--resume continues the run's own data, images and perceptual network; drop --data, "
-                    + "--image-size, --color and --perceptual");
+    private AutoencoderTrainer resumeTrainer(PrintWriter o) {
+        CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+        List<String> kept = new ArrayList<>();
+        for (String name : new String[] {"--data", "--image-size", "--color", "--perceptual", "--perceptual-steps", "--channels",
+                "--layers-per-block", "--latent-channels", "--norm-groups", "--seed"}) {
+            if (parsed.hasMatchedOption(name)) {
+                kept.add(name);
+            }
         }
-        return AutoencoderTrainer.resume(out, steps == null ? 0 : steps);
+        if (!kept.isEmpty()) {
+            throw new DiffusionException("--resume continues the run's own data, networks and seed; drop " + String.join(", ", kept));
+        }
+        AutoencoderTrainer trainer = AutoencoderTrainer.resume(out, this::applyOptions);
+        if (!trainer.changedOnResume().isEmpty()) {
+            o.println("changed on resume: " + String.join(", ", trainer.changedOnResume()));
+        }
+        return trainer;
     }
 
     private AutoencoderTrainer newTrainer(PrintWriter o) {
@@ -226,7 +239,7 @@ final class TrainVaeCommand implements Callable<Integer> {
         if (Files.isDirectory(out) && CheckpointStore.latest(out).isPresent()) {
             throw new DiffusionException(out + " already holds a training run; pass --resume to continue it or choose another --out");
         }
-        AutoencoderRecipe.Builder r = AutoencoderRecipe.builder(data).seed(seed);
+        AutoencoderRecipe.Builder r = applyOptions(AutoencoderRecipe.builder(data).seed(seed));
         Integer colorChannels = ImageOptions.channelsOf(color);
         if (imageSize != null) {
             r.imageSize(imageSize);
@@ -234,6 +247,32 @@ final class TrainVaeCommand implements Callable<Integer> {
         if (colorChannels != null) {
             r.channels(colorChannels);
         }
+        if (perceptual != null) {
+            r.perceptualNetwork(perceptual.toAbsolutePath().toString());
+        }
+        if (perceptualSteps != null) {
+            r.perceptualSteps(perceptualSteps);
+        }
+        AutoencoderRecipe recipe = r.build();
+        ImageDataset images = AutoencoderTrainer.openData(recipe);
+        AutoencoderKLConfig config = AutoencoderKLConfig.of(images.channels(), images.height(), channels, layersPerBlock, latentChannels,
+                normGroups);
+        ProgressBar[] bar = new ProgressBar[1];
+        return AutoencoderTrainer.create(out, recipe, config, (step, total, loss) -> {
+            if (bar[0] == null) {
+                o.printf(Locale.ROOT, "training the perceptual network on %s's %d classes first%n", images.name(), images.numClasses());
+                o.flush();
+                bar[0] = ProgressBar.console("perceptual", total);
+            }
+            bar[0].update(step, String.format(Locale.ROOT, "loss %.4f", loss));
+            if (step == total) {
+                bar[0].finish("done");
+            }
+        });
+    }
+
+    /** The recipe options given on the command line, for a new run and a resumed one alike. */
+    private AutoencoderRecipe.Builder applyOptions(AutoencoderRecipe.Builder r) {
         if (steps != null) {
             r.steps(steps);
         }
@@ -248,12 +287,6 @@ final class TrainVaeCommand implements Callable<Integer> {
         }
         if (perceptualWeight != null) {
             r.perceptualWeight(perceptualWeight);
-        }
-        if (perceptual != null) {
-            r.perceptualNetwork(perceptual.toAbsolutePath().toString());
-        }
-        if (perceptualSteps != null) {
-            r.perceptualSteps(perceptualSteps);
         }
         if (discWeight != null) {
             r.discWeight(discWeight);
@@ -273,22 +306,7 @@ final class TrainVaeCommand implements Callable<Integer> {
         if (checkpointEvery != null) {
             r.checkpointEvery(checkpointEvery);
         }
-        AutoencoderRecipe recipe = r.build();
-        ImageDataset images = AutoencoderTrainer.openData(recipe);
-        AutoencoderKLConfig config = AutoencoderKLConfig.of(images.channels(), images.height(), channels, layersPerBlock, latentChannels,
-                normGroups);
-        ProgressBar[] bar = new ProgressBar[1];
-        return AutoencoderTrainer.create(out, recipe, config, (step, total, loss) -> {
-            if (bar[0] == null) {
-                o.printf(Locale.ROOT, "training the perceptual network on %s's %d classes first%n", images.name(), images.numClasses());
-                o.flush();
-                bar[0] = ProgressBar.console("perceptual", total);
-            }
-            bar[0].update(step, String.format(Locale.ROOT, "loss %.4f", loss));
-            if (step == total) {
-                bar[0].finish("done");
-            }
-        });
+        return r;
     }
 
     /** --eval-data, or the built-in held-out split of the run's data; null for none. */

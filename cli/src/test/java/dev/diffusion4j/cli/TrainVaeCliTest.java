@@ -61,6 +61,12 @@ class TrainVaeCliTest {
         assertEquals(0, more.code(), more.err());
         assertEquals(6, more.json().get("steps").asInt());
         assertTrue(more.out().contains("resuming"), more.out());
+        CliTest.Run changed = diffuse("train-vae", "--out", run.toString(), "--resume", "--steps", "7", "--disc-start", "100",
+                "--eval-data", "none", "--json");
+        assertEquals(0, changed.code(), changed.err());
+        assertTrue(changed.out().contains("changed on resume: disc_start 3 → 100, steps 6 → 7"), changed.out());
+        assertEquals(7, changed.json().get("steps").asInt());
+        CliTest.assertUserError(diffuse("train-vae", "--out", run.toString(), "--resume", "--channels", "8,32"), "drop --channels");
     }
 
     @Test

@@ -3,8 +3,12 @@ package dev.diffusion4j.train;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.io.ConfigValues;
 import dev.diffusion4j.tensor.Precision;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -29,6 +33,9 @@ public record AutoencoderRecipe(String data, long seed, int steps, int batchSize
             "max_grad_norm", "ema_decay", "kl_weight", "perceptual_weight", "perceptual_network", "perceptual_steps",
             "disc_weight", "disc_start", "critic_warmup", "disc_width", "disc_layers", "checkpoint_every", "keep_checkpoints", "image_size", "channels",
             "precision");
+    /** Settings a resumed run keeps: its data, random streams and the shapes of the networks its checkpoint holds. */
+    private static final Set<String> FIXED_ON_RESUME = Set.of("data", "seed", "perceptual_network", "perceptual_steps", "disc_width",
+            "disc_layers", "image_size", "channels");
 
     public AutoencoderRecipe {
         require(data != null && !data.isBlank(), "data is required (a built-in name or an image folder)");
@@ -80,6 +87,37 @@ public record AutoencoderRecipe(String data, long seed, int steps, int batchSize
      */
     public boolean criticTraining(long step) {
         return discWeight > 0 && step >= discStart - criticWarmup;
+    }
+
+    /**
+     * What resuming a run of this recipe as {@code next} changes, one "key old → new" line per
+     * setting (empty when nothing does). A resumed run may change its length, learning rate, loss
+     * weights, the critic's schedule, EMA decay, precision and checkpointing; what fixes the data,
+     * the random streams or the networks a checkpoint holds cannot change, and naming such a change
+     * is an error.
+     */
+    public List<String> changesOnResume(AutoencoderRecipe next) {
+        Map<String, Object> before = toConfig();
+        Map<String, Object> after = next.toConfig();
+        List<String> fixed = new ArrayList<>();
+        List<String> changes = new ArrayList<>();
+        for (String key : KEYS) {
+            Object a = before.get(key);
+            Object b = after.get(key);
+            if (!Objects.equals(a, b)) {
+                (FIXED_ON_RESUME.contains(key) ? fixed : changes).add(key + " " + a + " → " + b);
+            }
+        }
+        if (perceptualWeight == 0 && next.perceptualWeight > 0) {
+            fixed.add("perceptual_weight 0 → " + next.perceptualWeight + " (the run has no perceptual network)");
+        }
+        if ((emaDecay == 0) != (next.emaDecay == 0)) {
+            fixed.add("ema_decay " + emaDecay + " → " + next.emaDecay + " (an average cannot start or stop mid-run)");
+        }
+        require(fixed.isEmpty(), "a resumed run keeps its data, seed, networks and EMA; cannot change " + String.join(", ", fixed)
+                + " (start a new run for that)");
+        Collections.sort(changes);
+        return changes;
     }
 
     public Map<String, Object> toConfig() {

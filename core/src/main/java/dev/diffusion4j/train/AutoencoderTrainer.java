@@ -26,6 +26,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Trains an {@link AutoencoderKL} with the latent-diffusion recipe (Rombach et al. 2022, §3 and
@@ -89,6 +90,7 @@ public final class AutoencoderTrainer {
     private int summed;
     private long step;
     private double elapsedSeconds;
+    private List<String> changedOnResume = List.of();
 
     private AutoencoderTrainer(Path runDir, AutoencoderRecipe recipe, AutoencoderKLConfig config, ImageDataset data,
                                ImageClassifier perceptualNetwork) {
@@ -135,17 +137,26 @@ public final class AutoencoderTrainer {
 
     /** Reopens the newest checkpoint of {@code runDir}, optionally with a new total step count ({@code newSteps} > 0). */
     public static AutoencoderTrainer resume(Path runDir, int newSteps) {
+        return resume(runDir, b -> newSteps > 0 ? b.steps(newSteps) : b);
+    }
+
+    /**
+     * Reopens the newest checkpoint of {@code runDir} with its recipe changed by {@code changes}
+     * (identity for none); see {@link AutoencoderRecipe#changesOnResume} for what may change and
+     * {@link #changedOnResume()} for what did.
+     */
+    public static AutoencoderTrainer resume(Path runDir, UnaryOperator<AutoencoderRecipe.Builder> changes) {
         Checkpoint ckpt = RunDirectory.latestToResume(runDir);
         Map<String, Object> cfg = ckpt.config();
         AutoencoderKLConfig config = AutoencoderKLConfig.fromConfig(section(cfg, SECTION));
-        AutoencoderRecipe recipe = AutoencoderRecipe.fromConfig(section(cfg, "training"));
-        if (newSteps > 0) {
-            recipe = recipe.toBuilder().steps(newSteps).build();
-        }
+        AutoencoderRecipe saved = AutoencoderRecipe.fromConfig(section(cfg, "training"));
+        AutoencoderRecipe recipe = changes.apply(saved.toBuilder()).build();
+        List<String> changed = saved.changesOnResume(recipe);
         ImageClassifier perceptualNetwork = recipe.perceptualWeight() > 0
                 ? ImageClassifier.load(ckpt.dir().resolve(Checkpoint.PERCEPTUAL_FILE)) : null;
         AutoencoderTrainer t = new AutoencoderTrainer(runDir, recipe, config, openData(recipe), perceptualNetwork);
         t.restore(ckpt);
+        t.changedOnResume = changed;
         return t;
     }
 
@@ -265,6 +276,11 @@ public final class AutoencoderTrainer {
     /** The averaged weights (the raw ones when the run keeps no EMA). */
     public Map<String, Tensor> averagedWeights() {
         return ema != null ? ema.state() : vae.stateDict();
+    }
+
+    /** The settings this resumed run changed from its checkpoint's recipe, "key old → new"; empty for a new run. */
+    public List<String> changedOnResume() {
+        return changedOnResume;
     }
 
     /** Steps completed so far. */

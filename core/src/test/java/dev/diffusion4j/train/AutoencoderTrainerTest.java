@@ -83,6 +83,45 @@ class AutoencoderTrainerTest {
     }
 
     /**
+     * A resumed run applies changed settings from its next step: cut at step 3 and resumed with the
+     * critic's weight at 0, it ends with the autoencoder of a run that never had the critic's term
+     * (which would have entered at step 3), says what changed, records it in its checkpoint, and
+     * refuses to change what the checkpoint fixes.
+     */
+    @Test
+    void resumeAppliesChangedSettingsFromTheNextStep(@TempDir Path tmp) {
+        try (Scope s = Scope.open()) {
+            Path without = tmp.resolve("without");
+            AutoencoderTrainer.create(without, tinyRecipe().discWeight(0).build(), small(4, 2), ClassifierTraining.Listener.NONE)
+                    .run(TrainListener.NONE);
+            Path parts = tmp.resolve("parts");
+            AutoencoderTrainer first = AutoencoderTrainer.create(parts, tinyRecipe().build(), small(4, 2), ClassifierTraining.Listener.NONE);
+            first.run(new TrainListener() {
+                @Override
+                public boolean stopRequested() {
+                    return first.step() == 3;
+                }
+            });
+            AutoencoderTrainer resumed = AutoencoderTrainer.resume(parts, b -> b.discWeight(0));
+            assertEquals(List.of("disc_weight 0.5 → 0.0"), resumed.changedOnResume());
+            resumed.run(TrainListener.NONE);
+            assertTrue(resumed.log().stream().filter(e -> e.step() > 3).allMatch(e -> e.adaptiveWeight() == 0 && e.critic() == 0),
+                    "no critic after the change: " + resumed.log());
+            Map<String, Tensor> a = Checkpoint.open(without).weights(Checkpoint.MODEL_FILE);
+            Map<String, Tensor> b = Checkpoint.open(parts).weights(Checkpoint.MODEL_FILE);
+            a.forEach((k, v) -> assertTrue(v.equal(b.get(k)), k + " differs from the run without the critic's term"));
+            assertEquals(0.0, AutoencoderTrainer.resume(parts, 0).recipe().discWeight(), "the checkpoint records the change");
+            assertTrue(AutoencoderTrainer.resume(parts, 0).changedOnResume().isEmpty());
+
+            String fixed = assertThrows(DiffusionException.class, () -> AutoencoderTrainer.resume(parts, r -> r.seed(8).discWidth(8)))
+                    .getMessage();
+            assertTrue(fixed.contains("seed 7 → 8") && fixed.contains("disc_width 32 → 8"), fixed);
+            String ema = assertThrows(DiffusionException.class, () -> AutoencoderTrainer.resume(parts, r -> r.emaDecay(0))).getMessage();
+            assertTrue(ema.contains("ema_decay"), ema);
+        }
+    }
+
+    /**
      * A short run already reconstructs held-out images better than the baseline with as many numbers
      * per image: 7×7×1 latents against 7×7 area averages upsampled bilinearly — in PSNR, SSIM and
      * reconstruction FID under the shipped Fashion-MNIST classifier.
