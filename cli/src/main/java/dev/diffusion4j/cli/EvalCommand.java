@@ -179,7 +179,8 @@ final class EvalCommand implements Callable<Integer> {
                 r.data(), r.samples(), r.classifier());
         out.printf(Locale.ROOT, "  %-22s %12s %12s%n", "metric", "samples", "real-vs-real");
         out.printf(Locale.ROOT, "  %-22s %12.3f %12.3f%n", "FID", r.fid(), r.fidFloor());
-        out.printf(Locale.ROOT, "  %-22s %12.5f %12.5f   (± %.5f over subsets)%n", "KID", r.kid(), r.kidFloor(), r.kidStd());
+        out.printf(Locale.ROOT, "  %-22s %12.5f %12.5f   %s%n", "KID", r.kid(), r.kidFloor(), Double.isNaN(r.kidStd())
+                ? "(one subset: every image of both sets)" : String.format(Locale.ROOT, "(± %.5f over subsets)", r.kidStd()));
         out.printf(Locale.ROOT, "  %-22s %12.3f %12.3f%n", "precision", r.precision(), r.precisionFloor());
         out.printf(Locale.ROOT, "  %-22s %12.3f %12.3f%n", "recall", r.recall(), r.recallFloor());
         out.printf(Locale.ROOT, "  %-22s %12.3f %12.3f%n", "density", r.density(), r.densityFloor());

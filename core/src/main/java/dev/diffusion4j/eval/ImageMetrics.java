@@ -86,7 +86,9 @@ public final class ImageMetrics {
     /**
      * Kernel Inception Distance (Bińkowski et al. 2018): the unbiased estimate of MMD² with the
      * cubic polynomial kernel k(x, y) = (xᵀy/d + 1)³, averaged over {@code subsets} random subsets of
-     * {@code subsetSize} rows of each set (capped at the smaller set's size).
+     * {@code subsetSize} rows of each set (capped at the smaller set's size). When a subset is the
+     * whole of both sets every subset gives the same value, so it is computed once and its spread is
+     * unknown: the standard deviation is NaN then, not a misleading 0.
      */
     public static Estimate kid(Tensor a, Tensor b, int subsets, int subsetSize, Generator g) {
         checkFeatures(a, b);
@@ -94,11 +96,15 @@ public final class ImageMetrics {
         if (m < 2) {
             throw new DiffusionException("KID needs at least two feature vectors in each set");
         }
-        double[] values = new double[subsets];
+        boolean whole = m == a.size(0) && m == b.size(0);
+        double[] values = new double[whole ? 1 : subsets];
         try (Scope s = Scope.open()) {
             Tensor x = a.to(DType.FLOAT64);
             Tensor y = b.to(DType.FLOAT64);
-            for (int i = 0; i < subsets; i++) {
+            if (whole) {
+                return new Estimate(unbiasedMmd2(x, y), Double.NaN);
+            }
+            for (int i = 0; i < values.length; i++) {
                 try (Scope inner = Scope.open()) {
                     Tensor xs = x.indexSelect(0, Tensor.randperm(g, x.size(0)).narrow(0, 0, m));
                     Tensor ys = y.indexSelect(0, Tensor.randperm(g, y.size(0)).narrow(0, 0, m));

@@ -36,7 +36,9 @@ public final class ImageQuality {
             m.put("fid", fid);
             m.put("fid_floor", fidFloor);
             m.put("kid", kid);
-            m.put("kid_std", kidStd);
+            if (Double.isFinite(kidStd)) { // unknown when the KID subset is every image of both sets
+                m.put("kid_std", kidStd);
+            }
             m.put("kid_floor", kidFloor);
             m.put("precision", precision);
             m.put("recall", recall);

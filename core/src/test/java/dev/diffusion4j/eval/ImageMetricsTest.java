@@ -97,6 +97,12 @@ class ImageMetricsTest {
             ImageMetrics.Estimate shifted = ImageMetrics.kid(a, b.add(0.3), 50, 500, new Generator(1));
             assertTrue(shifted.mean() > 20 * Math.abs(same.mean()), same + " vs " + shifted);
             assertTrue(Math.abs(same.mean()) < 3 * same.std() / Math.sqrt(50) + 1e-3, same.toString());
+            // subsets as large as both sets: one value, the unbiased MMD² of the sets, and no spread to report
+            Tensor a2 = a.narrow(0, 0, 300);
+            Tensor b2 = b.narrow(0, 0, 300).add(0.3);
+            ImageMetrics.Estimate whole = ImageMetrics.kid(a2, b2, 50, 500, new Generator(1));
+            assertEquals(ImageMetrics.unbiasedMmd2(a2.to(DType.FLOAT64), b2.to(DType.FLOAT64)), whole.mean(), 1e-12);
+            assertTrue(Double.isNaN(whole.std()), whole.toString());
         }
     }
 
