@@ -34,8 +34,10 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -199,19 +201,15 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Options a resumed run reads; every other one describes a new run, and giving it with --resume is an error, not ignored. */
+    private static final Set<String> RESUME_OPTIONS = Set.of("--out", "--resume", "--steps", "--latent", "--json");
+
     private Trainer resumeTrainer() {
-        if (data != null) {
-            throw new DiffusionException("--resume continues the run's own data set; drop --data");
-        }
-        if (!variance.equalsIgnoreCase("fixed")) {
-            throw new DiffusionException("--resume keeps the run's own variance head; drop --variance");
-        }
-        if (preset != null || imageSize != null || color != null || flip != null || unetChannels != null) {
-            throw new DiffusionException("--resume keeps the run's own architecture and image settings; drop --preset, --image-size, "
-                    + "--color, --flip and --channels");
-        }
-        if (textEncoder != null) {
-            throw new DiffusionException("--resume keeps the run's text encoder (its checkpoint holds the weights); drop --text-encoder");
+        List<String> ignored = spec.commandLine().getParseResult().matchedOptions().stream()
+                .map(CommandLine.Model.OptionSpec::longestName).filter(name -> !RESUME_OPTIONS.contains(name)).distinct().toList();
+        if (!ignored.isEmpty()) {
+            throw new DiffusionException("--resume continues the run with its own settings (only --steps may extend it); drop "
+                    + String.join(", ", ignored));
         }
         if (latent != null) {
             ModelSpec own = ModelSpec.fromConfig(Checkpoint.readConfig(CheckpointStore.latest(out).orElseThrow(

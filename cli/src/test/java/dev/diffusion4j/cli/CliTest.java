@@ -543,6 +543,8 @@ class CliTest {
         Path out = dir.resolve("r");
         assertEquals(0, diffuse(smallTrain(out, "moons")).code());
         assertUserError(diffuse(smallTrain(out, "moons")), "--resume");
+        // a setting the resumed run would not apply is refused, not silently ignored
+        assertUserError(diffuse("train", "--out", out.toString(), "--resume", "--lr", "0.1", "--ema", "0.9"), "drop --lr, --ema");
         Run more = diffuse("train", "--out", out.toString(), "--resume", "--steps", "300", "--json");
         assertEquals(0, more.code(), more.err());
         assertEquals(300, more.json().get("steps").asInt());
