@@ -38,6 +38,18 @@ class AutoencoderTrainerTest {
                 .criticWarmup(1).perceptualSteps(8).checkpointEvery(3).precision(Precision.FP32).seed(7);
     }
 
+    /** The tiny recipe's run in {@code dir}, stopped after step 3 (its checkpoint written) as if interrupted. */
+    private static AutoencoderTrainer runUntilStep3(Path dir) {
+        AutoencoderTrainer first = AutoencoderTrainer.create(dir, tinyRecipe().build(), small(4, 2), ClassifierTraining.Listener.NONE);
+        first.run(new TrainListener() {
+            @Override
+            public boolean stopRequested() {
+                return first.step() == 3;
+            }
+        });
+        return first;
+    }
+
     /**
      * An interrupted and resumed run ends with the same autoencoder, EMA and critic as an
      * uninterrupted one, bit for bit — across the critic's start (it learns alone at step 2, its
@@ -50,14 +62,7 @@ class AutoencoderTrainerTest {
             Path whole = tmp.resolve("whole");
             AutoencoderTrainer.create(whole, tinyRecipe().build(), small(4, 2), ClassifierTraining.Listener.NONE).run(TrainListener.NONE);
             Path parts = tmp.resolve("parts");
-            AutoencoderTrainer first = AutoencoderTrainer.create(parts, tinyRecipe().build(), small(4, 2), ClassifierTraining.Listener.NONE);
-            first.run(new TrainListener() {
-                @Override
-                public boolean stopRequested() {
-                    return first.step() == 3;
-                }
-            });
-            assertEquals(3, first.step());
+            assertEquals(3, runUntilStep3(parts).step());
             AutoencoderTrainer resumed = AutoencoderTrainer.resume(parts, 0);
             assertEquals(3, resumed.step());
             resumed.run(TrainListener.NONE);
@@ -95,15 +100,9 @@ class AutoencoderTrainerTest {
             AutoencoderTrainer.create(without, tinyRecipe().discWeight(0).build(), small(4, 2), ClassifierTraining.Listener.NONE)
                     .run(TrainListener.NONE);
             Path parts = tmp.resolve("parts");
-            AutoencoderTrainer first = AutoencoderTrainer.create(parts, tinyRecipe().build(), small(4, 2), ClassifierTraining.Listener.NONE);
-            first.run(new TrainListener() {
-                @Override
-                public boolean stopRequested() {
-                    return first.step() == 3;
-                }
-            });
+            runUntilStep3(parts);
             AutoencoderTrainer resumed = AutoencoderTrainer.resume(parts, b -> b.discWeight(0));
-            assertEquals(List.of("disc_weight 0.5 → 0.0"), resumed.changedOnResume());
+            assertEquals(List.of("disc_weight 0.05 → 0.0"), resumed.changedOnResume());
             resumed.run(TrainListener.NONE);
             assertTrue(resumed.log().stream().filter(e -> e.step() > 3).allMatch(e -> e.adaptiveWeight() == 0 && e.critic() == 0),
                     "no critic after the change: " + resumed.log());
