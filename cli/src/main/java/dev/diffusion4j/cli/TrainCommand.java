@@ -34,7 +34,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -205,12 +204,7 @@ final class TrainCommand implements Callable<Integer> {
     private static final Set<String> RESUME_OPTIONS = Set.of("--out", "--resume", "--steps", "--latent", "--json");
 
     private Trainer resumeTrainer() {
-        List<String> ignored = spec.commandLine().getParseResult().matchedOptions().stream()
-                .map(CommandLine.Model.OptionSpec::longestName).filter(name -> !RESUME_OPTIONS.contains(name)).distinct().toList();
-        if (!ignored.isEmpty()) {
-            throw new DiffusionException("--resume continues the run with its own settings (only --steps may extend it); drop "
-                    + String.join(", ", ignored));
-        }
+        ResumeOptions.refuseUnread(spec, RESUME_OPTIONS, "continues the run with its own settings (only --steps may extend it)");
         if (latent != null) {
             ModelSpec own = ModelSpec.fromConfig(Checkpoint.readConfig(CheckpointStore.latest(out).orElseThrow(
                     () -> new DiffusionException(out + " holds no checkpoint to resume"))));

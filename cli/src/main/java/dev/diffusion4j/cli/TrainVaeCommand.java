@@ -31,6 +31,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.ToDoubleFunction;
 import picocli.CommandLine;
@@ -213,18 +214,13 @@ final class TrainVaeCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Options a resumed run reads: where it writes and reports, and those {@link #applyOptions} changes the recipe by. */
+    private static final Set<String> RESUME_OPTIONS = Set.of("--out", "--resume", "--json", "--eval-data", "--eval-images",
+            "--eval-classifier", "--steps", "--batch-size", "--lr", "--kl-weight", "--perceptual-weight", "--disc-weight", "--disc-start",
+            "--critic-warmup", "--ema", "--precision", "--checkpoint-every");
+
     private AutoencoderTrainer resumeTrainer(PrintWriter o) {
-        CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
-        List<String> kept = new ArrayList<>();
-        for (String name : new String[] {"--data", "--image-size", "--color", "--perceptual", "--perceptual-steps", "--channels",
-                "--layers-per-block", "--latent-channels", "--norm-groups", "--seed"}) {
-            if (parsed.hasMatchedOption(name)) {
-                kept.add(name);
-            }
-        }
-        if (!kept.isEmpty()) {
-            throw new DiffusionException("--resume continues the run's own data, networks and seed; drop " + String.join(", ", kept));
-        }
+        ResumeOptions.refuseUnread(spec, RESUME_OPTIONS, "continues the run's own data, networks and seed");
         AutoencoderTrainer trainer = AutoencoderTrainer.resume(out, this::applyOptions);
         if (!trainer.changedOnResume().isEmpty()) {
             o.println("changed on resume: " + String.join(", ", trainer.changedOnResume()));
