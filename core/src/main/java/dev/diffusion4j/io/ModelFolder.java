@@ -32,6 +32,16 @@ public final class ModelFolder {
         Json.write(folder.resolve(CONFIG_FILE), config);
     }
 
+    /**
+     * The weights file of {@code folder}: {@code name} ({@code model.safetensors}), else diffusers'
+     * half-precision variant of it ({@code model.fp16.safetensors}) when only that is there, else
+     * {@code name} (whose absence the reader reports).
+     */
+    public static String weightsFile(Path folder, String name) {
+        String variant = name.replaceFirst("\\.safetensors$", ".fp16.safetensors");
+        return !Files.isRegularFile(folder.resolve(name)) && Files.isRegularFile(folder.resolve(variant)) ? variant : name;
+    }
+
     /** {@code folder}/{@value #CONFIG_FILE} as a map. */
     public static Map<String, Object> readConfig(Path folder) {
         return Json.readMap(folder.resolve(CONFIG_FILE));

@@ -10,6 +10,8 @@ public enum Activation {
     SILU("silu"),
     /** x·Φ(x) (Hendrycks &amp; Gimpel 2016), exact erf form. */
     GELU("gelu"),
+    /** x·σ(1.702x), the sigmoid approximation of GELU that OpenAI's CLIP was trained with (transformers' "quick_gelu"). */
+    QUICK_GELU("quick_gelu"),
     RELU("relu"),
     TANH("tanh");
 
@@ -27,6 +29,7 @@ public enum Activation {
         switch (this) {
             case SILU: return x.silu();
             case GELU: return x.gelu();
+            case QUICK_GELU: return x.mul(x.mul(1.702).sigmoid());
             case RELU: return x.relu();
             default: return x.tanh();
         }
@@ -42,6 +45,6 @@ public enum Activation {
                 return a;
             }
         }
-        throw new DiffusionException("unknown activation '" + name + "': use silu, gelu, relu or tanh");
+        throw new DiffusionException("unknown activation '" + name + "': use silu, gelu, quick_gelu, relu or tanh");
     }
 }

@@ -113,7 +113,7 @@ public final class UNet2DConditionModel extends Module {
     public static UNet2DConditionModel load(Path folder) {
         UNet2DConditionModel unet = new UNet2DConditionModel(UNet2DConditionConfig.fromConfig(ModelFolder.readConfig(folder)),
                 new Generator(0));
-        ModelFolder.readWeights(folder, ModelFolder.DIFFUSERS_WEIGHTS, "a " + UNet2DConditionConfig.CLASS_NAME,
+        ModelFolder.readWeights(folder, ModelFolder.weightsFile(folder, ModelFolder.DIFFUSERS_WEIGHTS), "a " + UNet2DConditionConfig.CLASS_NAME,
                 " (safetensors: pickled .bin files are never read)", unet::loadStateDict);
         return unet;
     }

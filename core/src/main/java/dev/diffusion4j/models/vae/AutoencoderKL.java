@@ -51,7 +51,7 @@ public final class AutoencoderKL extends Module {
      */
     public static AutoencoderKL load(Path folder) {
         AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.fromConfig(ModelFolder.readConfig(folder)), new Generator(0));
-        ModelFolder.readWeights(folder, WEIGHTS_FILE, "an AutoencoderKL", " (safetensors: pickled .bin files are never read)",
+        ModelFolder.readWeights(folder, ModelFolder.weightsFile(folder, WEIGHTS_FILE), "an AutoencoderKL", " (safetensors: pickled .bin files are never read)",
                 vae::loadStateDict);
         return vae;
     }
