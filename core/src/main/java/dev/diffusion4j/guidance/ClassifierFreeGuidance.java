@@ -82,6 +82,9 @@ public final class ClassifierFreeGuidance extends ForwardingDenoiser {
 
     private void requireFits(Condition c, String what) {
         if (model.contextLength() > 0) {
+            if (c.encoded()) {
+                return;   // the model's own text encoder made it; its shape is checked where the network reads it
+            }
             if (!c.prompt() || c.ids().length != model.contextLength()) {
                 throw new DiffusionException("this model is conditioned on text: give a " + what + "prompt (of "
                         + model.contextLength() + " token ids), not a " + what + c);

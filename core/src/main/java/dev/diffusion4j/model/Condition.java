@@ -4,23 +4,34 @@ import dev.diffusion4j.tensor.Tensor;
 import java.util.Arrays;
 
 /**
- * What a conditional model is asked for, one sample's worth: a class label, or the token ids of a
- * prompt. {@link #batch} repeats it as the condition tensor of a batch: int64 [B] for a label,
- * [B, L] for a prompt.
+ * What a conditional model is asked for, one sample's worth: a class label, the token ids of a
+ * prompt, or a prompt already encoded by the model's text encoder (Stable Diffusion's
+ * {@code prompt_embeds}, which long and weighted prompts need). {@link #batch} repeats it as the
+ * condition tensor of a batch: int64 [B] for a label, [B, L] for token ids, [B, L, C] for features.
+ *
+ * @param features the encoded prompt [1, L, C], or null for labels and token ids
  */
-public record Condition(long[] ids, boolean prompt) {
+public record Condition(long[] ids, boolean prompt, Tensor features) {
 
     public Condition {
         ids = ids.clone();
+        if (features != null && (features.dim() != 3 || features.size(0) != 1)) {
+            throw new IllegalArgumentException("an encoded prompt is [1, tokens, channels], got " + Arrays.toString(features.shape()));
+        }
     }
 
     public static Condition ofClass(int label) {
-        return new Condition(new long[] {label}, false);
+        return new Condition(new long[] {label}, false, null);
     }
 
     /** A prompt's token ids as a tokenizer encodes them (start, tokens, end, padding to the context length). */
     public static Condition ofTokens(int[] ids) {
-        return new Condition(Arrays.stream(ids).asLongStream().toArray(), true);
+        return new Condition(Arrays.stream(ids).asLongStream().toArray(), true, null);
+    }
+
+    /** A prompt as the text encoder's features [1, L, C]. */
+    public static Condition ofFeatures(Tensor features) {
+        return new Condition(new long[0], true, features);
     }
 
     /** The class label of a class condition. */
@@ -31,23 +42,34 @@ public record Condition(long[] ids, boolean prompt) {
         return (int) ids[0];
     }
 
+    /** Whether this is an encoded prompt rather than labels or token ids. */
+    public boolean encoded() {
+        return features != null;
+    }
+
     /** This condition for each of {@code batch} samples. */
     public Tensor batch(long batch) {
+        if (features != null) {
+            return features.expand(batch, features.size(1), features.size(2));
+        }
         return prompt ? Tensor.of(ids, 1, ids.length).expand(batch, ids.length) : Tensor.of(ids, 1).expand(batch);
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Condition c && c.prompt == prompt && Arrays.equals(c.ids, ids);
+        return o instanceof Condition c && c.prompt == prompt && Arrays.equals(c.ids, ids) && c.features == features;
     }
 
     @Override
     public int hashCode() {
-        return 31 * Arrays.hashCode(ids) + Boolean.hashCode(prompt);
+        return 31 * Arrays.hashCode(ids) + Boolean.hashCode(prompt) + System.identityHashCode(features);
     }
 
     @Override
     public String toString() {
+        if (features != null) {
+            return "encoded prompt of " + features.size(1) + " tokens";
+        }
         return prompt ? "prompt of " + ids.length + " token ids" : "class " + ids[0];
     }
 }

@@ -10,6 +10,7 @@ import dev.diffusion4j.guidance.ClassifierGuidance;
 import dev.diffusion4j.guidance.ClippedDenoiser;
 import dev.diffusion4j.guidance.DynamicThreshold;
 import dev.diffusion4j.io.Checkpoint;
+import dev.diffusion4j.io.ModelFolder;
 import dev.diffusion4j.model.Condition;
 import dev.diffusion4j.model.CountingDenoiser;
 import dev.diffusion4j.model.Denoiser;
@@ -19,6 +20,8 @@ import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.NoisyClassifier;
 import dev.diffusion4j.model.Normalizer;
 import dev.diffusion4j.model.PrecisionDenoiser;
+import dev.diffusion4j.model.PromptEncoder;
+import dev.diffusion4j.models.sd.StableDiffusionFolder;
 import dev.diffusion4j.models.vae.AutoencoderKL;
 import dev.diffusion4j.models.vae.AutoencoderSource;
 import dev.diffusion4j.oracle.MixtureDenoiser;
@@ -80,6 +83,9 @@ public final class DiffusionPipeline {
     private final MixtureDenoiser exact;
     /** A latent model's decoder; null for models of the data itself. */
     private final AutoencoderKL autoencoder;
+    /** The weights file whose hash names a model read from another tool's folder (its U-Net's); null otherwise. */
+    private Path hashedWeights;
+    private String weightsHash;
 
     private DiffusionPipeline(String name, Checkpoint checkpoint, GenerationRequest.Weights weights, Map<String, Object> config,
             ModelSpec spec, DenoisingNetwork network, MixtureDenoiser exact, AutoencoderKL autoencoder) {
@@ -99,7 +105,8 @@ public final class DiffusionPipeline {
     /** {@code oracle:SPEC} opens the analytic oracle ({@link #oracle}); anything else is a run or checkpoint directory. */
     public static DiffusionPipeline open(String model, GenerationRequest.Weights weights) {
         if (model == null || model.isBlank()) {
-            throw new DiffusionException("model must name a run directory, a checkpoint directory or oracle:NAME");
+            throw new DiffusionException("model must name a run directory, a checkpoint directory, a diffusers pipeline folder or "
+                    + "oracle:NAME");
         }
         return model.startsWith(ORACLE_PREFIX) ? oracle(model.substring(ORACLE_PREFIX.length())) : load(Path.of(model), weights);
     }
@@ -119,8 +126,23 @@ public final class DiffusionPipeline {
         return load(dir, GenerationRequest.Weights.EMA);
     }
 
-    /** A checkpoint with the weights asked for (EMA falls back to the raw weights when the run kept none). */
+    /**
+     * A checkpoint with the weights asked for (EMA falls back to the raw weights when the run kept
+     * none), or a Stable Diffusion pipeline folder saved by diffusers ({@link StableDiffusionFolder}),
+     * which has one set of weights.
+     */
     public static DiffusionPipeline load(Path dir, GenerationRequest.Weights weights) {
+        if (StableDiffusionFolder.isPipelineFolder(dir)) {
+            StableDiffusionFolder.Loaded sd = StableDiffusionFolder.load(dir);
+            sd.spec().network().applyThreadPolicy();
+            Map<String, Object> config = new LinkedHashMap<>(sd.spec().toConfig());
+            config.put("model_index", sd.modelIndex());
+            Path name = dir.toAbsolutePath().normalize().getFileName();
+            DiffusionPipeline pipeline = new DiffusionPipeline(name == null ? dir.toString() : name.toString(), null,
+                    GenerationRequest.Weights.RAW, config, sd.spec(), sd.network(), null, sd.autoencoder());
+            pipeline.hashedWeights = sd.unetWeights();
+            return pipeline;
+        }
         Checkpoint ckpt = Checkpoint.open(dir);
         Map<String, Object> config = ckpt.config();
         ModelSpec spec = ModelSpec.fromConfig(config);
@@ -422,6 +444,9 @@ public final class DiffusionPipeline {
             throw new DiffusionException(name + " is not text-conditioned, so it takes no " + field + "; train one on captioned data"
                     + (numClasses() > 0 ? ", or steer this one with a class" : ""));
         }
+        if (network instanceof PromptEncoder own) {
+            return own.encodePrompt(text, field, warnings);
+        }
         ClipTokenizer.Encoding e = ClipTokenizer.clip().encode(text, contextLength());
         if (e.truncated()) {
             warnings.add("the " + field + " is longer than the model's context of " + contextLength() + " tokens (with start and end) "
@@ -477,6 +502,8 @@ public final class DiffusionPipeline {
             m.put("model_hash", checkpoint.sha256(file).substring(0, 16));
             m.put("weights", weights == GenerationRequest.Weights.EMA ? "ema" : "raw");
             m.put("checkpoint_step", checkpoint.step());
+        } else if (hashedWeights != null) {
+            m.put("model_hash", weightsHash().substring(0, 16));
         }
         m.put("num", r.count());
         m.put("seed", r.seed());
@@ -592,6 +619,14 @@ public final class DiffusionPipeline {
     }
 
     // ------------------------------------------------------------------ the model
+
+    /** SHA-256 of the weights that name a model read from another tool's folder, computed once (gigabytes take seconds). */
+    private synchronized String weightsHash() {
+        if (weightsHash == null) {
+            weightsHash = ModelFolder.sha256(hashedWeights.getParent(), hashedWeights.getFileName().toString());
+        }
+        return weightsHash;
+    }
 
     /** A short name for titles: the run directory's name, or {@code oracle:SPEC}. */
     public String name() {

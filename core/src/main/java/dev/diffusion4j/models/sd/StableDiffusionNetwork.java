@@ -1,0 +1,113 @@
+package dev.diffusion4j.models.sd;
+
+import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.model.Condition;
+import dev.diffusion4j.model.DenoisingNetwork;
+import dev.diffusion4j.model.PromptEncoder;
+import dev.diffusion4j.models.clip.CLIPTextModel;
+import dev.diffusion4j.models.unet.UNet2DConditionModel;
+import dev.diffusion4j.tensor.DType;
+import dev.diffusion4j.tensor.NoGrad;
+import dev.diffusion4j.tensor.Scope;
+import dev.diffusion4j.tensor.Tensor;
+import dev.diffusion4j.tensor.Generator;
+import dev.diffusion4j.text.ClipTokenizer;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Stable Diffusion's denoising network as a pipeline runs it: a prompt is tokenized by the
+ * pipeline's tokenizer and encoded once by its CLIP text encoder (child {@code text_encoder}); the
+ * U-Net (child {@code unet}) cross-attends to those features at every step. The unconditional
+ * branch of guidance is the empty prompt's features, as in diffusers' pipelines.
+ */
+public final class StableDiffusionNetwork extends DenoisingNetwork implements PromptEncoder {
+    private final StableDiffusionConfig config;
+    private final CLIPTextModel textEncoder;
+    private final UNet2DConditionModel unet;
+    private Tensor emptyPrompt;
+
+    public StableDiffusionNetwork(StableDiffusionConfig config, Generator g) {
+        this.config = config;
+        this.textEncoder = child("text_encoder", new CLIPTextModel(config.textEncoder(), g));
+        this.unet = child("unet", new UNet2DConditionModel(config.unet(), g));
+        if (config.textEncoder().hiddenSize() != config.unet().crossAttentionDim()) {
+            throw new DiffusionException("the text encoder's hidden_size " + config.textEncoder().hiddenSize() + " is not the U-Net's "
+                    + "cross_attention_dim " + config.unet().crossAttentionDim() + ": these parts come from different pipelines");
+        }
+    }
+
+    /** The network of already-loaded parts. */
+    public StableDiffusionNetwork(StableDiffusionConfig config, CLIPTextModel textEncoder, UNet2DConditionModel unet) {
+        this.config = config;
+        this.textEncoder = child("text_encoder", textEncoder);
+        this.unet = child("unet", unet);
+    }
+
+    @Override
+    public StableDiffusionConfig config() {
+        return config;
+    }
+
+    public CLIPTextModel textEncoder() {
+        return textEncoder;
+    }
+
+    public UNet2DConditionModel unet() {
+        return unet;
+    }
+
+    public ClipTokenizer tokenizer() {
+        return config.tokenizer();
+    }
+
+    @Override
+    public int contextLength() {
+        return config.tokenizer().contextLength();
+    }
+
+    /** The prompt's last hidden state [1, L, C], as diffusers' {@code encode_prompt} gives it; a prompt cut to the context is warned of. */
+    @Override
+    public Condition encodePrompt(String text, String field, List<String> warnings) {
+        ClipTokenizer.Encoding e = config.tokenizer().encode(text);
+        if (e.truncated()) {
+            warnings.add("the " + field + " is longer than the text encoder's " + contextLength() + " tokens (with start and end) and "
+                    + "was cut to: \"" + config.tokenizer().decode(e) + "\"");
+        }
+        return Condition.ofFeatures(encode(e.ids()));
+    }
+
+    /** Token ids → the text encoder's last hidden state [1, L, C], outliving any scope. */
+    private Tensor encode(int[] ids) {
+        try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
+            Tensor tokens = Tensor.of(Arrays.stream(ids).asLongStream().toArray(), 1, ids.length);
+            return Scope.escape(textEncoder.forward(tokens).lastHiddenState());
+        }
+    }
+
+    @Override
+    public Tensor nullCondition(long batch) {
+        if (emptyPrompt == null) {
+            emptyPrompt = encode(config.tokenizer().encode("").ids());
+        }
+        return emptyPrompt.expand(batch, emptyPrompt.size(1), emptyPrompt.size(2));
+    }
+
+    @Override
+    public Tensor predict(Tensor x, Tensor t) {
+        return predictWithVariance(x, t, null).prediction();
+    }
+
+    /** {@code condition}: encoded prompts [B, L, C] (or int64 token ids [B, L], encoded here); null for the empty prompt. */
+    @Override
+    public Output predictWithVariance(Tensor x, Tensor t, Tensor condition) {
+        Tensor context = condition == null ? nullCondition(x.size(0))
+                : condition.dtype() == DType.INT64 ? textEncoder.forward(condition).lastHiddenState() : condition;
+        return new Output(unet.forward(x, t, context), null);
+    }
+
+    @Override
+    public Output predictWithVariance(Tensor x, Tensor t) {
+        return predictWithVariance(x, t, null);
+    }
+}
