@@ -23,7 +23,7 @@ final class InfoCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(paramLabel = "DIR", description = "Run directory or checkpoint directory.")
+    @Parameters(paramLabel = "DIR", description = "Run directory, checkpoint directory or a diffusers pipeline folder.")
     Path dir;
 
     @Option(names = "--json", description = "Print a one-line JSON summary last.")
@@ -33,6 +33,9 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         DiffusionPipeline pipe = DiffusionPipeline.load(dir);
+        if (pipe.checkpoint() == null) {
+            return pipelineFolder(out, pipe);
+        }
         Path ckpt = pipe.checkpoint().dir();
         Map<String, Object> state = pipe.checkpoint().trainerState();
         Map<String, Object> cfg = pipe.config();
@@ -83,6 +86,29 @@ final class InfoCommand implements Callable<Integer> {
             m.put("elapsed_seconds", elapsed);
             m.put("last_loss", lastLoss);
             m.put("variance_type", varianceType);
+            m.put("config", cfg);
+            JsonLine.print(out, m);
+        }
+        out.flush();
+        return 0;
+    }
+
+    /** A pipeline folder of another tool: its parts, their sizes and what it generates by default. */
+    private int pipelineFolder(PrintWriter out, DiffusionPipeline pipe) {
+        Map<String, Object> cfg = pipe.config();
+        long[] image = pipe.sampleShape();
+        long[] latent = pipe.spec().network().sampleShape();
+        out.println("pipeline:    " + dir + " (" + ((Map<?, ?>) cfg.get("model_index")).get("_class_name") + ")");
+        out.println("model:       " + cfg.get("model"));
+        out.println("scheduler:   " + cfg.get("scheduler"));
+        out.println("images:      " + image[1] + "x" + image[2] + " by default, from " + latent[0] + "x" + latent[1] + "x" + latent[2]
+                + " latents (sizes in multiples of " + pipe.spec().network().sizeMultiple() * image[1] / latent[1] + ")");
+        out.println("prompts:     " + pipe.contextLength() + " tokens");
+        out.printf(Locale.ROOT, "parameters:  %,d (text encoder and U-Net)%n", pipe.parameterCount());
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("pipeline", dir.toString());
+            m.put("parameters", pipe.parameterCount());
             m.put("config", cfg);
             JsonLine.print(out, m);
         }

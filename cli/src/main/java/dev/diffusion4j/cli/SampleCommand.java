@@ -38,8 +38,9 @@ final class SampleCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--model", required = true,
-            description = "Run or checkpoint directory written by 'diffuse train', or oracle:NAME|FILE.json: the exact denoiser of a "
-                    + "Gaussian mixture (8gaussians, 25gaussians, or a mixture file), no training needed.")
+            description = "Run or checkpoint directory written by 'diffuse train'; a Stable Diffusion 1.x/2.x pipeline folder saved by "
+                    + "diffusers (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/); or oracle:NAME|FILE.json: the exact "
+                    + "denoiser of a Gaussian mixture (8gaussians, 25gaussians, or a mixture file), no training needed.")
     String model;
 
     @Mixin
