@@ -88,3 +88,152 @@ def install():
     _mod("safetensors", __version__="0.8.0")
     _mod("safetensors.torch", save_file=st_io.save_file, load_file=st_io.load_file, load=st_io.load,
          save=st_io.save)
+
+
+# ---------------- transformers (for the CLIP text encoder, the slow CLIPTokenizer and whole pipelines) ----------------
+TRANSFORMERS_SRC = "/tmp/tf-src"  # transformers-4.57.6-py3-none-any.whl extracted here (it is a zip); env TRANSFORMERS_SRC
+
+
+class _NoTqdm:
+    """A progress bar that shows nothing: diffusers' pipelines call tqdm(total=...) / tqdm(iterable) at run time."""
+
+    def __init__(self, iterable=None, *args, **kwargs):
+        self.iterable = iterable
+
+    def __iter__(self):
+        return iter(self.iterable)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n=1):
+        pass
+
+    def close(self):
+        pass
+
+
+class _SafeOpen:
+    """safetensors.safe_open over st_io: transformers' from_pretrained reads the metadata, keys and tensors with it."""
+
+    class _Slice:
+        def __init__(self, tensor, dtype_name):
+            self.tensor, self.dtype_name = tensor, dtype_name
+
+        def __getitem__(self, index):
+            return self.tensor[index]
+
+        def get_shape(self):
+            return list(self.tensor.shape)
+
+        def get_dtype(self):
+            return self.dtype_name
+
+    def __init__(self, filename, framework="pt", device="cpu"):
+        import st_io
+        header = st_io.read_header(filename)
+        self._meta = header.get("__metadata__")
+        self._dtypes = {k: v["dtype"] for k, v in header.items() if k != "__metadata__"}
+        self._tensors = st_io.load_file(filename, device=device)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def metadata(self):
+        return self._meta
+
+    def keys(self):
+        return list(self._tensors)
+
+    def get_tensor(self, name):
+        return self._tensors[name]
+
+    def get_slice(self, name):
+        return _SafeOpen._Slice(self._tensors[name], self._dtypes[name])
+
+
+def _one_shard(state_dict, *, filename_pattern, max_shard_size=None, **kwargs):
+    """huggingface_hub.split_torch_state_dict_into_shards for tiny models: everything in one unsharded file."""
+    name = filename_pattern.format(suffix="")
+    return types.SimpleNamespace(is_sharded=False, metadata={}, filename_to_tensors={name: list(state_dict)},
+                                 tensor_to_filename={k: name for k in state_dict})
+
+
+def install_transformers(src=None):
+    """install() plus what transformers 4.57.6 needs to import from its extracted wheel without tokenizers,
+    huggingface_hub and safetensors installed, found by iterating `from transformers import CLIPTextModel,
+    CLIPTextModelWithProjection, CLIPTokenizer, CLIPTextConfig` and diffusers' StableDiffusionPipeline.  Call it
+    BEFORE golden_common (which imports diffusers: diffusers binds tqdm at import and detects transformers then).
+    Only the slow (pure Python) tokenizers work; none of the stubs takes part in a computation except
+    safetensors.safe_open, storage_ptr/storage_size (real, over st_io and torch) and a one-shard
+    split_torch_state_dict_into_shards (for save_pretrained)."""
+    import builtins
+    import os
+    src = src or os.environ.get("TRANSFORMERS_SRC", TRANSFORMERS_SRC)
+    if not os.path.isdir(os.path.join(src, "transformers")):
+        raise SystemExit(f"transformers' source not found in {src}: extract transformers-4.57.6-py3-none-any.whl "
+                         f"there (python -m zipfile -e WHEEL {src}) or set TRANSFORMERS_SRC")
+    if src not in sys.path:
+        sys.path.insert(0, src)  # with its .dist-info: importlib.metadata then finds transformers' version too
+    install()
+    if "tokenizers" in sys.modules:
+        return
+    # huggingface_hub: names imported at module level by transformers' utils/hub.py, modeling_utils.py, ...
+    hub = sys.modules["huggingface_hub"]
+    for n in ["get_full_repo_name", "create_branch", "create_commit", "hf_hub_url", "list_repo_tree",
+              "try_to_load_from_cache", "list_repo_files", "get_repo_discussions",
+              "get_cached_repo_tree", "read_dduf_file"]:  # the last two: diffusers' pipeline_utils.py
+        setattr(hub, n, _unavailable(n))
+    for n in ["CommitOperationAdd", "Discussion", "HfApi"]:
+        setattr(hub, n, _cls(n))
+    hub._CACHED_NO_EXIST = object()
+    hub.split_torch_state_dict_into_shards = _one_shard  # transformers' and diffusers' save_pretrained
+    sys.modules["huggingface_hub.file_download"].http_get = _unavailable("http_get")
+    hub_utils = sys.modules["huggingface_hub.utils"]
+    for n in ["GatedRepoError", "LocalEntryNotFoundError", "OfflineModeIsEnabled"]:
+        setattr(hub_utils, n, _cls(n, Exception))
+    for n in ["build_hf_headers", "get_session", "hf_raise_for_status"]:
+        setattr(hub_utils, n, _unavailable(n))
+    hub_utils.are_progress_bars_disabled = lambda: True  # called at import by transformers.utils.logging
+    consts = sys.modules["huggingface_hub.constants"]
+    consts.default_cache_path = consts.HF_HUB_CACHE = "/tmp/hf_home_stub/hub"
+    _mod("huggingface_hub.errors", EntryNotFoundError=hub_utils.EntryNotFoundError,
+         CachedRepoTreeNotFoundError=_cls("CachedRepoTreeNotFoundError", Exception))
+    _mod("httpx", NetworkError=_cls("NetworkError", Exception))  # diffusers' pipeline_utils.py, in an except clause
+    # transformers' own dependency check reads installed distributions' metadata (tokenizers, huggingface-hub, ...)
+    m = types.ModuleType("transformers.dependency_versions_check")
+    m.dep_version_check = lambda pkg, hint=None: None
+    sys.modules[m.__name__] = m
+    # tokenizers: imported at module level by convert_slow_tokenizer.py and integrations/ggml.py; it has no
+    # distribution metadata, so transformers' is_tokenizers_available() stays False (the slow tokenizers are used)
+    tok = _mod("tokenizers", __version__="0.0.0-stub")
+    for n in ["AddedToken", "Regex", "Tokenizer", "Encoding"]:
+        setattr(tok, n, _cls(n))
+    for n in ["decoders", "normalizers", "pre_tokenizers", "processors", "models", "trainers"]:
+        _mod("tokenizers." + n)
+    for n in ["BPE", "Unigram", "WordPiece", "WordLevel"]:
+        setattr(sys.modules["tokenizers.models"], n, _cls(n))
+    # tokenization_utils_base.py evaluates the annotation `EncodingFast` (bound only when tokenizers is available)
+    # while defining BatchEncoding: without tokenizers 4.57.6 fails with NameError unless the name resolves
+    builtins.EncodingFast = tok.Encoding
+    # safetensors: the reader transformers' from_pretrained uses, and the storage helpers of save_pretrained
+    st = sys.modules["safetensors"]
+    st.safe_open = _SafeOpen
+    sys.modules["safetensors.torch"].storage_ptr = lambda t: t.untyped_storage().data_ptr()
+    sys.modules["safetensors.torch"].storage_size = lambda t: t.untyped_storage().nbytes()
+    # tqdm: a working no-op bar (diffusers' pipelines iterate through it)
+    sys.modules["tqdm"].tqdm = _NoTqdm
+    sys.modules["tqdm.auto"].tqdm = _NoTqdm
+    # Without tokenizers, transformers 4.57.6 defines its own AddedToken, but PreTrainedTokenizer.__init__ cannot
+    # use it: it is a @dataclass(eq=True) and so unhashable, yet tested with `token in dict` (TypeError), and it has
+    # no __setstate__, which _add_tokens calls. Give it tokenizers' AddedToken's: a hash of the content and a
+    # __setstate__ that sets the attributes given (its equality and __getstate__ are unchanged).
+    from transformers import tokenization_utils_base
+    tokenization_utils_base.AddedToken.__hash__ = lambda self: hash(self.content)
+    tokenization_utils_base.AddedToken.__setstate__ = lambda self, state: self.__dict__.update(state)

@@ -78,6 +78,9 @@ public final class ClipTokenizer {
     private final Map<String, Integer> ids;
     private final String[] pieces;
     private final Map<String, Integer> mergeRanks;
+    private final List<String[]> merges;
+    /** Tokens matched in the raw text before cleaning and kept whole (transformers' added tokens), longest first. */
+    private final List<String> specials;
     private final Map<String, String[]> cache = new ConcurrentHashMap<>();
     private final Cleaning cleaning;
     private final int startId;
@@ -97,7 +100,7 @@ public final class ClipTokenizer {
      *               null to pad with id 0
      */
     private ClipTokenizer(Map<String, Integer> vocab, List<String[]> merges, Cleaning cleaning, String pad, String unknown,
-                          int contextLength, String source) {
+                          List<String> specials, int contextLength, String source) {
         int printable = 0;
         for (int b = 0; b < 256; b++) {
             if (isPrintable(b)) {
@@ -116,6 +119,7 @@ public final class ClipTokenizer {
             }
             pieces[id] = piece;
         });
+        this.merges = List.copyOf(merges);
         this.mergeRanks = new HashMap<>(2 * merges.size());
         for (int r = 0; r < merges.size(); r++) {
             mergeRanks.put(pairKey(merges.get(r)[0], merges.get(r)[1]), r);   // a repeated pair keeps its last rank, as a dict built from the list does
@@ -126,6 +130,10 @@ public final class ClipTokenizer {
         this.padId = pad == null ? 0 : id(pad, source);
         this.unknownId = id(unknown, source);
         this.contextLength = contextLength;
+        for (String special : specials) {
+            id(special, source);
+        }
+        this.specials = specials.stream().distinct().sorted(java.util.Comparator.comparingInt(String::length).reversed()).toList();
         cache.put(START_TOKEN, new String[] {START_TOKEN});
         cache.put(END_TOKEN, new String[] {END_TOKEN});
     }
@@ -150,7 +158,8 @@ public final class ClipTokenizer {
             synchronized (ClipTokenizer.class) {
                 if (shared == null) {
                     List<String[]> merges = readMerges();
-                    shared = new ClipTokenizer(clipVocabulary(merges), merges, Cleaning.CLIP, null, END_TOKEN, CONTEXT_LENGTH, MERGES);
+                    shared = new ClipTokenizer(clipVocabulary(merges), merges, Cleaning.CLIP, null, END_TOKEN, List.of(), CONTEXT_LENGTH,
+                            MERGES);
                 }
                 t = shared;
             }
@@ -198,7 +207,9 @@ public final class ClipTokenizer {
      * reads it: {@code vocab.json} (piece → id), {@code merges.txt} (one ranked pair per line after a
      * version line), and from {@code tokenizer_config.json} / {@code special_tokens_map.json} the
      * padding and unknown tokens and {@code model_max_length}. Text is cleaned as transformers does
-     * without ftfy ({@link Cleaning#TRANSFORMERS}).
+     * without ftfy ({@link Cleaning#TRANSFORMERS}), and the special tokens (start, end, padding, unknown
+     * and any other the config adds) are matched in the raw text first and kept whole, as transformers'
+     * added tokens are: with SD 2.x's padding token "!", "wow!!!" ends in three "!" tokens.
      */
     public static ClipTokenizer load(Path folder) {
         Path vocabFile = folder.resolve("vocab.json");
@@ -242,9 +253,42 @@ public final class ClipTokenizer {
         }
         String pad = tokenName(config.getOrDefault("pad_token", END_TOKEN), "pad_token", folder);
         String unknown = tokenName(config.getOrDefault("unk_token", END_TOKEN), "unk_token", folder);
+        List<String> specials = new ArrayList<>(List.of(START_TOKEN, END_TOKEN, pad, unknown));
+        if (config.get("added_tokens_decoder") instanceof Map<?, ?> added) {
+            for (Object token : added.values()) {
+                specials.add(tokenName(token, "added_tokens_decoder", folder));
+            }
+        }
         Object max = config.get("model_max_length");
         int context = max instanceof Number n && n.doubleValue() >= 2 && n.doubleValue() <= 4096 ? n.intValue() : CONTEXT_LENGTH;
-        return new ClipTokenizer(vocab, merges, Cleaning.TRANSFORMERS, pad, unknown, context, folder.toString());
+        return new ClipTokenizer(vocab, merges, Cleaning.TRANSFORMERS, pad, unknown, specials, context, folder.toString());
+    }
+
+    /**
+     * Writes this tokenizer as a {@code tokenizer/} folder transformers' {@code CLIPTokenizer} reads:
+     * vocab.json, merges.txt and a tokenizer_config.json naming the padding token and the context.
+     */
+    public void save(Path folder) {
+        try {
+            Files.createDirectories(folder);
+            Map<String, Object> vocab = new java.util.TreeMap<>();
+            ids.forEach(vocab::put);
+            Json.write(folder.resolve("vocab.json"), vocab);
+            List<String> lines = new ArrayList<>(merges.size() + 1);
+            lines.add("#version: 0.2");
+            merges.forEach(m -> lines.add(m[0] + " " + m[1]));
+            Files.write(folder.resolve("merges.txt"), lines, StandardCharsets.UTF_8);
+            Map<String, Object> config = new java.util.LinkedHashMap<>();
+            config.put("tokenizer_class", "CLIPTokenizer");
+            config.put("model_max_length", contextLength);
+            config.put("bos_token", START_TOKEN);
+            config.put("eos_token", END_TOKEN);
+            config.put("unk_token", pieces[unknownId]);
+            config.put("pad_token", pieces[padId]);
+            Json.write(folder.resolve("tokenizer_config.json"), config);
+        } catch (IOException e) {
+            throw new DiffusionException("could not write the tokenizer to " + folder + ": " + e.getMessage(), e);
+        }
     }
 
     /** A special token as transformers writes it: a string, or an object with its {@code content}. */
@@ -285,13 +329,35 @@ public final class ClipTokenizer {
     /** The token ids of {@code text}, without start/end markers or padding. */
     public int[] tokenize(String text) {
         List<Integer> out = new ArrayList<>();
+        int from = 0;
+        while (from <= text.length()) {
+            // the earliest special token, the longest where several start there
+            int at = text.length();
+            String special = null;
+            for (String t : specials) {
+                int i = text.indexOf(t, from);
+                if (i >= 0 && i < at) {
+                    at = i;
+                    special = t;
+                }
+            }
+            tokenizeText(text.substring(from, at), out);
+            if (special == null) {
+                break;
+            }
+            out.add(ids.get(special));
+            from = at + special.length();
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private void tokenizeText(String text, List<Integer> out) {
         Matcher m = WORDS.matcher(cleaning == Cleaning.CLIP ? clean(text) : cleanAsTransformers(text));
         while (m.find()) {
             for (String piece : bpe(toByteChars(m.group()))) {
                 out.add(ids.getOrDefault(piece, unknownId));
             }
         }
-        return out.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /**
