@@ -206,6 +206,12 @@ final class RequestOptions {
         set("cfg_rescale", value);
     }
 
+    @Option(names = "--clip-skip", description = "Read prompts from the text encoder's state this many layers before its last, "
+            + "as checkpoints tuned on it ask (Stable Diffusion pipelines; default: 0, the last).", paramLabel = "CLIP_SKIP")
+    void clipSkip(String value) {
+        set("clip_skip", value);
+    }
+
     @Option(names = "--classifier-scale", description = "With --class: classifier guidance of this strength s instead of "
             + "classifier-free guidance, D + s*sigma^2*grad log p(class | x) (Dhariwal & Nichol 2021). Needs a classifier of noisy "
             + "samples: the analytic oracles (oracle:NAME) have an exact one, for which s = 1 samples the class exactly; image "

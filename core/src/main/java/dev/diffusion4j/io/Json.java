@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -21,7 +22,8 @@ import java.util.Map;
 /**
  * The project's one JSON configuration: pretty-printed output with sorted keys (so files diff
  * cleanly), lenient about unknown properties (so newer files load in older code), strict about
- * trailing garbage.
+ * trailing garbage. NaN and ±Infinity are read as Python's json module writes them: diffusers'
+ * scheduler configs hold {@code "lambda_min_clipped": -Infinity}.
  */
 public final class Json {
     private static final ObjectMapper MAPPER = JsonMapper.builder()
@@ -30,6 +32,7 @@ public final class Json {
             .enable(JsonNodeFeature.WRITE_PROPERTIES_SORTED)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
             .build();
 
     private Json() {

@@ -9,8 +9,9 @@ import java.util.List;
  */
 public interface PromptEncoder {
     /**
-     * {@code text} as this network's condition; {@code field} names the request's field in messages,
-     * and what the encoding had to change (a prompt cut to the context) is added to {@code warnings}.
+     * {@code text} as this network's condition, read {@code clipSkip} layers before the text encoder's
+     * last (0: the last); {@code field} names the request's field in messages, and what the encoding
+     * had to change (a prompt cut to the context) is added to {@code warnings}.
      */
-    Condition encodePrompt(String text, String field, List<String> warnings);
+    Condition encodePrompt(String text, int clipSkip, String field, List<String> warnings);
 }

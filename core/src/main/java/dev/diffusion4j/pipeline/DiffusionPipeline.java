@@ -350,9 +350,11 @@ public final class DiffusionPipeline {
             Condition positive;
             Condition negative = null;
             if (r.prompt() != null) {
-                positive = promptCondition(r.prompt(), "prompt", warnings);
+                positive = promptCondition(r.prompt(), r.clipSkip(), "prompt", warnings);
                 if (r.negative() != null) {
-                    negative = promptCondition(r.negative(), "negative", warnings);
+                    negative = promptCondition(r.negative(), r.clipSkip(), "negative", warnings);
+                } else if (r.clipSkip() > 0 && network instanceof PromptEncoder own) {
+                    negative = own.encodePrompt("", r.clipSkip(), "negative", warnings);   // the empty prompt, read at the same layer
                 }
             } else {
                 positive = Condition.ofClass(classLabel(r.label(), "class"));
@@ -439,13 +441,17 @@ public final class DiffusionPipeline {
                 : owner + " knows " + String.join(", ", names) + " (or indices 0 to " + (classes - 1) + ")"));
     }
 
-    private Condition promptCondition(String text, String field, List<String> warnings) {
+    private Condition promptCondition(String text, int clipSkip, String field, List<String> warnings) {
         if (contextLength() == 0) {
             throw new DiffusionException(name + " is not text-conditioned, so it takes no " + field + "; train one on captioned data"
                     + (numClasses() > 0 ? ", or steer this one with a class" : ""));
         }
         if (network instanceof PromptEncoder own) {
-            return own.encodePrompt(text, field, warnings);
+            return own.encodePrompt(text, clipSkip, field, warnings);
+        }
+        if (clipSkip > 0) {
+            throw new DiffusionException("clip_skip reads a pretrained text encoder's earlier layers; " + name + " trained its own text "
+                    + "encoder with its last layer, so give clip_skip 0");
         }
         ClipTokenizer.Encoding e = ClipTokenizer.clip().encode(text, contextLength());
         if (e.truncated()) {
@@ -534,6 +540,9 @@ public final class DiffusionPipeline {
             }
             if (r.cfgRescale() > 0) {
                 m.put("cfg_rescale", r.cfgRescale());
+            }
+            if (r.clipSkip() > 0) {
+                m.put("clip_skip", r.clipSkip());
             }
         }
         m.put("threshold", r.threshold().configName());

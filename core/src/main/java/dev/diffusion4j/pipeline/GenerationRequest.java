@@ -80,6 +80,7 @@ public final class GenerationRequest {
     private final double guidanceLow;
     private final double guidanceHigh;
     private final double cfgRescale;
+    private final int clipSkip;
     private final double classifierScale;
     private final Path classifier;
     private final Threshold threshold;
@@ -103,6 +104,7 @@ public final class GenerationRequest {
         this.guidanceLow = b.guidanceLow;
         this.guidanceHigh = b.guidanceHigh;
         this.cfgRescale = b.cfgRescale;
+        this.clipSkip = b.clipSkip;
         this.classifierScale = b.classifierScale;
         this.classifier = b.classifier;
         this.threshold = b.threshold;
@@ -221,6 +223,15 @@ public final class GenerationRequest {
         return cfgRescale;
     }
 
+    /**
+     * "Clip skip": prompts are read from the text encoder's state this many layers before its last
+     * (then final-normalised), as users of Stable Diffusion 1.x checkpoints tuned on it ask; 0 reads
+     * the last. Applies to the prompt and the negative prompt alike.
+     */
+    public int clipSkip() {
+        return clipSkip;
+    }
+
     /** Classifier guidance strength s; NaN when classifier guidance is off. */
     public double classifierScale() {
         return classifierScale;
@@ -271,6 +282,7 @@ public final class GenerationRequest {
         private double guidanceLow = 0;
         private double guidanceHigh = Double.POSITIVE_INFINITY;
         private double cfgRescale;
+        private int clipSkip;
         private double classifierScale = Double.NaN;
         private Path classifier;
         private Threshold threshold = Threshold.STATIC;
@@ -297,6 +309,7 @@ public final class GenerationRequest {
             guidanceLow = r.guidanceLow;
             guidanceHigh = r.guidanceHigh;
             cfgRescale = r.cfgRescale;
+            clipSkip = r.clipSkip;
             classifierScale = r.classifierScale;
             classifier = r.classifier;
             threshold = r.threshold;
@@ -360,6 +373,11 @@ public final class GenerationRequest {
             return this;
         }
 
+        public Builder clipSkip(int v) {
+            clipSkip = v;
+            return this;
+        }
+
         public Builder cfgRescale(double v) {
             cfgRescale = v;
             return this;
@@ -416,7 +434,7 @@ public final class GenerationRequest {
          * dashes, and the studio's JSON).
          */
         public static final List<String> FIELDS = List.of("model", "weights", "num", "seed", "size", "class", "prompt", "negative",
-                "guidance", "guidance_interval", "cfg_rescale", "classifier_scale", "classifier", "threshold", "threshold_percentile",
+                "guidance", "guidance_interval", "cfg_rescale", "clip_skip", "classifier_scale", "classifier", "threshold", "threshold_percentile",
                 "sampler", "steps", "sigma_schedule", "rho", "spacing", "eta", "variance", "s_churn", "s_tmin", "s_tmax", "s_noise",
                 "order", "variant", "sde", "predictor", "snr", "corrector_steps", "langevin_eps", "level_steps", "final_denoise", "rtol",
                 "atol", "precision");
@@ -453,6 +471,7 @@ public final class GenerationRequest {
                     guidanceInterval(number(name, lh[0]), number(name, lh[1]));
                 }
                 case "cfg_rescale" -> cfgRescale(number(name, v));
+                case "clip_skip" -> clipSkip(integer(name, v));
                 case "classifier_scale" -> classifierScale(number(name, v));
                 case "classifier" -> classifier(v.equals("exact") ? null : Path.of(v));
                 case "threshold" -> threshold(Threshold.parse(v));
@@ -543,6 +562,8 @@ public final class GenerationRequest {
             require(guidanceLow >= 0 && guidanceHigh >= guidanceLow, "guidance_interval needs 0 ≤ low ≤ high, got ["
                     + guidanceLow + ", " + guidanceHigh + "]");
             require(cfgRescale >= 0 && cfgRescale <= 1, "cfg_rescale must be in [0, 1], got " + cfgRescale);
+            require(clipSkip >= 0, "clip_skip must be 0 (the text encoder's last layer) or more, got " + clipSkip);
+            require(clipSkip == 0 || prompt != null, "clip_skip changes how a prompt is read: give a prompt");
             require(thresholdPercentile > 0 && thresholdPercentile <= 1, "threshold_percentile must be in (0, 1], got " + thresholdPercentile);
             return new GenerationRequest(this);
         }

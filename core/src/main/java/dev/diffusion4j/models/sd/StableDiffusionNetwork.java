@@ -66,29 +66,38 @@ public final class StableDiffusionNetwork extends DenoisingNetwork implements Pr
         return config.tokenizer().contextLength();
     }
 
-    /** The prompt's last hidden state [1, L, C], as diffusers' {@code encode_prompt} gives it; a prompt cut to the context is warned of. */
+    /**
+     * The prompt's features [1, L, C], as diffusers' {@code encode_prompt} gives them: the text
+     * encoder's last hidden state, or with clip skip k the final-normalised state k layers before it.
+     * A prompt cut to the context is warned of.
+     */
     @Override
-    public Condition encodePrompt(String text, String field, List<String> warnings) {
+    public Condition encodePrompt(String text, int clipSkip, String field, List<String> warnings) {
+        if (clipSkip >= config.textEncoder().numHiddenLayers()) {
+            throw new DiffusionException("clip_skip " + clipSkip + " skips every layer of the text encoder, which has "
+                    + config.textEncoder().numHiddenLayers());
+        }
         ClipTokenizer.Encoding e = config.tokenizer().encode(text);
         if (e.truncated()) {
             warnings.add("the " + field + " is longer than the text encoder's " + contextLength() + " tokens (with start and end) and "
                     + "was cut to: \"" + config.tokenizer().decode(e) + "\"");
         }
-        return Condition.ofFeatures(encode(e.ids()));
+        return Condition.ofFeatures(encode(e.ids(), clipSkip));
     }
 
-    /** Token ids → the text encoder's last hidden state [1, L, C], outliving any scope. */
-    private Tensor encode(int[] ids) {
+    /** Token ids → the text encoder's features [1, L, C] (clip skip k: k layers before the last), outliving any scope. */
+    private Tensor encode(int[] ids, int clipSkip) {
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
             Tensor tokens = Tensor.of(Arrays.stream(ids).asLongStream().toArray(), 1, ids.length);
-            return Scope.escape(textEncoder.forward(tokens).lastHiddenState());
+            CLIPTextModel.Output out = textEncoder.forward(tokens);
+            return Scope.escape(clipSkip == 0 ? out.lastHiddenState() : textEncoder.finalLayerNorm(out.fromEnd(clipSkip)));
         }
     }
 
     @Override
     public Tensor nullCondition(long batch) {
         if (emptyPrompt == null) {
-            emptyPrompt = encode(config.tokenizer().encode("").ids());
+            emptyPrompt = encode(config.tokenizer().encode("").ids(), 0);
         }
         return emptyPrompt.expand(batch, emptyPrompt.size(1), emptyPrompt.size(2));
     }
