@@ -1,0 +1,59 @@
+package dev.diffusion4j.cli;
+
+import static dev.diffusion4j.cli.CliTest.diffuse;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.diffusion4j.io.PngWriter;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code diffuse sample} and {@code diffuse info} on a Stable Diffusion pipeline folder saved by
+ * diffusers (the tiny random one core's golden tests read): prompts, negative prompts and clip skip
+ * go in, a PNG with the run's parameters comes out, and {@code --from} makes the same image again.
+ */
+class StableDiffusionCliTest {
+    private static final String FOLDER = Path.of("..", "core", "src", "test", "resources", "golden", "sd_pipeline").toString();
+
+    @Test
+    void generatesFromAPipelineFolderAndAgainFromItsPng(@TempDir Path dir) throws Exception {
+        Path png = dir.resolve("cube.png");
+        CliTest.Run r = diffuse("sample", "--model", FOLDER, "--prompt", "a red cube on a table", "--negative", "blurry",
+                "--clip-skip", "1", "--guidance", "7.5", "--size", "16x16", "--sampler", "euler", "--steps", "3", "--seed", "42",
+                "--num", "2", "--out", png.toString());
+        assertEquals(0, r.code(), r.err());
+        Map<String, String> meta = PngWriter.readText(png);
+        assertEquals("a red cube on a table", meta.get("prompt"));
+        assertEquals("blurry", meta.get("negative"));
+        assertEquals("1", meta.get("clip_skip"));
+        assertEquals("sd_pipeline", meta.get("model"));
+        assertEquals(16, meta.get("model_hash").length());
+        assertEquals("16x16", meta.get("size"));
+
+        Path again = dir.resolve("again.png");
+        assertEquals(0, diffuse("sample", "--model", FOLDER, "--from", png.toString(), "--out", again.toString()).code());
+        assertArrayEquals(pixels(ImageIO.read(png.toFile())), pixels(ImageIO.read(again.toFile())), "the same run, the same image");
+    }
+
+    @Test
+    void infoDescribesTheFolderAndBadRequestsAreOneLine(@TempDir Path dir) {
+        String unused = dir.resolve("unused.png").toString();
+        CliTest.Run info = diffuse("info", FOLDER);
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("StableDiffusionPipeline") && info.out().contains("16x16"), info.out());
+        CliTest.assertUserError(diffuse("sample", "--model", FOLDER, "--prompt", "a cube", "--clip-skip", "3", "--size", "16x16",
+                "--steps", "1", "--out", unused), "clip_skip 3 skips every layer");
+        CliTest.assertUserError(diffuse("sample", "--model", FOLDER, "--prompt", "a cube", "--size", "14x14", "--steps", "1",
+                "--out", unused), "multiples of 4");
+    }
+
+    private static int[] pixels(BufferedImage image) {
+        return image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
+    }
+}
