@@ -12,19 +12,63 @@ import java.util.Optional;
  * {@link Prediction} parameterisation to x̂₀. A network that {@link NoisePredictor#learnsVariance()
  * learns its variance} makes this a {@link LearnedVariance} too, with u = (v + 1)/2 from the same
  * evaluation. A conditional network makes it a {@link ConditionalDenoiser}; unconditional calls
- * then pass the null condition.
+ * then pass the null condition. {@link #withTimesteps} pins the timestep fed at given levels, for
+ * schedulers that feed the network another t than the level's own (a rounded one, say).
  */
 public final class DiscreteDenoiser implements ConditionalDenoiser {
     private final NoisePredictor network;
     private final NoiseSchedule schedule;
     private final Prediction prediction;
     private final double[] sigmas;
+    /** Levels whose timestep is pinned, and those timesteps; empty when t(σ) is always interpolated. */
+    private final double[] pinnedSigmas;
+    private final double[] pinnedTimesteps;
 
     public DiscreteDenoiser(NoisePredictor network, NoiseSchedule schedule, Prediction prediction) {
+        this(network, schedule, prediction, new double[0], new double[0]);
+    }
+
+    private DiscreteDenoiser(NoisePredictor network, NoiseSchedule schedule, Prediction prediction, double[] pinnedSigmas,
+                             double[] pinnedTimesteps) {
         this.network = network;
         this.schedule = schedule;
         this.prediction = prediction;
         this.sigmas = schedule.sigmasForSampling();
+        if (pinnedSigmas.length != pinnedTimesteps.length) {
+            throw new IllegalArgumentException("one timestep per pinned level: " + pinnedSigmas.length + " levels, "
+                    + pinnedTimesteps.length + " timesteps");
+        }
+        this.pinnedSigmas = pinnedSigmas.clone();
+        this.pinnedTimesteps = pinnedTimesteps.clone();
+    }
+
+    /**
+     * This denoiser feeding the network timestep {@code timesteps[i]} at level {@code levels[i]} (within
+     * float32 rounding of it) and t(σ) anywhere else: diffusers' DPM-Solver with Karras levels, for one,
+     * runs the U-Net at round(t(σ)).
+     */
+    public DiscreteDenoiser withTimesteps(double[] levels, double[] timesteps) {
+        return new DiscreteDenoiser(network, schedule, prediction, levels, timesteps);
+    }
+
+    /** The network's timestep for each noise level of {@code sigma} [B] (or [1]). */
+    private Tensor timestep(Tensor sigma) {
+        Tensor t = schedule.sigmaToT(sigma);
+        if (pinnedSigmas.length == 0) {
+            return t;
+        }
+        double[] s = sigma.toDoubleArray();
+        double[] out = t.toDoubleArray();
+        boolean pinned = false;
+        for (int i = 0; i < s.length; i++) {
+            for (int k = 0; k < pinnedSigmas.length; k++) {
+                if (Math.abs(s[i] - pinnedSigmas[k]) <= 1e-6 * pinnedSigmas[k]) {
+                    out[i] = pinnedTimesteps[k];
+                    pinned = true;
+                }
+            }
+        }
+        return pinned ? Tensor.of(out, t.shape()).to(t.dtype()) : t;
     }
 
     public NoiseSchedule schedule() {
@@ -60,8 +104,8 @@ public final class DiscreteDenoiser implements ConditionalDenoiser {
     public Tensor denoise(Tensor x, Tensor sigma, Tensor labels) {
         Tensor alphaBar = sigma.square().add(1.0).reciprocal();   // ᾱ = 1/(1+σ²)
         Tensor xt = x.mul(alphaBar.sqrt().broadcastTo(x));
-        Tensor out = labels == null ? network.predict(xt, schedule.sigmaToT(sigma))
-                : network.predictWithVariance(xt, schedule.sigmaToT(sigma), labels).prediction();
+        Tensor t = timestep(sigma);
+        Tensor out = labels == null ? network.predict(xt, t) : network.predictWithVariance(xt, t, labels).prediction();
         return prediction.toX0(out, xt, alphaBar);
     }
 
@@ -73,7 +117,7 @@ public final class DiscreteDenoiser implements ConditionalDenoiser {
     private LearnedVariance.Estimate estimate(Tensor x, Tensor sigma) {
         Tensor alphaBar = sigma.square().add(1.0).reciprocal();
         Tensor xt = x.mul(alphaBar.sqrt().broadcastTo(x));
-        NoisePredictor.Output out = network.predictWithVariance(xt, schedule.sigmaToT(sigma));
+        NoisePredictor.Output out = network.predictWithVariance(xt, timestep(sigma));
         return new LearnedVariance.Estimate(prediction.toX0(out.prediction(), xt, alphaBar), LearnedVariance.fraction(out.varianceValues()));
     }
 
