@@ -15,12 +15,14 @@ import dev.diffusion4j.model.Condition;
 import dev.diffusion4j.model.CountingDenoiser;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.DenoisingNetwork;
+import dev.diffusion4j.model.DiscreteDenoiser;
 import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.NoisyClassifier;
 import dev.diffusion4j.model.Normalizer;
 import dev.diffusion4j.model.PrecisionDenoiser;
 import dev.diffusion4j.model.PromptEncoder;
+import dev.diffusion4j.models.sd.DiffusersScheduler;
 import dev.diffusion4j.models.sd.StableDiffusionFolder;
 import dev.diffusion4j.models.vae.AutoencoderKL;
 import dev.diffusion4j.models.vae.AutoencoderSource;
@@ -36,6 +38,7 @@ import dev.diffusion4j.schedule.BetaSchedule;
 import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.schedule.SigmaSchedule;
+import dev.diffusion4j.schedule.TimestepSpacing;
 import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Precision;
@@ -85,6 +88,8 @@ public final class DiffusionPipeline {
     private final AutoencoderKL autoencoder;
     /** The weights file whose hash names a model read from another tool's folder (its U-Net's); null otherwise. */
     private Path hashedWeights;
+    /** A diffusers pipeline's scheduler config, whose grids the samplers that match its schedulers walk; null otherwise. */
+    private Map<String, Object> schedulerConfig;
     private String weightsHash;
 
     private DiffusionPipeline(String name, Checkpoint checkpoint, GenerationRequest.Weights weights, Map<String, Object> config,
@@ -141,6 +146,7 @@ public final class DiffusionPipeline {
             DiffusionPipeline pipeline = new DiffusionPipeline(name == null ? dir.toString() : name.toString(), null,
                     GenerationRequest.Weights.RAW, config, sd.spec(), sd.network(), null, sd.autoencoder());
             pipeline.hashedWeights = sd.unetWeights();
+            pipeline.schedulerConfig = sd.schedulerConfig();
             return pipeline;
         }
         Checkpoint ckpt = Checkpoint.open(dir);
@@ -243,12 +249,25 @@ public final class DiffusionPipeline {
                 };
                 Tensor noise = Tensor.randn(g, batchShape(b, plan.item()));
                 listener.onNoise(index, batches, noise);
-                parts.add(decode(spec.denormalize(plan.sampler().sample(plan.denoiser(), noise, plan.sigmas(), g, perStep))));
+                parts.add(decode(spec.denormalize(sample(plan, noise, g, perStep))));
             }
             Tensor samples = s.keep(parts.size() == 1 ? parts.get(0) : Tensor.cat(parts, 0));
             double seconds = (System.nanoTime() - t0) / 1e9;
             return new GenerationResult(samples, metadata(request, plan, steps[0]), plan.warnings(), seconds);
         }
+    }
+
+    /**
+     * One sampler run from {@code noise}. On a diffusers scheduler's grid the start takes its scale,
+     * and a run ending on a noisy level hands on its variance-preserving latents x/√(1+σ_end²).
+     */
+    private static Tensor sample(Plan plan, Tensor noise, Generator g, SamplingListener listener) {
+        double[] sigmas = plan.sigmas();
+        DiffusersScheduler d = plan.diffusers();
+        Tensor start = d == null ? noise : noise.mul(d.startScale() / plan.denoiser().initNoiseScale(sigmas[0]));
+        Tensor x = plan.sampler().sample(plan.denoiser(), start, sigmas, g, listener);
+        double end = sigmas[sigmas.length - 1];
+        return d != null && d.vpOutput() ? x.div(Math.sqrt(1 + end * end)) : x;
     }
 
     /** A latent model's samples through its decoder, in batches of bounded memory, to images in [−1, 1]; anything else as it is. */
@@ -297,17 +316,42 @@ public final class DiffusionPipeline {
 
     /** A request resolved against this model: everything a run needs, checked. */
     private record Plan(CountingDenoiser denoiser, Sampler sampler, double[] sigmas, long[] item, List<String> warnings,
-                        Map<String, Object> resolved) {
+                        Map<String, Object> resolved, DiffusersScheduler diffusers) {
     }
 
     private Plan plan(GenerationRequest request) {
         requireModel(request);
         List<String> warnings = new ArrayList<>();
         Map<String, Object> resolved = new LinkedHashMap<>();
-        CountingDenoiser model = new CountingDenoiser(denoiser(request, warnings, resolved));
         Sampler sampler = Samplers.create(request.sampler(), request.samplerOptions());
-        double[] sigmas = sampler.sigmas(model, request.grid());
-        return new Plan(model, sampler, sigmas, itemShape(request), warnings, resolved);
+        DiffusersScheduler diffusers = diffusersGrid(request, warnings);
+        CountingDenoiser model = new CountingDenoiser(denoiser(request, warnings, resolved, diffusers));
+        double[] sigmas = diffusers != null ? diffusers.sigmas() : sampler.sigmas(model, request.grid());
+        return new Plan(model, sampler, sigmas, itemShape(request), warnings, resolved, diffusers);
+    }
+
+    /**
+     * For a diffusers pipeline, the grid of its scheduler that steps as the request's sampler does, so
+     * that the same seed gives diffusers' image; null for other models, and for samplers and grids
+     * diffusers has no scheduler for (they walk the project's grid, with a warning).
+     */
+    private DiffusersScheduler diffusersGrid(GenerationRequest r, List<String> warnings) {
+        if (schedulerConfig == null) {
+            return null;
+        }
+        try {
+            DiffusersScheduler d = DiffusersScheduler.forSampler(r.sampler(), r.samplerOptions(), r.grid(), schedulerConfig, spec.schedule(),
+                    r.grid().stepsOr(DiffusersScheduler.DEFAULT_STEPS));
+            if (d == null) {
+                warnings.add("diffusers has no scheduler that steps as " + r.sampler() + " with these settings: the project's grid is "
+                        + "used, so the image is not diffusers' (ddim, euler, euler_ancestral, dpmpp_2m and dpmpp_2m_sde on the model's "
+                        + "or Karras levels are)");
+            }
+            return d;
+        } catch (DiffusionException e) {
+            warnings.add(e.getMessage() + "; the project's grid is used");
+            return null;
+        }
     }
 
     /**
@@ -316,7 +360,7 @@ public final class DiffusionPipeline {
      */
     public Denoiser denoiser(GenerationRequest request) {
         requireModel(request);
-        return denoiser(request, new ArrayList<>(), new LinkedHashMap<>());
+        return denoiser(request, new ArrayList<>(), new LinkedHashMap<>(), null);
     }
 
     /** The model as an unguided request sees it: x̂₀ clipped to the training data's range. */
@@ -336,12 +380,16 @@ public final class DiffusionPipeline {
      * The model as {@code r} steers it; warnings go to {@code warnings}, and the class names the
      * request's labels resolved to (for the metadata) to {@code resolved}.
      */
-    private Denoiser denoiser(GenerationRequest r, List<String> warnings, Map<String, Object> resolved) {
+    private Denoiser denoiser(GenerationRequest r, List<String> warnings, Map<String, Object> resolved, DiffusersScheduler diffusers) {
         if (r.precision() != Precision.FP32 && exact != null) {
             throw new DiffusionException("precision " + r.precision().configName() + " is for trained networks; " + name
                     + " is an exact denoiser, computed in float64");
         }
         Denoiser d = exact != null ? exact : spec.denoiser(network);
+        if (diffusers != null && diffusers.timesteps() != null && d instanceof DiscreteDenoiser discrete) {
+            // the U-Net at the scheduler's own timesteps (diffusers rounds some, interpolates none)
+            d = discrete.withTimesteps(Arrays.copyOf(diffusers.sigmas(), diffusers.timesteps().length), diffusers.timesteps());
+        }
         if (r.classifierGuided()) {
             ClassTarget target = classifierTarget(r);
             resolved.put("class", target.name());
@@ -559,8 +607,11 @@ public final class DiffusionPipeline {
         }
         GridSpec grid = r.grid();
         m.put("sigma_schedule", grid.schedule().configName());
-        if (grid.schedule() == SigmaSchedule.MODEL || grid.schedule() == SigmaSchedule.DEFAULT) {
-            m.put("spacing", grid.spacing().configName());
+        if (plan.diffusers() != null) {
+            m.put("scheduler", plan.diffusers().className());
+            m.put("spacing", plan.diffusers().spacing());
+        } else if (grid.schedule() == SigmaSchedule.MODEL || grid.schedule() == SigmaSchedule.DEFAULT) {
+            m.put("spacing", grid.spacingOr(TimestepSpacing.TRAILING).configName());
         }
         if (!Double.isNaN(grid.rho())) {
             m.put("rho", grid.rho());

@@ -17,18 +17,20 @@ import dev.diffusion4j.DiffusionException;
  *                 flow time for the flow samplers, geometric (exponential) for annealed_langevin and
  *                 dpm_fast; rk45 and dpm_adaptive choose their own levels and take no other
  * @param rho      ρ of the karras and polyexponential schedules; NaN means their default (7 and 1)
- * @param spacing  which training timesteps a discrete model's own grid ({@link SigmaSchedule#MODEL}) picks
+ * @param spacing  which training timesteps a discrete model's own grid ({@link SigmaSchedule#MODEL}) picks; null
+ *                 leaves it to the model: trailing (Lin et al. 2023) for the project's models, the scheduler
+ *                 config's for a pipeline folder of another tool
  */
 public record GridSpec(int steps, SigmaSchedule schedule, double rho, TimestepSpacing spacing) {
-    /** Every choice left to the sampler; trailing spacing (Lin et al. 2023). */
-    public static final GridSpec DEFAULT = new GridSpec(0, SigmaSchedule.DEFAULT, Double.NaN, TimestepSpacing.TRAILING);
+    /** Every choice left to the sampler and the model. */
+    public static final GridSpec DEFAULT = new GridSpec(0, SigmaSchedule.DEFAULT, Double.NaN, null);
 
     public GridSpec {
         if (steps < 0) {
             throw new DiffusionException("steps must be at least 1 (or 0 for the sampler's default), got " + steps);
         }
-        if (schedule == null || spacing == null) {
-            throw new DiffusionException("a grid needs a sigma schedule and a timestep spacing (start from GridSpec.DEFAULT)");
+        if (schedule == null) {
+            throw new DiffusionException("a grid needs a sigma schedule (start from GridSpec.DEFAULT)");
         }
         if (!Double.isNaN(rho) && !(rho > 0 && rho < Double.POSITIVE_INFINITY)) {
             throw new DiffusionException("rho must be a positive number, got " + rho);
@@ -59,6 +61,11 @@ public record GridSpec(int steps, SigmaSchedule schedule, double rho, TimestepSp
     /** The step count, or {@code fallback} when none was given. */
     public int stepsOr(int fallback) {
         return steps > 0 ? steps : fallback;
+    }
+
+    /** The timestep spacing, or {@code fallback} when the request leaves it to the model. */
+    public TimestepSpacing spacingOr(TimestepSpacing fallback) {
+        return spacing != null ? spacing : fallback;
     }
 
     /** ρ, or the schedule's {@code fallback} when none was given. */

@@ -69,7 +69,7 @@ public enum SigmaSchedule {
         }
         double[] levels = switch (this) {
             case DEFAULT -> throw new IllegalStateException("resolve the default sigma schedule against the sampler's preference first");
-            case MODEL -> trainingSigmas.length > 0 ? trainingLevels(trainingSigmas, steps, spec.spacing())
+            case MODEL -> trainingSigmas.length > 0 ? trainingLevels(trainingSigmas, steps, spec.spacingOr(TimestepSpacing.TRAILING))
                     : exponential(steps, sigmaMin, sigmaMax);
             case KARRAS -> karras(steps, sigmaMin, sigmaMax, spec.rhoOr(KARRAS_RHO));
             case EXPONENTIAL -> exponential(steps, sigmaMin, sigmaMax);

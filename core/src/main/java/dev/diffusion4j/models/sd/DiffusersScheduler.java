@@ -1,9 +1,13 @@
 package dev.diffusion4j.models.sd;
 
 import dev.diffusion4j.DiffusionException;
+import dev.diffusion4j.sampling.SamplerOptions;
+import dev.diffusion4j.schedule.GridSpec;
 import dev.diffusion4j.schedule.NoiseSchedule;
 import dev.diffusion4j.schedule.SigmaSchedule;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -28,8 +32,68 @@ import java.util.Map;
  * @param timesteps   the U-Net's timestep at each level but the last
  * @param startScale  the standard deviation of the starting state x = n·startScale
  * @param vpOutput    whether the result is handed on as x/√(1+σ_end²), the scheduler's variance-preserving latents
+ * @param className   the diffusers scheduler reproduced
+ * @param spacing     its timestep spacing
  */
-public record DiffusersScheduler(String sampler, double[] sigmas, double[] timesteps, double startScale, boolean vpOutput) {
+public record DiffusersScheduler(String sampler, double[] sigmas, double[] timesteps, double startScale, boolean vpOutput,
+                                 String className, String spacing) {
+    /** diffusers' default number of inference steps, which the project's samplers that match its schedulers share. */
+    public static final int DEFAULT_STEPS = 50;
+
+    /**
+     * The diffusers scheduler that steps as {@code sampler} with {@code options} does, configured by a
+     * pipeline folder's {@code folderConfig} with the request's {@code grid} choices on top (its
+     * spacing, Karras levels), for {@code steps} steps; null where diffusers has no scheduler that
+     * matches (another sampler, σ schedule or ρ, churn, η of an ancestral step other than 1), and an
+     * error naming the reason where the match is not reproduced yet.
+     */
+    public static DiffusersScheduler forSampler(String sampler, SamplerOptions options, GridSpec grid, Map<String, Object> folderConfig,
+                                                NoiseSchedule schedule, int steps) {
+        boolean plainNoise = (Double.isNaN(options.eta()) || options.eta() == 1) && options.sNoise() == 1;
+        Map<String, Object> config = new HashMap<>(folderConfig);
+        String className;
+        switch (sampler.toLowerCase(Locale.ROOT)) {
+            case "ddim" -> className = "DDIMScheduler";
+            case "euler" -> {
+                if (options.churn().sChurn() > 0) {
+                    return null;
+                }
+                className = "EulerDiscreteScheduler";
+            }
+            case "euler_ancestral" -> {
+                if (!plainNoise) {
+                    return null;
+                }
+                className = "EulerAncestralDiscreteScheduler";
+            }
+            case "dpmpp_2m", "dpmpp_2m_sde" -> {
+                if (sampler.equalsIgnoreCase("dpmpp_2m_sde") && !plainNoise) {
+                    return null;
+                }
+                className = "DPMSolverMultistepScheduler";
+                config.put("algorithm_type", sampler.equalsIgnoreCase("dpmpp_2m") ? "dpmsolver++" : "sde-dpmsolver++");
+                config.putIfAbsent("solver_order", 2);
+            }
+            default -> {
+                return null;
+            }
+        }
+        switch (grid.schedule()) {
+            case DEFAULT -> { }
+            case MODEL -> config.put("use_karras_sigmas", false);
+            case KARRAS -> config.put("use_karras_sigmas", true);
+            default -> {
+                return null;
+            }
+        }
+        if (!Double.isNaN(grid.rho()) && grid.rho() != 7) {
+            return null;
+        }
+        if (grid.spacing() != null) {
+            config.put("timestep_spacing", grid.spacing().configName());
+        }
+        return of(className, config, schedule, steps);
+    }
 
     /** The plan of scheduler {@code className} with {@code config} (scheduler_config.json) for {@code steps} steps. */
     public static DiffusersScheduler of(String className, Map<String, Object> config, NoiseSchedule schedule, int steps) {
@@ -70,10 +134,11 @@ public record DiffusersScheduler(String sampler, double[] sigmas, double[] times
             throw new DiffusionException("DDIMScheduler with linspace spacing ends at t = 0 and its last step has no length; use leading "
                     + "or trailing spacing");
         }
-        return new DiffusersScheduler("ddim", sigmas, t, vpStart(sigmas[0]), true);
+        return new DiffusersScheduler("ddim", sigmas, t, vpStart(sigmas[0]), true, "DDIMScheduler", spacing);
     }
 
     private static DiffusersScheduler euler(String sampler, NoiseSchedule schedule, int steps, String spacing, boolean karras) {
+        String owner = sampler.equals("euler") ? "EulerDiscreteScheduler" : "EulerAncestralDiscreteScheduler";
         int trainSteps = schedule.numTimesteps();
         double[] t = switch (spacing) {
             case "linspace" -> {
@@ -83,7 +148,7 @@ public record DiffusersScheduler(String sampler, double[] sigmas, double[] times
                 }
                 yield l;
             }
-            default -> integerTimesteps(spacing, trainSteps, steps, "EulerDiscreteScheduler");
+            default -> integerTimesteps(spacing, trainSteps, steps, owner);
         };
         double[] table = schedule.sigmas();
         double[] sigmas = new double[steps + 1];
@@ -94,9 +159,10 @@ public record DiffusersScheduler(String sampler, double[] sigmas, double[] times
         if (karras) {
             // between the spacing grid's own ends, the U-Net at the unrounded t(σ)
             double[] k = SigmaSchedule.karras(steps, sigmas[steps - 1], sigmas[0], 7);
-            return new DiffusersScheduler(sampler, Arrays.copyOf(k, steps + 1), null, spacing.equals("leading") ? vpStart(k[0]) : k[0], false);
+            return new DiffusersScheduler(sampler, Arrays.copyOf(k, steps + 1), null, spacing.equals("leading") ? vpStart(k[0]) : k[0], false,
+                    owner, spacing);
         }
-        return new DiffusersScheduler(sampler, sigmas, t, start, false);
+        return new DiffusersScheduler(sampler, sigmas, t, start, false, owner, spacing);
     }
 
     private static DiffusersScheduler dpmSolver(Map<String, Object> config, NoiseSchedule schedule, int steps, String spacing,
@@ -129,7 +195,9 @@ public record DiffusersScheduler(String sampler, double[] sigmas, double[] times
                     t[i] = Math.rint((trainSteps - 1) * (1 - (double) i / steps));
                 }
             }
-            default -> t = integerTimesteps(spacing, trainSteps, steps, "DPMSolverMultistepScheduler");
+            case "trailing" -> t = integerTimesteps(spacing, trainSteps, steps, "DPMSolverMultistepScheduler");
+            default -> throw new DiffusionException("DPMSolverMultistepScheduler: unknown timestep_spacing '" + spacing + "' (leading, "
+                    + "trailing or linspace)");
         }
         double[] sigmas = new double[steps + 1];
         if (karras) {
@@ -147,7 +215,7 @@ public record DiffusersScheduler(String sampler, double[] sigmas, double[] times
                 sigmas[i] = schedule.sigma((int) t[i]);
             }
         }
-        return new DiffusersScheduler(sampler, sigmas, t, vpStart(sigmas[0]), false);
+        return new DiffusersScheduler(sampler, sigmas, t, vpStart(sigmas[0]), false, "DPMSolverMultistepScheduler", spacing);
     }
 
     /** Leading (K−1−i)·⌊T/K⌋ + 1 or trailing rint(T − i·T/K) − 1, descending, as numpy rounds (half to even). */

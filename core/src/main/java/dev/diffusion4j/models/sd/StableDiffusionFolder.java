@@ -33,10 +33,11 @@ public final class StableDiffusionFolder {
 
     /**
      * The parts, loaded: the spec the pipeline runs by, the denoising network, the decoder,
-     * model_index.json itself, and the U-Net's weights file (whose hash names the model).
+     * model_index.json itself, the U-Net's weights file (whose hash names the model) and the
+     * scheduler's config (whose spacing and options {@link DiffusersScheduler} follows).
      */
     public record Loaded(ModelSpec spec, StableDiffusionNetwork network, AutoencoderKL autoencoder, Map<String, Object> modelIndex,
-                         Path unetWeights) {
+                         Path unetWeights, Map<String, Object> schedulerConfig) {
     }
 
     private StableDiffusionFolder() {
@@ -88,7 +89,8 @@ public final class StableDiffusionFolder {
         ModelSpec spec = new ModelSpec(config, NoiseSchedule.fromConfig(schedulerConfig), Prediction.parse(String.valueOf(prediction)),
                 null, null, latent);
         Path unetDir = dir.resolve("unet");
-        return new Loaded(spec, network, vae, index, unetDir.resolve(ModelFolder.weightsFile(unetDir, ModelFolder.DIFFUSERS_WEIGHTS)));
+        return new Loaded(spec, network, vae, index, unetDir.resolve(ModelFolder.weightsFile(unetDir, ModelFolder.DIFFUSERS_WEIGHTS)),
+                schedulerConfig);
     }
 
     private static void requirePart(Path dir, Map<String, Object> index, String part, String library, Set<String> classes) {

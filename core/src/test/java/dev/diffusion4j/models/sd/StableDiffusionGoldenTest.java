@@ -119,6 +119,35 @@ class StableDiffusionGoldenTest {
         }
     }
 
+    /**
+     * The whole path a user takes — {@code DiffusionPipeline.load(folder).generate(request)} with the
+     * sampler named as the project names it — gives diffusers' image from the same seed: the pipeline
+     * walks the grid of the diffusers scheduler that steps as that sampler does, with the folder's
+     * spacing and offset. (The Karras case reads its negative prompt at the last layer in diffusers and
+     * at the clip-skip layer here, so it is checked in DiffusersSchedulerTest instead.)
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"a_ddim:ddim", "b_euler_negative:euler", "d_euler_ancestral_two_images:euler_ancestral"})
+    void generatesDiffusersImageFromTheSameSeed(String caseAndSampler) {
+        String name = caseAndSampler.split(":")[0];
+        Map<String, Object> c = cases.get(name);
+        DiffusionPipeline pipeline = DiffusionPipeline.load(folder);
+        GenerationRequest.Builder b = GenerationRequest.builder().prompt((String) c.get("prompt"))
+                .guidance(((Number) c.get("guidance_scale")).doubleValue()).seed(((Number) c.get("seed")).longValue()).size(16, 16)
+                .count(((Number) c.get("num_images_per_prompt")).intValue()).sampler(caseAndSampler.split(":")[1])
+                .steps(((Number) c.get("num_inference_steps")).intValue());
+        if (c.get("negative_prompt") instanceof String negative) {
+            b.negative(negative);
+        }
+        try (Scope s = Scope.open(); SafetensorsFile io = Safetensors.open(folder.resolve("cases").resolve(name + ".safetensors"))) {
+            GenerationResult result = pipeline.generate(b.build());
+            assertTrue(result.warnings().isEmpty(), result.warnings().toString());
+            assertClose(io.read("image"), result.samples().add(1).div(2), name + " image");
+            assertEquals(c.get("scheduler_class"), result.metadata().get("scheduler"));
+            assertEquals("leading", result.metadata().get("spacing"));
+        }
+    }
+
     /** The folder's scheduler gives the training schedule and what the U-Net predicts; the pipeline names the U-Net's weights by hash. */
     @Test
     void theFolderIsReadAsAPipeline() {
