@@ -69,7 +69,8 @@ final class RequestOptions {
         set("rho", value);
     }
 
-    @Option(names = "--spacing", description = "Timestep spacing: leading, trailing, linspace (default: trailing).", paramLabel = "SPACING")
+    @Option(names = "--spacing", description = "Timestep spacing: leading, trailing, linspace (default: the model's: trailing for the "
+            + "project's models, the scheduler config's for a diffusers pipeline).", paramLabel = "SPACING")
     void spacing(String value) {
         set("spacing", value);
     }

@@ -397,12 +397,14 @@ public final class DiffusionPipeline {
         } else if (r.conditioned()) {
             Condition positive;
             Condition negative = null;
-            if (r.prompt() != null) {
+            if (r.prompt() != null && network instanceof PromptEncoder own) {
+                Condition[] both = own.encodePrompts(r.prompt(), r.negative(), r.clipSkip(), warnings);
+                positive = both[0];
+                negative = both[1];
+            } else if (r.prompt() != null) {
                 positive = promptCondition(r.prompt(), r.clipSkip(), "prompt", warnings);
                 if (r.negative() != null) {
                     negative = promptCondition(r.negative(), r.clipSkip(), "negative", warnings);
-                } else if (r.clipSkip() > 0 && network instanceof PromptEncoder own) {
-                    negative = own.encodePrompt("", r.clipSkip(), "negative", warnings);   // the empty prompt, read at the same layer
                 }
             } else {
                 positive = Condition.ofClass(classLabel(r.label(), "class"));
@@ -493,9 +495,6 @@ public final class DiffusionPipeline {
         if (contextLength() == 0) {
             throw new DiffusionException(name + " is not text-conditioned, so it takes no " + field + "; train one on captioned data"
                     + (numClasses() > 0 ? ", or steer this one with a class" : ""));
-        }
-        if (network instanceof PromptEncoder own) {
-            return own.encodePrompt(text, clipSkip, field, warnings);
         }
         if (clipSkip > 0) {
             throw new DiffusionException("clip_skip reads a pretrained text encoder's earlier layers; " + name + " trained its own text "

@@ -86,8 +86,8 @@ class DiffusersSchedulerTest {
             Denoiser pinned = plan.timesteps() == null ? model : model.withTimesteps(levels, plan.timesteps());
             String negative = c.get("negative_prompt") instanceof String t ? t : "";
             Denoiser guided = new ClassifierFreeGuidance(pinned, new ClassifierFreeGuidance.Options(
-                    net.encodePrompt((String) c.get("prompt"), clipSkip, "prompt", new java.util.ArrayList<>()),
-                    net.encodePrompt(negative, 0, "negative", new java.util.ArrayList<>()),
+                    Condition.ofFeatures(net.promptFeatures((String) c.get("prompt"), clipSkip)),
+                    Condition.ofFeatures(net.promptFeatures(negative, 0)),
                     ((Number) c.get("guidance_scale")).doubleValue(), 0, Double.POSITIVE_INFINITY, 0));
 
             Generator g = new Generator(((Number) c.get("seed")).longValue());

@@ -62,10 +62,10 @@ class StableDiffusionGoldenTest {
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.open();
              SafetensorsFile io = Safetensors.open(folder.resolve("cases").resolve(name + ".safetensors"))) {
             StableDiffusionNetwork net = sd.network();
-            Tensor positive = net.encodePrompt((String) c.get("prompt"), clipSkip, "prompt", new ArrayList<>()).features();
+            Tensor positive = net.promptFeatures((String) c.get("prompt"), clipSkip);
             // diffusers reads the negative prompt at the last layer whatever clip_skip says (this project reads both at the same one)
             String negativeText = c.get("negative_prompt") instanceof String t ? t : "";
-            Tensor negative = net.encodePrompt(negativeText, 0, "negative", new ArrayList<>()).features();
+            Tensor negative = net.promptFeatures(negativeText, 0);
             Tensor expectedPositive = io.read("prompt_embeds");
             long b = expectedPositive.size(0);
             assertClose(expectedPositive, positive.expand(b, positive.size(1), positive.size(2)), name + " prompt_embeds");
