@@ -176,9 +176,10 @@ final class RequestOptions {
         set("class", value);
     }
 
-    @Option(names = "--prompt", description = "Text-conditioned models (trained with --text): what to generate, e.g. "
-            + "\"a photo of a dark sneaker\". Prompts longer than the model's context (77 tokens with start and end) are cut, "
-            + "with a warning.", paramLabel = "PROMPT")
+    @Option(names = "--prompt", description = "Text-conditioned models (trained with --text, or a Stable Diffusion pipeline): what "
+            + "to generate, e.g. \"a photo of a dark sneaker\". The project's models cut prompts longer than their context (77 tokens "
+            + "with start and end), with a warning; Stable Diffusion reads any length in chunks of 75 tokens and emphasis as "
+            + "(word), [word], (word:1.5), BREAK.", paramLabel = "PROMPT")
     void prompt(String value) {
         set("prompt", value);
     }
