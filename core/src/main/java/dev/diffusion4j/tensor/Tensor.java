@@ -127,6 +127,14 @@ public final class Tensor implements AutoCloseable {
         return zeros(DType.FLOAT32, shape);
     }
 
+    /**
+     * A float32 tensor whose values are whatever its fresh memory holds: for storage that is written
+     * in full next (weights about to be loaded), whose pages the writing touches for the first time.
+     */
+    public static Tensor uninitialized(long... shape) {
+        return wrap(torch.empty(shape, options(DType.FLOAT32), null));
+    }
+
     public static Tensor zeros(DType dtype, long... shape) {
         return wrap(torch.zeros(shape, options(dtype)));
     }

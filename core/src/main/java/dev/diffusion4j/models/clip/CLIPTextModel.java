@@ -2,6 +2,7 @@ package dev.diffusion4j.models.clip;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.io.ModelFolder;
+import dev.diffusion4j.nn.Init;
 import dev.diffusion4j.nn.Embedding;
 import dev.diffusion4j.nn.LayerNorm;
 import dev.diffusion4j.nn.Linear;
@@ -83,7 +84,7 @@ public final class CLIPTextModel extends Module {
      * missing, extra or misshapen weight is an error that names it.
      */
     public static CLIPTextModel load(Path folder) {
-        CLIPTextModel model = new CLIPTextModel(CLIPTextConfig.fromConfig(ModelFolder.readConfig(folder)), new Generator(0));
+        CLIPTextModel model = new CLIPTextModel(CLIPTextConfig.fromConfig(ModelFolder.readConfig(folder)), Init.FOR_LOADING);
         ModelFolder.readWeights(folder, ModelFolder.weightsFile(folder, WEIGHTS), "a " + CLIPTextConfig.TEXT_MODEL,
                 " (safetensors: pickled .bin files are never read)", model::loadWeights);
         model.train(false);

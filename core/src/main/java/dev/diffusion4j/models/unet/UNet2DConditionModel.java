@@ -7,6 +7,7 @@ import dev.diffusion4j.nn.Activation;
 import dev.diffusion4j.nn.Conv2d;
 import dev.diffusion4j.nn.Downsample2D;
 import dev.diffusion4j.nn.GroupNorm;
+import dev.diffusion4j.nn.Init;
 import dev.diffusion4j.nn.Module;
 import dev.diffusion4j.nn.ModuleList;
 import dev.diffusion4j.nn.ResnetBlock2D;
@@ -112,7 +113,7 @@ public final class UNet2DConditionModel extends Module {
      */
     public static UNet2DConditionModel load(Path folder) {
         UNet2DConditionModel unet = new UNet2DConditionModel(UNet2DConditionConfig.fromConfig(ModelFolder.readConfig(folder)),
-                new Generator(0));
+                Init.FOR_LOADING);
         ModelFolder.readWeights(folder, ModelFolder.weightsFile(folder, ModelFolder.DIFFUSERS_WEIGHTS), "a " + UNet2DConditionConfig.CLASS_NAME,
                 " (safetensors: pickled .bin files are never read)", unet::loadStateDict);
         return unet;

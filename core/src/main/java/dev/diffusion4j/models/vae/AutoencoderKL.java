@@ -2,6 +2,7 @@ package dev.diffusion4j.models.vae;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.io.ModelFolder;
+import dev.diffusion4j.nn.Init;
 import dev.diffusion4j.nn.Conv2d;
 import dev.diffusion4j.nn.Module;
 import dev.diffusion4j.tensor.DType;
@@ -50,7 +51,7 @@ public final class AutoencoderKL extends Module {
      * read; a missing, extra or misshapen weight is an error that names it.
      */
     public static AutoencoderKL load(Path folder) {
-        AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.fromConfig(ModelFolder.readConfig(folder)), new Generator(0));
+        AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.fromConfig(ModelFolder.readConfig(folder)), Init.FOR_LOADING);
         ModelFolder.readWeights(folder, ModelFolder.weightsFile(folder, WEIGHTS_FILE), "an AutoencoderKL", " (safetensors: pickled .bin files are never read)",
                 vae::loadStateDict);
         return vae;
@@ -58,7 +59,7 @@ public final class AutoencoderKL extends Module {
 
     /** The autoencoder of a config.json map (diffusers' keys) with {@code weights}; a missing, extra or misshapen weight is an error. */
     public static AutoencoderKL of(Map<String, Object> config, Map<String, Tensor> weights) {
-        AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.fromConfig(config), new Generator(0));
+        AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.fromConfig(config), Init.FOR_LOADING);
         vae.loadStateDict(weights);
         return vae;
     }
