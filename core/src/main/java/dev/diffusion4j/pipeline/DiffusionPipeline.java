@@ -23,6 +23,7 @@ import dev.diffusion4j.model.Normalizer;
 import dev.diffusion4j.model.PrecisionDenoiser;
 import dev.diffusion4j.model.PromptEncoder;
 import dev.diffusion4j.models.sd.DiffusersScheduler;
+import dev.diffusion4j.models.sd.SingleFileCheckpoint;
 import dev.diffusion4j.models.sd.StableDiffusionFolder;
 import dev.diffusion4j.models.vae.AutoencoderKL;
 import dev.diffusion4j.models.vae.AutoencoderSource;
@@ -110,8 +111,8 @@ public final class DiffusionPipeline {
     /** {@code oracle:SPEC} opens the analytic oracle ({@link #oracle}); anything else is a run or checkpoint directory. */
     public static DiffusionPipeline open(String model, GenerationRequest.Weights weights) {
         if (model == null || model.isBlank()) {
-            throw new DiffusionException("model must name a run directory, a checkpoint directory, a diffusers pipeline folder or "
-                    + "oracle:NAME");
+            throw new DiffusionException("model must name a run directory, a checkpoint directory, a diffusers pipeline folder, a Stable "
+                    + "Diffusion checkpoint file (.safetensors) or oracle:NAME");
         }
         return model.startsWith(ORACLE_PREFIX) ? oracle(model.substring(ORACLE_PREFIX.length())) : load(Path.of(model), weights);
     }
@@ -133,12 +134,13 @@ public final class DiffusionPipeline {
 
     /**
      * A checkpoint with the weights asked for (EMA falls back to the raw weights when the run kept
-     * none), or a Stable Diffusion pipeline folder saved by diffusers ({@link StableDiffusionFolder}),
-     * which has one set of weights.
+     * none), a Stable Diffusion pipeline folder saved by diffusers ({@link StableDiffusionFolder}) or
+     * an original Stable Diffusion checkpoint file ({@link SingleFileCheckpoint}), which have one set
+     * of weights.
      */
     public static DiffusionPipeline load(Path dir, GenerationRequest.Weights weights) {
-        if (StableDiffusionFolder.isPipelineFolder(dir)) {
-            StableDiffusionFolder.Loaded sd = StableDiffusionFolder.load(dir);
+        if (StableDiffusionFolder.isPipelineFolder(dir) || SingleFileCheckpoint.isCheckpointFile(dir)) {
+            StableDiffusionFolder.Loaded sd = java.nio.file.Files.isDirectory(dir) ? StableDiffusionFolder.load(dir) : SingleFileCheckpoint.load(dir);
             sd.spec().network().applyThreadPolicy();
             Map<String, Object> config = new LinkedHashMap<>(sd.spec().toConfig());
             config.put("model_index", sd.modelIndex());
@@ -566,7 +568,9 @@ public final class DiffusionPipeline {
         }
         if (spec.isLatent()) {
             m.put("latent", item[0] + "x" + item[1] + "x" + item[2]);
-            m.put("autoencoder_hash", spec.latent().sha256().substring(0, 16));
+            if (spec.latent().sha256().length() >= 16) {   // a single-file checkpoint's autoencoder is named by the file's hash
+                m.put("autoencoder_hash", spec.latent().sha256().substring(0, 16));
+            }
         }
         if (r.label() != null) {
             m.put("class", plan.resolved().get("class"));

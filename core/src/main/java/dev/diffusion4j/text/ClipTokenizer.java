@@ -167,6 +167,17 @@ public final class ClipTokenizer {
         return t;
     }
 
+    /**
+     * CLIP's vocabulary read as transformers' {@code CLIPTokenizer} reads a Stable Diffusion
+     * pipeline's tokenizer folder ({@link Cleaning#TRANSFORMERS}), padding with {@code pad}: SD 1.x's
+     * "&lt;|endoftext|&gt;" or SD 2.x's "!". For single-file checkpoints, which carry no tokenizer.
+     */
+    public static ClipTokenizer stableDiffusion(String pad) {
+        List<String[]> merges = readMerges();
+        return new ClipTokenizer(clipVocabulary(merges), merges, Cleaning.TRANSFORMERS, pad, END_TOKEN, List.of(START_TOKEN, END_TOKEN, pad),
+                CONTEXT_LENGTH, MERGES);
+    }
+
     /** CLIP's vocabulary: the 256 byte characters (printable ones first), the same with {@code </w>}, one per merge, the two markers. */
     private static Map<String, Integer> clipVocabulary(List<String[]> merges) {
         List<String> vocab = new ArrayList<>(VOCAB_SIZE);

@@ -34,10 +34,11 @@ public final class StableDiffusionFolder {
     /**
      * The parts, loaded: the spec the pipeline runs by, the denoising network, the decoder,
      * model_index.json itself, the U-Net's weights file (whose hash names the model) and the
-     * scheduler's config (whose spacing and options {@link DiffusersScheduler} follows).
+     * scheduler's config (whose spacing and options {@link DiffusersScheduler} follows), and the keys
+     * of a single-file checkpoint that no part reads (empty for a folder, whose every key is read).
      */
     public record Loaded(ModelSpec spec, StableDiffusionNetwork network, AutoencoderKL autoencoder, Map<String, Object> modelIndex,
-                         Path unetWeights, Map<String, Object> schedulerConfig) {
+                         Path unetWeights, Map<String, Object> schedulerConfig, List<String> ignored) {
     }
 
     private StableDiffusionFolder() {
@@ -90,7 +91,7 @@ public final class StableDiffusionFolder {
                 null, null, latent);
         Path unetDir = dir.resolve("unet");
         return new Loaded(spec, network, vae, index, unetDir.resolve(ModelFolder.weightsFile(unetDir, ModelFolder.DIFFUSERS_WEIGHTS)),
-                schedulerConfig);
+                schedulerConfig, List.of());
     }
 
     private static void requirePart(Path dir, Map<String, Object> index, String part, String library, Set<String> classes) {

@@ -192,6 +192,10 @@ public final class StableDiffusionNetwork extends DenoisingNetwork implements Pr
         for (int i = 0; i < count; i++) {
             for (int j = 0; j < length; j++) {
                 ids[i * length + j] = all.get(i).ids()[j];
+                if (ids[i * length + j] >= config.textEncoder().vocabSize()) {
+                    throw new DiffusionException("token id " + ids[i * length + j] + " is beyond the text encoder's "
+                            + config.textEncoder().vocabSize() + " token embeddings: the tokenizer and the text encoder do not belong together");
+                }
             }
         }
         try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
