@@ -41,7 +41,9 @@ import java.util.regex.Pattern;
  * transformers' names) or OpenCLIP's under {@code cond_stage_model.model.} (SD 2.x, whose fused
  * {@code in_proj} is split into q, k and v and whose last layer is left out: SD 2.x reads the
  * penultimate one). The architecture is read off the weights' names and shapes; what they do not
- * record comes from {@link Hints}. Every key is loaded into a part or is one of the kinds listed in
+ * record comes from {@link Hints}; what the U-Net predicts from the original config file beside it
+ * ({@code NAME.yaml}, its {@code parameterization}) where there is one, else ε for SD 1.x and v for
+ * SD 2.x (whose 512-pixel "base" models predict ε: give them their .yaml). Every key is loaded into a part or is one of the kinds listed in
  * {@link #IGNORED} (the training schedule's buffers, EMA bookkeeping, OpenCLIP's projection), which
  * {@link Loaded#ignored} reports; any other key is an error naming it. Tensors are read one at a time
  * into the parts' float32 weights, whatever their stored dtype.
@@ -143,7 +145,10 @@ public final class SingleFileCheckpoint {
             text.train(false);
 
             boolean sd2 = openClip;
-            Prediction prediction = hints.prediction() != null ? hints.prediction() : sd2 ? Prediction.V : Prediction.EPSILON;
+            Prediction prediction = hints.prediction() != null ? hints.prediction() : sidecarPrediction(file);
+            if (prediction == null) {
+                prediction = sd2 ? Prediction.V : Prediction.EPSILON;
+            }
             ClipTokenizer tokenizer = ClipTokenizer.stableDiffusion(sd2 ? "!" : ClipTokenizer.END_TOKEN);
             int size = sd2 && prediction == Prediction.V ? 96 : 64;
             StableDiffusionConfig config = new StableDiffusionConfig(unetConfig, clipConfig, tokenizer, size);
@@ -158,6 +163,35 @@ public final class SingleFileCheckpoint {
             index.put("version", sd2 ? "2.x" : "1.x");
             return new StableDiffusionFolder.Loaded(spec, new StableDiffusionNetwork(config, text, unet), vae, index, file, scheduler,
                     List.copyOf(ignored));
+        }
+    }
+
+    /**
+     * What the original config file beside a checkpoint ({@code NAME.yaml}, as the original code and
+     * the web UIs keep one) says the U-Net predicts: its {@code parameterization} ("v" or "eps", which is
+     * the original code's default); null without such a file.
+     */
+    static Prediction sidecarPrediction(Path file) {
+        String name = file.getFileName().toString();
+        Path yaml = file.resolveSibling(name.substring(0, name.lastIndexOf('.')) + ".yaml");
+        if (!java.nio.file.Files.isRegularFile(yaml)) {
+            return null;
+        }
+        try {
+            for (String line : java.nio.file.Files.readAllLines(yaml)) {
+                Matcher m = Pattern.compile("^\\s*parameterization:\\s*[\"']?(\\w+)[\"']?\\s*(#.*)?$").matcher(line);
+                if (m.matches()) {
+                    return switch (m.group(1)) {
+                        case "v" -> Prediction.V;
+                        case "eps" -> Prediction.EPSILON;
+                        case "x0" -> Prediction.SAMPLE;
+                        default -> throw new DiffusionException(yaml + ": parameterization '" + m.group(1) + "' is not v, eps or x0");
+                    };
+                }
+            }
+            return Prediction.EPSILON;
+        } catch (java.io.IOException e) {
+            throw new DiffusionException("could not read " + yaml + ": " + e.getMessage(), e);
         }
     }
 

@@ -93,6 +93,19 @@ class SingleFileCheckpointTest {
         return m;
     }
 
+    /** The original config beside a checkpoint says what its U-Net predicts (SD 2.x's 512-pixel models predict ε, not v). */
+    @Test
+    void theConfigBesideTheFileGivesThePrediction(@TempDir Path dir) throws IOException {
+        Path file = Files.copy(GoldenFixtures.folder("sd_single_file").resolve("sd2_tiny.safetensors"), dir.resolve("base.safetensors"));
+        assertEquals(Prediction.V, SingleFileCheckpoint.load(file, SD2_TINY).spec().prediction(), "SD 2.x without a config: v, as diffusers");
+        Files.writeString(dir.resolve("base.yaml"), "model:\n  params:\n    linear_start: 0.00085\n");
+        assertEquals(Prediction.EPSILON, SingleFileCheckpoint.load(file, SD2_TINY).spec().prediction(), "the original code's default");
+        Files.writeString(dir.resolve("base.yaml"), "model:\n  params:\n    parameterization: \"v\"\n");
+        assertEquals(Prediction.V, SingleFileCheckpoint.load(file, SD2_TINY).spec().prediction());
+        Files.writeString(dir.resolve("base.yaml"), "model:\n  params:\n    parameterization: velocity\n");
+        assertTrue(assertThrows(DiffusionException.class, () -> SingleFileCheckpoint.load(file, SD2_TINY)).getMessage().contains("velocity"));
+    }
+
     @Test
     void anUnknownKeyAPickleAndAnSdxlFileAreRefusedByName(@TempDir Path dir) throws IOException {
         Path source = GoldenFixtures.folder("sd_single_file").resolve("sd1_tiny.safetensors");
