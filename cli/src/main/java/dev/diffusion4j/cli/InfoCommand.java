@@ -23,7 +23,7 @@ final class InfoCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(paramLabel = "DIR", description = "Run directory, checkpoint directory or a diffusers pipeline folder.")
+    @Parameters(paramLabel = "DIR", description = "Run directory, checkpoint directory, a diffusers pipeline folder or a Stable Diffusion checkpoint file.")
     Path dir;
 
     @Option(names = "--json", description = "Print a one-line JSON summary last.")
@@ -105,6 +105,10 @@ final class InfoCommand implements Callable<Integer> {
                 + " latents (sizes in multiples of " + pipe.spec().network().sizeMultiple() * image[1] / latent[1] + ")");
         out.println("prompts:     " + pipe.contextLength() + " tokens");
         out.printf(Locale.ROOT, "parameters:  %,d (text encoder and U-Net)%n", pipe.parameterCount());
+        if (cfg.get("ignored_keys") instanceof List<?> ignored) {
+            out.println("not read:    " + ignored.size() + " keys the training code saved besides the weights: "
+                    + ignored.stream().limit(6).map(String::valueOf).toList() + (ignored.size() > 6 ? " …" : ""));
+        }
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("pipeline", dir.toString());

@@ -39,7 +39,8 @@ final class SampleCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true,
             description = "Run or checkpoint directory written by 'diffuse train'; a Stable Diffusion 1.x/2.x pipeline folder saved by "
-                    + "diffusers (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/); or oracle:NAME|FILE.json: the exact "
+                    + "diffusers (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/) or an original SD 1.x/2.x checkpoint "
+                    + "FILE.safetensors (NAME.yaml beside it gives its parameterization); or oracle:NAME|FILE.json: the exact "
                     + "denoiser of a Gaussian mixture (8gaussians, 25gaussians, or a mixture file), no training needed.")
     String model;
 

@@ -53,6 +53,15 @@ class StableDiffusionCliTest {
                 "--out", unused), "multiples of 4");
     }
 
+    /** A pickled checkpoint is refused in one line before anything is read from it. */
+    @Test
+    void aPickledCheckpointIsRefused(@TempDir Path dir) throws Exception {
+        Path ckpt = java.nio.file.Files.writeString(dir.resolve("model.ckpt"), "not read");
+        CliTest.assertUserError(diffuse("info", ckpt.toString()), "pickle");
+        CliTest.assertUserError(diffuse("sample", "--model", ckpt.toString(), "--prompt", "a cube", "--out", dir.resolve("x.png").toString()),
+                "only .safetensors checkpoints are read");
+    }
+
     private static int[] pixels(BufferedImage image) {
         return image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
     }

@@ -144,6 +144,9 @@ public final class DiffusionPipeline {
             sd.spec().network().applyThreadPolicy();
             Map<String, Object> config = new LinkedHashMap<>(sd.spec().toConfig());
             config.put("model_index", sd.modelIndex());
+            if (!sd.ignored().isEmpty()) {
+                config.put("ignored_keys", sd.ignored());   // a single file's keys no part reads, for `diffuse info`
+            }
             Path name = dir.toAbsolutePath().normalize().getFileName();
             DiffusionPipeline pipeline = new DiffusionPipeline(name == null ? dir.toString() : name.toString(), null,
                     GenerationRequest.Weights.RAW, config, sd.spec(), sd.network(), null, sd.autoencoder());
