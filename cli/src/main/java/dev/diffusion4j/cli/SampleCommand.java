@@ -4,6 +4,7 @@ import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.data.CsvDataset;
 import dev.diffusion4j.data.DataSource;
 import dev.diffusion4j.io.PngWriter;
+import dev.diffusion4j.pipeline.A1111Parameters;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
 import dev.diffusion4j.pipeline.GenerationRequest;
 import dev.diffusion4j.pipeline.GenerationResult;
@@ -47,8 +48,9 @@ final class SampleCommand implements Callable<Integer> {
     @Mixin
     RequestOptions request;
 
-    @Option(names = "--from", description = "Generate again what a PNG written by diffusion4j records in its text (a grid, a sample, a "
-            + "studio gallery file): its seed, class or prompt, guidance, sampler and settings; flags given as well override them.")
+    @Option(names = {"--from", "--from-png"}, description = "Generate again what a PNG records in its text — one diffusion4j wrote (a grid, "
+            + "a sample, a studio gallery file) or a Stable Diffusion web UI's 'parameters': its seed, class or prompt, guidance, sampler "
+            + "and settings; flags given as well override them.")
     Path from;
 
     @Option(names = "--prompts", description = "Text-conditioned models: a text file of prompts, one per line (blank lines and "
@@ -84,9 +86,12 @@ final class SampleCommand implements Callable<Integer> {
             throw new DiffusionException("--trajectory must end in .gif, got " + trajectory);
         }
         Map<String, String> recorded = from == null ? null : PngWriter.readText(from);
+        if (recorded != null && !recorded.containsKey("sampler") && recorded.containsKey(A1111Parameters.KEY)) {
+            recorded = A1111Parameters.parse(recorded.get(A1111Parameters.KEY));   // a web UI's PNG
+        }
         if (recorded != null && !recorded.containsKey("sampler")) {
             throw new DiffusionException(from + " records no generation in its text (no sampler, seed or steps); --from takes a PNG "
-                    + "that diffusion4j wrote");
+                    + "that diffusion4j or a Stable Diffusion web UI wrote");
         }
         List<String> prompts = promptsFile == null ? null : readPrompts(promptsFile);
         if (prompts != null) {

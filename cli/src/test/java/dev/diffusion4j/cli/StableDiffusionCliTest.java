@@ -39,6 +39,15 @@ class StableDiffusionCliTest {
         Path again = dir.resolve("again.png");
         assertEquals(0, diffuse("sample", "--model", FOLDER, "--from", png.toString(), "--out", again.toString()).code());
         assertArrayEquals(pixels(ImageIO.read(png.toFile())), pixels(ImageIO.read(again.toFile())), "the same run, the same image");
+
+        // a web UI's PNG carries only its parameters text: it makes the same image too
+        assertTrue(meta.get("parameters").contains("Sampler: Euler") && meta.get("parameters").contains("Clip skip: 2"), meta.get("parameters"));
+        Path webui = dir.resolve("webui.png");
+        PngWriter.write(webui, ImageIO.read(png.toFile()), Map.of("parameters", meta.get("parameters")));
+        Path third = dir.resolve("third.png");
+        CliTest.Run fromWebUi = diffuse("sample", "--model", FOLDER, "--from-png", webui.toString(), "--num", "2", "--out", third.toString());
+        assertEquals(0, fromWebUi.code(), fromWebUi.err());
+        assertArrayEquals(pixels(ImageIO.read(png.toFile())), pixels(ImageIO.read(third.toFile())), "the web UI's parameters, the same image");
     }
 
     @Test

@@ -23,10 +23,17 @@ public final class GenerationMetadata {
         return values;
     }
 
-    /** Every entry as text, for PNG text chunks. */
+    /**
+     * Every entry as text, for PNG text chunks; an image generation also gets the web UI's
+     * {@value A1111Parameters#KEY} text, which Stable Diffusion tools read.
+     */
     public Map<String, String> asText() {
         Map<String, String> m = new LinkedHashMap<>();
         values.forEach((k, v) -> m.put(k, String.valueOf(v)));
+        String parameters = A1111Parameters.format(values);
+        if (parameters != null) {
+            m.put(A1111Parameters.KEY, parameters);
+        }
         return m;
     }
 
