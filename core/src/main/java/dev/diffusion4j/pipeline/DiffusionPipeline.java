@@ -77,6 +77,13 @@ public final class DiffusionPipeline {
     public static final String ORACLE_PREFIX = "oracle:";
     /** Latents decoded at a time: the decoder's activations are megabytes per image. */
     private static final int DECODE_BATCH = 16;
+    /**
+     * Latents larger than this many pixels a side (768-pixel images for Stable Diffusion) are decoded
+     * in overlapping tiles, so that memory stays bounded (a whole 2048² decode needs ~10 GB); smaller
+     * ones decode whole, exactly.
+     */
+    private static final int DECODE_TILE = 96;
+    private static final int DECODE_OVERLAP = 16;
 
     private final String name;
     private final Checkpoint checkpoint;
@@ -283,7 +290,7 @@ public final class DiffusionPipeline {
         List<Tensor> images = new ArrayList<>();
         for (long i = 0; i < samples.size(0); i += DECODE_BATCH) {
             Tensor z = autoencoder.fromDiffusionLatent(samples.narrow(0, i, Math.min(DECODE_BATCH, samples.size(0) - i)));
-            images.add(autoencoder.decode(z).clamp(-1, 1));
+            images.add(autoencoder.decodeTiled(z, DECODE_TILE, DECODE_OVERLAP).clamp(-1, 1));
         }
         return images.size() == 1 ? images.get(0) : Tensor.cat(images, 0);
     }
