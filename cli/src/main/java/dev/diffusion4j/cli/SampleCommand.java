@@ -139,6 +139,9 @@ final class SampleCommand implements Callable<Integer> {
             }
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>(result.metadata().asMap());
+                if (text.containsKey(A1111Parameters.KEY)) {
+                    m.put(A1111Parameters.KEY, text.get(A1111Parameters.KEY));   // what the PNG carries, the web UI's text included
+                }
                 m.put("seconds", result.seconds());
                 m.put("samples_per_second", r.count() / result.seconds());
                 printJson(pw, m, result.warnings());

@@ -63,4 +63,74 @@ public record LatentSpace(Map<String, Object> autoencoder, long[] imageShape, St
     public LatentSpace withPreview(double[][] rgb) {
         return new LatentSpace(autoencoder, imageShape, source, sha256, rgb);
     }
+
+    /**
+     * The least-squares linear map of latent pixels to RGB in [−1, 1], [3][c + 1] with the bias last:
+     * {@code latents} holds {@code count} pixels of {@code c} channels each, {@code rgb} their colours
+     * (3 each); the normal equations carry a small ridge so that a constant channel stays solvable.
+     */
+    public static double[][] fitPreview(float[] latents, float[] rgb, int c) {
+        int count = rgb.length / 3;
+        // normal equations (XᵀX + εI) w = Xᵀy per colour, X = [latent, 1]
+        int k = c + 1;
+        double[][] xtx = new double[k][k];
+        double[][] xty = new double[3][k];
+        double[] row = new double[k];
+        for (int p = 0; p < count; p++) {
+            for (int j = 0; j < c; j++) {
+                row[j] = latents[p * c + j];
+            }
+            row[c] = 1;
+            for (int a = 0; a < k; a++) {
+                for (int b = 0; b < k; b++) {
+                    xtx[a][b] += row[a] * row[b];
+                }
+                for (int ch = 0; ch < 3; ch++) {
+                    xty[ch][a] += row[a] * rgb[p * 3 + ch];
+                }
+            }
+        }
+        for (int a = 0; a < k; a++) {
+            xtx[a][a] += 1e-6 * count;
+        }
+        double[][] w = new double[3][];
+        for (int ch = 0; ch < 3; ch++) {
+            w[ch] = solve(xtx, xty[ch]);
+        }
+        return w;
+    }
+
+    /** Gaussian elimination with partial pivoting of a small symmetric positive definite system. */
+    private static double[] solve(double[][] a, double[] b) {
+        int k = b.length;
+        double[][] m = new double[k][];
+        for (int i = 0; i < k; i++) {
+            m[i] = Arrays.copyOf(a[i], k + 1);
+            m[i][k] = b[i];
+        }
+        for (int col = 0; col < k; col++) {
+            int pivot = col;
+            for (int r = col + 1; r < k; r++) {
+                if (Math.abs(m[r][col]) > Math.abs(m[pivot][col])) {
+                    pivot = r;
+                }
+            }
+            double[] t = m[col];
+            m[col] = m[pivot];
+            m[pivot] = t;
+            for (int r = 0; r < k; r++) {
+                if (r != col) {
+                    double factor = m[r][col] / m[col][col];
+                    for (int j = col; j <= k; j++) {
+                        m[r][j] -= factor * m[col][j];
+                    }
+                }
+            }
+        }
+        double[] x = new double[k];
+        for (int i = 0; i < k; i++) {
+            x[i] = m[i][k] / m[i][i];
+        }
+        return x;
+    }
 }

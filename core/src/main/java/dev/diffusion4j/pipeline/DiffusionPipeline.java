@@ -16,6 +16,7 @@ import dev.diffusion4j.model.CountingDenoiser;
 import dev.diffusion4j.model.Denoiser;
 import dev.diffusion4j.model.DenoisingNetwork;
 import dev.diffusion4j.model.DiscreteDenoiser;
+import dev.diffusion4j.model.LatentSpace;
 import dev.diffusion4j.model.ImageClassifier;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.NoisyClassifier;
@@ -98,6 +99,8 @@ public final class DiffusionPipeline {
     private Path hashedWeights;
     /** A diffusers pipeline's scheduler config, whose grids the samplers that match its schedulers walk; null otherwise. */
     private Map<String, Object> schedulerConfig;
+    /** A latent model's preview map fitted to its decoder, for models that carry none; null until asked for. */
+    private double[][] fittedPreview;
     private String weightsHash;
 
     private DiffusionPipeline(String name, Checkpoint checkpoint, GenerationRequest.Weights weights, Map<String, Object> config,
@@ -296,15 +299,37 @@ public final class DiffusionPipeline {
     }
 
     /**
+     * The preview map of a latent model whose training fitted none (another tool's pipeline): least
+     * squares from latent pixels to the mean colour of the pixels they decode to, over two 16×16
+     * latents of standard normal noise at the model's scale — a property of the decoder, fitted once.
+     */
+    private synchronized double[][] decoderPreview() {
+        if (fittedPreview == null) {
+            int c = (int) spec.sampleShape()[0];
+            int f = autoencoder.config().downsampleFactor();
+            float[] latents;
+            float[] rgb;
+            try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
+                Tensor z = Tensor.randn(new Generator(0), 2, c, 16, 16);
+                Tensor image = autoencoder.decode(autoencoder.fromDiffusionLatent(z)).clamp(-1, 1).avgPool2d(f, f);
+                latents = z.permute(0, 2, 3, 1).contiguous().toFloatArray();
+                rgb = image.permute(0, 2, 3, 1).contiguous().toFloatArray();
+            }
+            fittedPreview = LatentSpace.fitPreview(latents, rgb, c);
+        }
+        return fittedPreview;
+    }
+
+    /**
      * A cheap RGB picture of latents [B, C, h, w] at the model's scale: the linear map fitted to the
-     * autoencoder when the model was trained, [B, 3, h, w] in [−1, 1], for live previews; for any other
+     * autoencoder when the model was trained (or, for another tool's pipeline, to its decoder), [B, 3, h, w] in [−1, 1], for live previews; for any other
      * model the input itself.
      */
     public Tensor preview(Tensor latents) {
-        if (!spec.isLatent() || spec.latent().preview() == null) {
+        if (!spec.isLatent()) {
             return latents;
         }
-        double[][] map = spec.latent().preview();
+        double[][] map = spec.latent().preview() != null ? spec.latent().preview() : decoderPreview();
         int c = map[0].length - 1;
         double[] weight = new double[3 * c];
         double[] bias = new double[3];

@@ -5,6 +5,7 @@ import dev.diffusion4j.data.CaptionedData;
 import dev.diffusion4j.data.ImageDataset;
 import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.io.SafetensorsFile;
+import dev.diffusion4j.model.LatentSpace;
 import dev.diffusion4j.models.vae.AutoencoderKL;
 import dev.diffusion4j.models.vae.DiagonalGaussian;
 import dev.diffusion4j.tensor.Generator;
@@ -276,7 +277,6 @@ public final class LatentImages implements CaptionedData {
     public double[][] fitPreview(int maxImages) {
         int n = Math.min(maxImages, images.size());
         int c = (int) shape[0];
-        int pixels = (int) (shape[1] * shape[2]);
         int f = autoencoder.config().downsampleFactor();
         float[] rgb;
         float[] latents;
@@ -289,66 +289,6 @@ public final class LatentImages implements CaptionedData {
             Tensor mu = Tensor.of(Arrays.copyOf(mean, n * dim()), n, c, shape[1], shape[2]);
             latents = autoencoder.toDiffusionLatent(mu).permute(0, 2, 3, 1).contiguous().toFloatArray();
         }
-        // normal equations (XᵀX + εI) w = Xᵀy per colour, X = [latent, 1]
-        int k = c + 1;
-        double[][] xtx = new double[k][k];
-        double[][] xty = new double[3][k];
-        double[] row = new double[k];
-        for (int p = 0; p < n * pixels; p++) {
-            for (int j = 0; j < c; j++) {
-                row[j] = latents[p * c + j];
-            }
-            row[c] = 1;
-            for (int a = 0; a < k; a++) {
-                for (int b = 0; b < k; b++) {
-                    xtx[a][b] += row[a] * row[b];
-                }
-                for (int ch = 0; ch < 3; ch++) {
-                    xty[ch][a] += row[a] * rgb[p * 3 + ch];
-                }
-            }
-        }
-        for (int a = 0; a < k; a++) {
-            xtx[a][a] += 1e-6 * n * pixels;
-        }
-        double[][] w = new double[3][];
-        for (int ch = 0; ch < 3; ch++) {
-            w[ch] = solve(xtx, xty[ch]);
-        }
-        return w;
-    }
-
-    /** Gaussian elimination with partial pivoting of a small symmetric positive definite system. */
-    private static double[] solve(double[][] a, double[] b) {
-        int k = b.length;
-        double[][] m = new double[k][];
-        for (int i = 0; i < k; i++) {
-            m[i] = Arrays.copyOf(a[i], k + 1);
-            m[i][k] = b[i];
-        }
-        for (int col = 0; col < k; col++) {
-            int pivot = col;
-            for (int r = col + 1; r < k; r++) {
-                if (Math.abs(m[r][col]) > Math.abs(m[pivot][col])) {
-                    pivot = r;
-                }
-            }
-            double[] t = m[col];
-            m[col] = m[pivot];
-            m[pivot] = t;
-            for (int r = 0; r < k; r++) {
-                if (r != col) {
-                    double factor = m[r][col] / m[col][col];
-                    for (int j = col; j <= k; j++) {
-                        m[r][j] -= factor * m[col][j];
-                    }
-                }
-            }
-        }
-        double[] x = new double[k];
-        for (int i = 0; i < k; i++) {
-            x[i] = m[i][k] / m[i][i];
-        }
-        return x;
+        return LatentSpace.fitPreview(latents, rgb, c);
     }
 }

@@ -3,6 +3,7 @@ package dev.diffusion4j.studio;
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.io.Checkpoint;
 import dev.diffusion4j.io.CheckpointStore;
+import dev.diffusion4j.models.sd.StableDiffusionFolder;
 import dev.diffusion4j.model.ModelSpec;
 import dev.diffusion4j.model.TextUNet2DConfig;
 import dev.diffusion4j.pipeline.DiffusionPipeline;
@@ -18,7 +19,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The models folder: every run directory directly inside it is a model, named by its directory.
+ * The models folder: every run directory directly inside it is a model, named by its directory, and
+ * so is every Stable Diffusion pipeline folder saved by diffusers or checkpoint file (.safetensors).
  * Names are plain file names checked against {@link #NAME}, and a resolved path must stay inside the
  * folder, so no request can reach a file outside it. Loaded pipelines are cached (the newest few) and
  * reloaded when the run writes a newer checkpoint.
@@ -69,9 +71,18 @@ final class Models {
         return p;
     }
 
-    /** The newest checkpoint of model {@code name}; 404 if there is none. */
+    /** Whether {@code p} is a Stable Diffusion pipeline folder or checkpoint file, which opens as it is. */
+    static boolean isStableDiffusion(Path p) {
+        return StableDiffusionFolder.isPipelineFolder(p)
+                || (Files.isRegularFile(p) && p.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".safetensors"));
+    }
+
+    /** The newest checkpoint of model {@code name} (a Stable Diffusion folder or file itself); 404 if there is none. */
     Path checkpoint(String name) {
         Path dir = dir(name);
+        if (isStableDiffusion(dir)) {
+            return dir;
+        }
         Optional<Path> latest = Files.isDirectory(dir) ? CheckpointStore.latest(dir) : Optional.empty();
         return latest.orElseThrow(() -> ApiException.notFound("no model '" + name + "' in " + root));
     }
@@ -82,12 +93,16 @@ final class Models {
             return out;
         }
         try (Stream<Path> dirs = Files.list(root)) {
-            for (Path d : dirs.filter(Files::isDirectory).sorted().toList()) {
+            for (Path d : dirs.filter(p -> Files.isDirectory(p) || isStableDiffusion(p)).sorted().toList()) {
                 String name = d.getFileName().toString();
                 if (!NAME.matcher(name).matches()) {
                     continue;
                 }
                 try {
+                    if (isStableDiffusion(d)) {
+                        out.add(info(name, d));
+                        continue;
+                    }
                     CheckpointStore.latest(d).ifPresent(ckpt -> out.add(info(name, ckpt)));
                 } catch (DiffusionException e) {
                     // a run being written or a broken one is not offered
@@ -104,6 +119,10 @@ final class Models {
     }
 
     private static Info info(String name, Path ckpt) {
+        if (isStableDiffusion(ckpt)) {
+            // text-to-image at the model's default size (read without loading the weights)
+            return new Info(name, true, StableDiffusionFolder.imageShape(ckpt), List.of(), true, 0);
+        }
         Map<String, Object> cfg = Checkpoint.readConfig(ckpt);
         ModelSpec spec = ModelSpec.fromConfig(cfg);
         Map<String, Object> net = ModelSpec.section(cfg, "model");

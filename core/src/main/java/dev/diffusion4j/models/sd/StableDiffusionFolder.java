@@ -49,6 +49,22 @@ public final class StableDiffusionFolder {
         return Files.isRegularFile(dir.resolve(MODEL_INDEX));
     }
 
+    /**
+     * The image a pipeline folder or checkpoint file makes by default, [3, H, W], from its configs
+     * alone (no weights read): the U-Net's sample size times the autoencoder's factor; 512² for a file.
+     */
+    public static long[] imageShape(Path model) {
+        if (!isPipelineFolder(model)) {
+            return new long[] {3, 512, 512};
+        }
+        Map<String, Object> unet = Json.readMap(model.resolve("unet").resolve("config.json"));
+        Map<String, Object> vae = Json.readMap(model.resolve("vae").resolve("config.json"));
+        int size = unet.get("sample_size") instanceof Number n ? n.intValue() : 64;
+        int levels = vae.get("block_out_channels") instanceof List<?> l ? l.size() : 4;
+        long side = (long) size << (levels - 1);
+        return new long[] {3, side, side};
+    }
+
     /** Reads every part of the pipeline in {@code dir}; an error names the part and file that does not fit. */
     public static Loaded load(Path dir) {
         Map<String, Object> index = Json.readMap(dir.resolve(MODEL_INDEX));

@@ -148,6 +148,28 @@ class StableDiffusionGoldenTest {
         }
     }
 
+    /**
+     * Live previews of another tool's latents: the linear map fitted to its decoder (on noise, once)
+     * gives RGB in [−1, 1] at the latents' size, and on fresh latents of the same distribution it
+     * explains the colour of what the decoder makes of them better than any constant colour does.
+     */
+    @Test
+    void previewsAreFittedToTheDecoder() {
+        DiffusionPipeline pipeline = DiffusionPipeline.load(folder);
+        try (Scope s = Scope.open(); NoGrad ng = NoGrad.open()) {
+            Tensor latents = Tensor.randn(new dev.diffusion4j.tensor.Generator(7), 2, 4, 16, 16);
+            Tensor preview = pipeline.preview(latents);
+            assertArrayEquals(new long[] {2, 3, 16, 16}, preview.shape());
+            assertTrue(preview.abs().amax().item() <= 1);
+            Tensor target = sd.autoencoder().decode(sd.autoencoder().fromDiffusionLatent(latents)).clamp(-1, 1).avgPool2d(2, 2);
+            double residual = preview.sub(target).square().sum().item();
+            double total = target.sub(target.mean(new long[] {0, 2, 3}, true)).square().sum().item();
+            double explained = 1 - residual / total;
+            // the tiny random decoder is far from linear (0.04 here); a real SD decoder is nearly so, and a wrong map goes below 0
+            assertTrue(explained > 0, "the preview explains " + explained + " of the colour variance");
+        }
+    }
+
     /** The folder's scheduler gives the training schedule and what the U-Net predicts; the pipeline names the U-Net's weights by hash. */
     @Test
     void theFolderIsReadAsAPipeline() {
