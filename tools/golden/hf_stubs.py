@@ -237,3 +237,94 @@ def install_transformers(src=None):
     from transformers import tokenization_utils_base
     tokenization_utils_base.AddedToken.__hash__ = lambda self: hash(self.content)
     tokenization_utils_base.AddedToken.__setstate__ = lambda self, state: self.__dict__.update(state)
+
+
+# ---------------- peft (diffusers' own LoRA loading path: load_lora_weights, set_adapters, fuse_lora) ----------------
+PEFT_SRC = "/tmp/peft-src/src"  # peft's src/ at the commit in PEFT_COMMIT (git archive COMMIT src/peft); env PEFT_SRC
+
+
+class _AnyModule(types.ModuleType):
+    """A stand-in module that answers every name: `is_*` functions return False, other lowercase names are functions
+    and capitalised names classes, all of which raise when used (peft imports accelerate and psutil at module level
+    but never calls them on the CPU-only LoRA load / merge path)."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name.startswith("is_"):
+            value = lambda *a, **k: False  # noqa: E731
+        elif name[:1].islower():
+            value = _unavailable(f"{self.__name__}.{name}")
+        else:
+            value = type(name, (), {"__init__": _unavailable(f"{self.__name__}.{name}")})
+        setattr(self, name, value)
+        return value
+
+
+def _any_module(name):
+    m = _AnyModule(name)
+    m.__file__ = "<stub " + name + ">"
+    m.__spec__ = importlib.machinery.ModuleSpec(name, loader=None)
+    m.__path__ = []
+    sys.modules[name] = m
+    parent, _, child = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], child, m)
+    return m
+
+
+def install_peft(src=None):
+    """install_transformers() plus peft's source (src/peft of huggingface/peft at PEFT_COMMIT, not installed) on the
+    path, with a distribution record for it (diffusers and transformers enable their PEFT backend only when
+    importlib.metadata finds a peft distribution), and stand-ins for what peft imports at module level and never uses
+    on the CPU LoRA path: accelerate (and its hooks / utils), psutil, a few huggingface_hub names and
+    safetensors.SafetensorError. Call it INSTEAD of install_transformers(), before golden_common."""
+    import importlib.metadata
+    import os
+    src = src or os.environ.get("PEFT_SRC", PEFT_SRC)
+    init = os.path.join(src, "peft", "__init__.py")
+    if not os.path.isfile(init):
+        raise SystemExit(f"peft's source not found in {src}: `git archive $(cat PEFT_COMMIT) src/peft | tar -x -C "
+                         f"/tmp/peft-src` from a clone of huggingface/peft, or set PEFT_SRC to its src/ folder")
+    version = re.search(r'__version__\s*=\s*"([^"]+)"', open(init).read()).group(1)
+    if src not in sys.path:
+        sys.path.insert(0, src)
+
+    class _PeftDistribution(importlib.metadata.Distribution):
+        def read_text(self, filename):
+            if filename == "METADATA":
+                return f"Metadata-Version: 2.1\nName: peft\nVersion: {version}\n"
+            return None
+
+        def locate_file(self, path):
+            return os.path.join(src, path)
+
+    class _PeftDistributionFinder:
+        @staticmethod
+        def find_spec(*args, **kwargs):
+            return None
+
+        @staticmethod
+        def find_distributions(context=importlib.metadata.DistributionFinder.Context()):
+            return [_PeftDistribution()] if context.name in (None, "peft") else []
+
+    if not any(isinstance(f, type) and f.__name__ == "_PeftDistributionFinder" for f in sys.meta_path):
+        sys.meta_path.append(_PeftDistributionFinder)
+    for name in ["accelerate", "accelerate.hooks", "accelerate.utils", "accelerate.utils.imports",
+                 "accelerate.utils.memory", "psutil"]:
+        if name not in sys.modules:
+            _any_module(name)
+    sys.modules["accelerate"].__version__ = "0.0.0"  # a stand-in; parsed as a version by peft
+    install_transformers()  # after the distribution finder: transformers decides at import whether peft is there
+    errors = sys.modules["huggingface_hub.errors"]
+    for n in ["HFValidationError", "LocalEntryNotFoundError"]:
+        if not hasattr(errors, n):
+            setattr(errors, n, _cls(n, Exception))
+    hub = sys.modules["huggingface_hub"]
+    for n in ["HfFileSystem", "file_exists"]:
+        if not hasattr(hub, n):
+            setattr(hub, n, _unavailable(n))
+    sys.modules["safetensors"].SafetensorError = _cls("SafetensorError", Exception)
+    # diffusers' LoRA loader reads a file's __metadata__ through safetensors.torch.safe_open (the same reader)
+    sys.modules["safetensors.torch"].safe_open = _SafeOpen
+    return version
