@@ -208,6 +208,12 @@ final class RequestOptions {
         set("cfg_rescale", value);
     }
 
+    @Option(names = "--lora", description = "Stable Diffusion pipelines: merge a LoRA file (kohya's or diffusers' format) for this "
+            + "run, FILE or FILE:MULTIPLIER (default 1); repeat for several.", paramLabel = "FILE[:MULTIPLIER]")
+    void lora(java.util.List<String> values) {
+        set("lora", String.join(";", values));
+    }
+
     @Option(names = "--clip-skip", description = "Read prompts from the text encoder's state this many layers before its last, "
             + "as checkpoints tuned on it ask (Stable Diffusion pipelines; default: 0, the last).", paramLabel = "CLIP_SKIP")
     void clipSkip(String value) {

@@ -62,6 +62,21 @@ class StableDiffusionCliTest {
                 "--out", unused), "multiples of 4");
     }
 
+    /** --lora merges LoRA files for the run (repeatable, with multipliers) and the PNG records them. */
+    @Test
+    void loraFilesAreMergedForTheRun(@TempDir Path dir) throws Exception {
+        Path lora = Path.of("..", "core", "src", "test", "resources", "golden", "lora");
+        Path png = dir.resolve("lora.png");
+        CliTest.Run r = diffuse("sample", "--model", FOLDER, "--prompt", "a red cube", "--size", "16x16", "--steps", "2", "--seed", "1",
+                "--lora", lora.resolve("kohya_unet_te.safetensors") + ":0.8", "--lora", lora.resolve("diffusers_unet.safetensors").toString(),
+                "--out", png.toString());
+        assertEquals(0, r.code(), r.err());
+        String recorded = PngWriter.readText(png).get("lora");
+        assertTrue(recorded.contains("kohya_unet_te.safetensors:0.8") && recorded.contains("diffusers_unet.safetensors:1.0"), recorded);
+        CliTest.assertUserError(diffuse("sample", "--model", FOLDER, "--prompt", "a red cube", "--size", "16x16", "--steps", "1",
+                "--lora", FOLDER + "/unet/diffusion_pytorch_model.safetensors", "--out", dir.resolve("x.png").toString()), "LoRA key");
+    }
+
     /** A pickled checkpoint is refused in one line before anything is read from it. */
     @Test
     void aPickledCheckpointIsRefused(@TempDir Path dir) throws Exception {

@@ -24,8 +24,10 @@ import dev.diffusion4j.model.Normalizer;
 import dev.diffusion4j.model.PrecisionDenoiser;
 import dev.diffusion4j.model.PromptEncoder;
 import dev.diffusion4j.models.sd.DiffusersScheduler;
+import dev.diffusion4j.models.sd.Lora;
 import dev.diffusion4j.models.sd.SingleFileCheckpoint;
 import dev.diffusion4j.models.sd.StableDiffusionFolder;
+import dev.diffusion4j.models.sd.StableDiffusionNetwork;
 import dev.diffusion4j.models.vae.AutoencoderKL;
 import dev.diffusion4j.models.vae.AutoencoderSource;
 import dev.diffusion4j.oracle.MixtureDenoiser;
@@ -237,6 +239,19 @@ public final class DiffusionPipeline {
      */
     public GenerationResult generate(GenerationRequest request, GenerationListener listener) {
         Plan plan = plan(request);
+        if (network instanceof StableDiffusionNetwork sd) {
+            // LoRAs change the shared weights for the run, so this pipeline's runs take turns
+            synchronized (network) {
+                try (Lora.Merged merged = Lora.merge(sd, plan.loras(), request.loras().stream().map(GenerationRequest.LoraWeight::multiplier)
+                        .toList())) {
+                    return run(request, plan, listener);
+                }
+            }
+        }
+        return run(request, plan, listener);
+    }
+
+    private GenerationResult run(GenerationRequest request, Plan plan, GenerationListener listener) {
         int n = request.count();
         int perBatch = maxBatch(plan.item());
         int batches = (n + perBatch - 1) / perBatch;
@@ -353,7 +368,7 @@ public final class DiffusionPipeline {
 
     /** A request resolved against this model: everything a run needs, checked. */
     private record Plan(CountingDenoiser denoiser, Sampler sampler, double[] sigmas, long[] item, List<String> warnings,
-                        Map<String, Object> resolved, DiffusersScheduler diffusers) {
+                        Map<String, Object> resolved, DiffusersScheduler diffusers, List<Lora> loras) {
     }
 
     private Plan plan(GenerationRequest request) {
@@ -364,7 +379,22 @@ public final class DiffusionPipeline {
         DiffusersScheduler diffusers = diffusersGrid(request, warnings);
         CountingDenoiser model = new CountingDenoiser(denoiser(request, warnings, resolved, diffusers));
         double[] sigmas = diffusers != null ? diffusers.sigmas() : sampler.sigmas(model, request.grid());
-        return new Plan(model, sampler, sigmas, itemShape(request), warnings, resolved, diffusers);
+        return new Plan(model, sampler, sigmas, itemShape(request), warnings, resolved, diffusers, loras(request));
+    }
+
+    /** The request's LoRA files, read against this model's modules (so a LoRA for another model is an error before anything runs). */
+    private List<Lora> loras(GenerationRequest r) {
+        if (r.loras().isEmpty()) {
+            return List.of();
+        }
+        if (!(network instanceof StableDiffusionNetwork sd)) {
+            throw new DiffusionException("lora files adapt Stable Diffusion pipelines; " + name + " is not one");
+        }
+        List<Lora> out = new ArrayList<>();
+        for (GenerationRequest.LoraWeight l : r.loras()) {
+            out.add(Lora.read(l.file(), sd));
+        }
+        return out;
     }
 
     /**
@@ -629,6 +659,9 @@ public final class DiffusionPipeline {
             }
             if (r.clipSkip() > 0) {
                 m.put("clip_skip", r.clipSkip());
+            }
+            if (!r.loras().isEmpty()) {
+                m.put("lora", String.join(";", r.loras().stream().map(GenerationRequest.LoraWeight::toString).toList()));
             }
         }
         m.put("threshold", r.threshold().configName());

@@ -10,6 +10,7 @@ import dev.diffusion4j.schedule.SigmaSchedule;
 import dev.diffusion4j.schedule.TimestepSpacing;
 import dev.diffusion4j.tensor.Precision;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -81,6 +82,7 @@ public final class GenerationRequest {
     private final double guidanceHigh;
     private final double cfgRescale;
     private final int clipSkip;
+    private final List<LoraWeight> loras;
     private final double classifierScale;
     private final Path classifier;
     private final Threshold threshold;
@@ -105,6 +107,7 @@ public final class GenerationRequest {
         this.guidanceHigh = b.guidanceHigh;
         this.cfgRescale = b.cfgRescale;
         this.clipSkip = b.clipSkip;
+        this.loras = List.copyOf(b.loras);
         this.classifierScale = b.classifierScale;
         this.classifier = b.classifier;
         this.threshold = b.threshold;
@@ -232,6 +235,20 @@ public final class GenerationRequest {
         return clipSkip;
     }
 
+    /** A LoRA file merged into the model's weights for this generation, at {@code multiplier} (1: as trained). */
+    public record LoraWeight(Path file, double multiplier) {
+        /** The text form: FILE, or FILE:MULTIPLIER. */
+        @Override
+        public String toString() {
+            return file + ":" + multiplier;
+        }
+    }
+
+    /** The LoRA files merged for this generation (Stable Diffusion pipelines), in order; empty for none. */
+    public List<LoraWeight> loras() {
+        return loras;
+    }
+
     /** Classifier guidance strength s; NaN when classifier guidance is off. */
     public double classifierScale() {
         return classifierScale;
@@ -283,6 +300,7 @@ public final class GenerationRequest {
         private double guidanceHigh = Double.POSITIVE_INFINITY;
         private double cfgRescale;
         private int clipSkip;
+        private List<LoraWeight> loras = new ArrayList<>();
         private double classifierScale = Double.NaN;
         private Path classifier;
         private Threshold threshold = Threshold.STATIC;
@@ -310,6 +328,7 @@ public final class GenerationRequest {
             guidanceHigh = r.guidanceHigh;
             cfgRescale = r.cfgRescale;
             clipSkip = r.clipSkip;
+            loras = new ArrayList<>(r.loras);
             classifierScale = r.classifierScale;
             classifier = r.classifier;
             threshold = r.threshold;
@@ -370,6 +389,12 @@ public final class GenerationRequest {
         public Builder guidanceInterval(double low, double high) {
             guidanceLow = low;
             guidanceHigh = high;
+            return this;
+        }
+
+        /** Adds a LoRA file merged at {@code multiplier} for the generation. */
+        public Builder lora(Path file, double multiplier) {
+            loras.add(new LoraWeight(Objects.requireNonNull(file, "file"), multiplier));
             return this;
         }
 
@@ -434,7 +459,7 @@ public final class GenerationRequest {
          * dashes, and the studio's JSON).
          */
         public static final List<String> FIELDS = List.of("model", "weights", "num", "seed", "size", "class", "prompt", "negative",
-                "guidance", "guidance_interval", "cfg_rescale", "clip_skip", "classifier_scale", "classifier", "threshold", "threshold_percentile",
+                "guidance", "guidance_interval", "cfg_rescale", "clip_skip", "lora", "classifier_scale", "classifier", "threshold", "threshold_percentile",
                 "sampler", "steps", "sigma_schedule", "rho", "spacing", "eta", "variance", "s_churn", "s_tmin", "s_tmax", "s_noise",
                 "order", "variant", "sde", "predictor", "snr", "corrector_steps", "langevin_eps", "level_steps", "final_denoise", "rtol",
                 "atol", "precision");
@@ -472,6 +497,15 @@ public final class GenerationRequest {
                 }
                 case "cfg_rescale" -> cfgRescale(number(name, v));
                 case "clip_skip" -> clipSkip(integer(name, v));
+                case "lora" -> {
+                    loras = new ArrayList<>();
+                    for (String entry : v.split(";")) {
+                        int colon = entry.lastIndexOf(':');
+                        boolean weighted = colon > 0 && entry.substring(colon + 1).strip().matches("[+-]?[0-9.]+([eE][+-]?[0-9]+)?");
+                        lora(Path.of(weighted ? entry.substring(0, colon).strip() : entry.strip()),
+                                weighted ? number(name, entry.substring(colon + 1)) : 1.0);
+                    }
+                }
                 case "classifier_scale" -> classifierScale(number(name, v));
                 case "classifier" -> classifier(v.equals("exact") ? null : Path.of(v));
                 case "threshold" -> threshold(Threshold.parse(v));
@@ -563,6 +597,9 @@ public final class GenerationRequest {
                     + guidanceLow + ", " + guidanceHigh + "]");
             require(cfgRescale >= 0 && cfgRescale <= 1, "cfg_rescale must be in [0, 1], got " + cfgRescale);
             require(clipSkip >= 0, "clip_skip must be 0 (the text encoder's last layer) or more, got " + clipSkip);
+            for (LoraWeight l : loras) {
+                require(Double.isFinite(l.multiplier()), "lora " + l.file() + " needs a finite multiplier, got " + l.multiplier());
+            }
             require(clipSkip == 0 || prompt != null, "clip_skip changes how a prompt is read: give a prompt");
             require(thresholdPercentile > 0 && thresholdPercentile <= 1, "threshold_percentile must be in (0, 1], got " + thresholdPercentile);
             return new GenerationRequest(this);

@@ -32,7 +32,7 @@ final class ImageGeneration {
     static final int MAX_FIELD_CHARS = 1000;
     static final int MAX_SIDE = 256;
     /** Request fields that are file paths: the studio takes models from its own folder only. */
-    static final java.util.Set<String> PATHS = java.util.Set.of("model", "classifier");
+    static final java.util.Set<String> PATHS = java.util.Set.of("model", "classifier", "lora");
 
     private final Models models;
     private final Gallery gallery;

@@ -82,6 +82,30 @@ class LoraTest {
         }
     }
 
+    /** Through the one generation path: a request's LoRAs change its image, leave the next request's alone, and are recorded. */
+    @Test
+    void aRequestMergesItsLorasForItsRunOnly() {
+        dev.diffusion4j.pipeline.DiffusionPipeline pipeline = dev.diffusion4j.pipeline.DiffusionPipeline.load(GoldenFixtures.folder("sd_pipeline"));
+        java.util.function.Function<Double, dev.diffusion4j.pipeline.GenerationRequest> request = m -> {
+            var b = dev.diffusion4j.pipeline.GenerationRequest.builder().prompt("a red cube").seed(3).size(16, 16).sampler("euler").steps(3)
+                    .guidance(5);
+            return (m == null ? b : b.lora(lora.resolve("kohya_unet_te.safetensors"), m)).build();
+        };
+        try (Scope s = Scope.open()) {
+            Tensor plain = pipeline.generate(request.apply(null)).samples();
+            var adapted = pipeline.generate(request.apply(0.8));
+            Tensor zero = pipeline.generate(request.apply(0.0)).samples();
+            Tensor again = pipeline.generate(request.apply(null)).samples();
+            assertTrue(adapted.samples().sub(plain).abs().amax().item() > 1e-3, "the LoRA changes the image");
+            assertEquals(0, zero.sub(plain).abs().amax().item(), 1e-6, "at multiplier 0 it changes nothing");
+            assertEquals(0, again.sub(plain).abs().amax().item(), 0, "the next request runs on the weights as they were");
+            assertTrue(String.valueOf(adapted.metadata().get("lora")).endsWith("kohya_unet_te.safetensors:0.8"), adapted.metadata().toString());
+        }
+        String m = assertThrows(DiffusionException.class, () -> dev.diffusion4j.pipeline.DiffusionPipeline.oracle("8gaussians").generate(
+                dev.diffusion4j.pipeline.GenerationRequest.builder().lora(lora.resolve("kohya_unet_te.safetensors"), 1).build())).getMessage();
+        assertTrue(m.contains("Stable Diffusion"), m);
+    }
+
     @Test
     void aLoraForAnotherModelIsNamed(@TempDir Path dir) throws IOException {
         Path other = dir.resolve("other.safetensors");
