@@ -14,9 +14,10 @@ import java.util.TreeMap;
 /**
  * The architecture of a {@link UNet2DConditionModel}, with the keys and meanings of diffusers'
  * {@code UNet2DConditionModel} config.json, so the {@code unet/} folder of a Stable Diffusion 1.x or
- * 2.x pipeline reads unchanged. Keys that select what those U-Nets do not have (SDXL's added
- * text-time embedding, class embeddings, other block types, …) are refused by name, as are keys
- * this class does not know: either would build a different network than the weights were made for.
+ * 2.x pipeline (and SDXL's, with its text-time embedding and per-level transformer depths) reads
+ * unchanged. Keys that select what those U-Nets do not have (class embeddings, other added
+ * embeddings or block types, …) are refused by name, as are keys this class does not know: either
+ * would build a different network than the weights were made for.
  *
  * @param sampleSize         the latent size the model was trained at; informational, null when the config has none
  * @param blockOutChannels   channels per resolution level; the latent shrinks by 2^(levels − 1)
@@ -28,18 +29,43 @@ import java.util.TreeMap;
  * @param useLinearProjection linear proj_in / proj_out in the spatial transformers (SD 2.x) instead of 1×1 convolutions
  * @param upcastAttention    SD 2.x's request that attention be computed in float32 under reduced precision; this
  *                           project's attention always is, so the flag only travels with the config
+ * @param transformerLayersPerBlock spatial transformer layers per level (SDXL: 1, 2, 10); the middle block has the
+ *                           coarsest level's, the up blocks mirror the down blocks
+ * @param textTime           SDXL's added conditioning ({@code addition_embed_type: text_time}), or null
  */
 public record UNet2DConditionConfig(Integer sampleSize, int inChannels, int outChannels, boolean centerInputSample, boolean flipSinToCos,
                                     double freqShift, List<String> downBlockTypes, List<String> upBlockTypes,
                                     List<Integer> blockOutChannels, int layersPerBlock, int downsamplePadding, double midBlockScaleFactor,
-                                    int normNumGroups, double normEps, int crossAttentionDim, int transformerLayersPerBlock,
-                                    List<Integer> attentionHeads, boolean useLinearProjection, boolean upcastAttention) {
+                                    int normNumGroups, double normEps, int crossAttentionDim, List<Integer> transformerLayersPerBlock,
+                                    List<Integer> attentionHeads, boolean useLinearProjection, boolean upcastAttention, TextTime textTime) {
     public static final String CLASS_NAME = "UNet2DConditionModel";
     public static final String DOWN = "DownBlock2D";
     public static final String CROSS_ATTN_DOWN = "CrossAttnDownBlock2D";
     public static final String UP = "UpBlock2D";
     public static final String CROSS_ATTN_UP = "CrossAttnUpBlock2D";
     public static final String MID = "UNetMidBlock2DCrossAttn";
+    /** The added embedding SDXL's U-Net takes. */
+    public static final String TEXT_TIME = "text_time";
+
+    /**
+     * SDXL's added conditioning: each of the six size and crop numbers through a sinusoid of
+     * {@code timeEmbedDim} channels, appended to the pooled text embedding ({@code inputDim} in all),
+     * mapped by {@code add_embedding} to the timestep embedding's width and added to it.
+     */
+    public record TextTime(int timeEmbedDim, int inputDim) {
+    }
+
+    /** A U-Net without an added embedding and with one transformer depth for every level (SD 1.x and 2.x). */
+    public UNet2DConditionConfig(Integer sampleSize, int inChannels, int outChannels, boolean centerInputSample, boolean flipSinToCos,
+                                 double freqShift, List<String> downBlockTypes, List<String> upBlockTypes, List<Integer> blockOutChannels,
+                                 int layersPerBlock, int downsamplePadding, double midBlockScaleFactor, int normNumGroups, double normEps,
+                                 int crossAttentionDim, int transformerLayersPerBlock, List<Integer> attentionHeads,
+                                 boolean useLinearProjection, boolean upcastAttention) {
+        this(sampleSize, inChannels, outChannels, centerInputSample, flipSinToCos, freqShift, downBlockTypes, upBlockTypes, blockOutChannels,
+                layersPerBlock, downsamplePadding, midBlockScaleFactor, normNumGroups, normEps, crossAttentionDim,
+                Collections.nCopies(blockOutChannels.size(), transformerLayersPerBlock), attentionHeads, useLinearProjection,
+                upcastAttention, null);
+    }
 
     /** diffusers' bookkeeping, not architecture. */
     private static final Set<String> BOOKKEEPING = Set.of("_class_name", "_diffusers_version", "_name_or_path");
@@ -47,7 +73,8 @@ public record UNet2DConditionConfig(Integer sampleSize, int inChannels, int outC
     private static final Set<String> READ = Set.of("sample_size", "in_channels", "out_channels", "center_input_sample",
             "flip_sin_to_cos", "freq_shift", "down_block_types", "mid_block_type", "up_block_types", "block_out_channels",
             "layers_per_block", "downsample_padding", "mid_block_scale_factor", "act_fn", "norm_num_groups", "norm_eps",
-            "cross_attention_dim", "transformer_layers_per_block", "attention_head_dim", "use_linear_projection", "upcast_attention");
+            "cross_attention_dim", "transformer_layers_per_block", "attention_head_dim", "use_linear_projection", "upcast_attention",
+            "addition_embed_type", "addition_time_embed_dim", "projection_class_embeddings_input_dim");
     /**
      * Keys that change the network when set: only diffusers' default (which the Stable Diffusion 1.x
      * and 2.x U-Nets keep) is supported.
@@ -59,8 +86,7 @@ public record UNet2DConditionConfig(Integer sampleSize, int inChannels, int outC
      * projected class embeddings), so any value builds the same network.
      */
     private static final Set<String> INERT = Set.of("resnet_skip_time_act", "resnet_out_scale_factor", "cross_attention_norm",
-            "mid_block_only_cross_attention", "addition_time_embed_dim", "addition_embed_type_num_heads",
-            "projection_class_embeddings_input_dim");
+            "mid_block_only_cross_attention", "addition_embed_type_num_heads");
 
     private static Map<String, Object> defaultsOnly() {
         Map<String, Object> m = new TreeMap<>();
@@ -72,7 +98,6 @@ public record UNet2DConditionConfig(Integer sampleSize, int inChannels, int outC
         m.put("num_attention_heads", null);
         m.put("dual_cross_attention", false);
         m.put("class_embed_type", null);
-        m.put("addition_embed_type", null);
         m.put("num_class_embeds", null);
         m.put("resnet_time_scale_shift", "default");
         m.put("time_embedding_type", "positional");
@@ -92,6 +117,7 @@ public record UNet2DConditionConfig(Integer sampleSize, int inChannels, int outC
         upBlockTypes = List.copyOf(upBlockTypes);
         blockOutChannels = List.copyOf(blockOutChannels);
         attentionHeads = List.copyOf(attentionHeads);
+        transformerLayersPerBlock = List.copyOf(transformerLayersPerBlock);
         int levels = blockOutChannels.size();
         check(levels >= 1, "block_out_channels is empty");
         check(downBlockTypes.size() == levels && upBlockTypes.size() == levels && attentionHeads.size() == levels,
@@ -106,7 +132,13 @@ public record UNet2DConditionConfig(Integer sampleSize, int inChannels, int outC
                     + " and " + UP + ")");
         }
         check(inChannels >= 1 && outChannels >= 1, "in_channels and out_channels must be positive");
-        check(layersPerBlock >= 1 && transformerLayersPerBlock >= 1, "layers_per_block and transformer_layers_per_block must be positive");
+        check(transformerLayersPerBlock.size() == levels, "transformer_layers_per_block needs one entry per level, got "
+                + transformerLayersPerBlock);
+        check(layersPerBlock >= 1 && transformerLayersPerBlock.stream().allMatch(n -> n >= 1),
+                "layers_per_block and transformer_layers_per_block must be positive");
+        check(textTime == null || (textTime.timeEmbedDim() >= 2 && textTime.timeEmbedDim() % 2 == 0 && textTime.inputDim() > 6 * textTime.timeEmbedDim()),
+                "addition_time_embed_dim must be even, and projection_class_embeddings_input_dim larger than six of it (the pooled text "
+                        + "embedding comes first)");
         check(crossAttentionDim >= 1, "cross_attention_dim must be positive");
         check(normNumGroups >= 1, "norm_num_groups must be positive");
         for (int i = 0; i < levels; i++) {
@@ -170,11 +202,17 @@ public record UNet2DConditionConfig(Integer sampleSize, int inChannels, int outC
         m.put("norm_num_groups", normNumGroups);
         m.put("norm_eps", normEps);
         m.put("cross_attention_dim", crossAttentionDim);
-        m.put("transformer_layers_per_block", transformerLayersPerBlock);
+        m.put("transformer_layers_per_block", transformerLayersPerBlock.stream().distinct().count() == 1 ? transformerLayersPerBlock.get(0)
+                : transformerLayersPerBlock);
         // one number when every level has the same head count, as SD 1.x's config writes it
         m.put("attention_head_dim", attentionHeads.stream().distinct().count() == 1 ? attentionHeads.get(0) : attentionHeads);
         m.put("use_linear_projection", useLinearProjection);
         m.put("upcast_attention", upcastAttention);
+        if (textTime != null) {
+            m.put("addition_embed_type", TEXT_TIME);
+            m.put("addition_time_embed_dim", textTime.timeEmbedDim());
+            m.put("projection_class_embeddings_input_dim", textTime.inputDim());
+        }
         return m;
     }
 
@@ -217,10 +255,11 @@ public record UNet2DConditionConfig(Integer sampleSize, int inChannels, int outC
                     ConfigValues.number(m, "norm_num_groups", 32, CLASS_NAME).intValue(),
                     ConfigValues.number(m, "norm_eps", 1e-5, CLASS_NAME).doubleValue(),
                     perModel(m, "cross_attention_dim", 1280),
-                    perModel(m, "transformer_layers_per_block", 1),
+                    transformerLayers(m, channels.size()),
                     attentionHeads(m, channels.size()),
                     (Boolean) m.getOrDefault("use_linear_projection", false),
-                    (Boolean) m.getOrDefault("upcast_attention", false));
+                    Boolean.TRUE.equals(m.get("upcast_attention")),
+                    textTime(m));
         } catch (ClassCastException | NullPointerException e) {
             throw new DiffusionException(CLASS_NAME + " config has a malformed field (" + e.getMessage() + "): " + m);
         }
@@ -231,6 +270,28 @@ public record UNet2DConditionConfig(Integer sampleSize, int inChannels, int outC
         Object heads = m.getOrDefault("attention_head_dim", 8);
         return heads instanceof List<?> ? ConfigValues.ints(heads)
                 : Collections.nCopies(levels, ConfigValues.number(m, "attention_head_dim", 8, CLASS_NAME).intValue());
+    }
+
+    /** transformer_layers_per_block: a depth per level, or one for every level (lists of lists, per layer, are refused). */
+    private static List<Integer> transformerLayers(Map<String, Object> m, int levels) {
+        Object v = m.getOrDefault("transformer_layers_per_block", 1);
+        if (v instanceof List<?> l) {
+            check(l.stream().allMatch(x -> x instanceof Number), "'transformer_layers_per_block' = " + v + " is not supported (a number, or "
+                    + "one per level)");
+            return ConfigValues.ints(v);
+        }
+        return Collections.nCopies(levels, ConfigValues.number(m, "transformer_layers_per_block", 1, CLASS_NAME).intValue());
+    }
+
+    /** SDXL's added text-time embedding, or null; any other added embedding is refused. */
+    private static TextTime textTime(Map<String, Object> m) {
+        Object type = m.get("addition_embed_type");
+        if (type == null) {
+            return null;
+        }
+        check(TEXT_TIME.equals(type), "'addition_embed_type' = " + type + " is not supported (only " + TEXT_TIME + ", SDXL's)");
+        return new TextTime(ConfigValues.number(m, "addition_time_embed_dim", 256, CLASS_NAME).intValue(),
+                ConfigValues.number(m, "projection_class_embeddings_input_dim", 2816, CLASS_NAME).intValue());
     }
 
     /** A key diffusers also takes per level (a list): one value for the whole model is supported. */

@@ -50,6 +50,9 @@ public final class UNet2DConditionModel extends Module {
     private final UNet2DConditionConfig config;
     private final SinusoidalEmbedding timeProj;
     private final TimestepEmbedding timeEmbedding;
+    /** SDXL's added conditioning (null for SD 1.x and 2.x): a sinusoid per size/crop number, and the MLP of them and the pooled text. */
+    private final SinusoidalEmbedding addTimeProj;
+    private final TimestepEmbedding addEmbedding;
     private final Conv2d convIn;
     private final ModuleList<UNetDownBlock> downBlocks;
     private final UNetMidBlock midBlock;
@@ -64,6 +67,9 @@ public final class UNet2DConditionModel extends Module {
         this.convIn = child("conv_in", new Conv2d(config.inChannels(), ch.get(0), 3, g));
         this.timeProj = new SinusoidalEmbedding(ch.get(0), config.flipSinToCos(), config.freqShift());
         this.timeEmbedding = child("time_embedding", new TimestepEmbedding(ch.get(0), config.timeEmbedDim(), g));
+        UNet2DConditionConfig.TextTime textTime = config.textTime();
+        this.addTimeProj = textTime == null ? null : new SinusoidalEmbedding(textTime.timeEmbedDim(), config.flipSinToCos(), config.freqShift());
+        this.addEmbedding = textTime == null ? null : child("add_embedding", new TimestepEmbedding(textTime.inputDim(), config.timeEmbedDim(), g));
 
         this.downBlocks = child("down_blocks", new ModuleList<>());
         for (int i = 0; i < levels; i++) {
@@ -99,7 +105,7 @@ public final class UNet2DConditionModel extends Module {
     /** The spatial transformers of the blocks at {@code level}, with that level's head count. */
     private static UNetBlock.Attentions transformers(UNet2DConditionConfig c, int level, Generator g) {
         return new UNetBlock.CrossAttention(channels -> Transformer2D.stableDiffusion(channels, c.attentionHeads().get(level),
-                c.crossAttentionDim(), c.normNumGroups(), c.transformerLayersPerBlock(), c.useLinearProjection(), g));
+                c.crossAttentionDim(), c.normNumGroups(), c.transformerLayersPerBlock().get(level), c.useLinearProjection(), g));
     }
 
     public UNet2DConditionConfig config() {
@@ -131,6 +137,17 @@ public final class UNet2DConditionModel extends Module {
      * H and W need not be multiples of the downsampling factor: the upsamplers meet each skip's size.
      */
     public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates) {
+        return forward(sample, timestep, encoderHiddenStates, null, null);
+    }
+
+    /**
+     * {@link #forward(Tensor, Tensor, Tensor)} with SDXL's added conditioning: the pooled text
+     * embedding {@code textEmbeds} [B or 1, P] and the six numbers {@code timeIds} [B or 1, 6]
+     * (original height and width, crop top and left, target height and width), each through a
+     * sinusoid, concatenated after the text and mapped by {@code add_embedding} onto the timestep
+     * embedding. Both null for U-Nets without it.
+     */
+    public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, Tensor textEmbeds, Tensor timeIds) {
         long b = sample.size(0);
         check(sample.dim() == 4 && sample.size(1) == config.inChannels(), "sample must be [batch, " + config.inChannels() + ", H, W]", sample);
         check(timestep.numel() == b || timestep.numel() == 1, "timestep must hold one value per sample or one for all", timestep);
@@ -140,6 +157,22 @@ public final class UNet2DConditionModel extends Module {
         Tensor context = e[0] == b ? encoderHiddenStates : encoderHiddenStates.expand(b, e[1], e[2]);
         Tensor x = config.centerInputSample() ? sample.mul(2).sub(1) : sample;
         Tensor emb = timeEmbedding.forward(timeProj.forward(timestep.reshape(-1).expand(b)));
+        if (addEmbedding != null) {
+            check(textEmbeds != null && timeIds != null, "this U-Net (addition_embed_type text_time, SDXL's) needs text_embeds and time_ids",
+                    sample);
+            UNet2DConditionConfig.TextTime tt = config.textTime();
+            long pooled = tt.inputDim() - 6L * tt.timeEmbedDim();
+            check(textEmbeds.dim() == 2 && textEmbeds.size(1) == pooled && (textEmbeds.size(0) == b || textEmbeds.size(0) == 1),
+                    "text_embeds must be [" + b + " or 1, " + pooled + "]", textEmbeds);
+            check(timeIds.dim() == 2 && timeIds.size(1) == 6 && (timeIds.size(0) == b || timeIds.size(0) == 1),
+                    "time_ids must be [" + b + " or 1, 6]", timeIds);
+            Tensor ids = timeIds.expand(b, 6).contiguous().reshape(-1);
+            Tensor added = Tensor.cat(java.util.List.of(textEmbeds.expand(b, pooled), addTimeProj.forward(ids).reshape(b, 6L * tt.timeEmbedDim())),
+                    1);
+            emb = emb.add(addEmbedding.forward(added));
+        } else {
+            check(textEmbeds == null && timeIds == null, "this U-Net has no added embedding: text_embeds and time_ids are for SDXL's", sample);
+        }
         Tensor h = UNetBlock.run(convIn.forward(x), emb, context, downBlocks.items(), midBlock, upBlocks.items());
         return convOut.forward(convNormOut.forward(h).silu());
     }

@@ -91,7 +91,8 @@ class UNet2DConditionModelTest {
 
     @Test
     void refusesWhatTheStableDiffusionUNetDoesNotHave() {
-        assertRefused("addition_embed_type", "text_time", "'addition_embed_type' = text_time is not supported");
+        assertRefused("addition_embed_type", "image", "'addition_embed_type' = image is not supported");
+        assertRefused("transformer_layers_per_block", List.of(List.of(1, 1), List.of(2, 2)), "'transformer_layers_per_block' = [[1, 1], [2, 2]]");
         assertRefused("class_embed_type", "timestep", "'class_embed_type' = timestep is not supported");
         assertRefused("num_attention_heads", 8, "'num_attention_heads' = 8 is not supported");
         assertRefused("use_magic_attention", true, "unknown keys [use_magic_attention]");
