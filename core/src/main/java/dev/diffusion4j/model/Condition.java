@@ -10,14 +10,23 @@ import java.util.Arrays;
  * condition tensor of a batch: int64 [B] for a label, [B, L] for token ids, [B, L, C] for features.
  *
  * @param features the encoded prompt [1, L, C], or null for labels and token ids
+ * @param pooled   a pooled vector of the prompt [1, P] that goes with the features (SDXL's), or null; the
+ *                 batch is then each sample's features flattened with the pooled vector appended, [B, L·C + P]
  */
-public record Condition(long[] ids, boolean prompt, Tensor features) {
+public record Condition(long[] ids, boolean prompt, Tensor features, Tensor pooled) {
 
     public Condition {
         ids = ids.clone();
         if (features != null && (features.dim() != 3 || features.size(0) != 1)) {
             throw new IllegalArgumentException("an encoded prompt is [1, tokens, channels], got " + Arrays.toString(features.shape()));
         }
+        if (pooled != null && (features == null || pooled.dim() != 2 || pooled.size(0) != 1)) {
+            throw new IllegalArgumentException("a pooled vector is [1, P] and goes with features, got " + Arrays.toString(pooled.shape()));
+        }
+    }
+
+    public Condition(long[] ids, boolean prompt, Tensor features) {
+        this(ids, prompt, features, null);
     }
 
     public static Condition ofClass(int label) {
@@ -32,6 +41,11 @@ public record Condition(long[] ids, boolean prompt, Tensor features) {
     /** A prompt as the text encoder's features [1, L, C]. */
     public static Condition ofFeatures(Tensor features) {
         return new Condition(new long[0], true, features);
+    }
+
+    /** A prompt as features [1, L, C] and a pooled vector [1, P] (SDXL's). */
+    public static Condition ofFeatures(Tensor features, Tensor pooled) {
+        return new Condition(new long[0], true, features, pooled);
     }
 
     /** The class label of a class condition. */
@@ -49,6 +63,10 @@ public record Condition(long[] ids, boolean prompt, Tensor features) {
 
     /** This condition for each of {@code batch} samples. */
     public Tensor batch(long batch) {
+        if (features != null && pooled != null) {
+            Tensor packed = Tensor.cat(java.util.List.of(features.reshape(1, -1), pooled.to(features.dtype())), 1);
+            return packed.expand(batch, packed.size(1));
+        }
         if (features != null) {
             return features.expand(batch, features.size(1), features.size(2));
         }
@@ -57,12 +75,12 @@ public record Condition(long[] ids, boolean prompt, Tensor features) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Condition c && c.prompt == prompt && Arrays.equals(c.ids, ids) && c.features == features;
+        return o instanceof Condition c && c.prompt == prompt && Arrays.equals(c.ids, ids) && c.features == features && c.pooled == pooled;
     }
 
     @Override
     public int hashCode() {
-        return 31 * Arrays.hashCode(ids) + Boolean.hashCode(prompt) + System.identityHashCode(features);
+        return 31 * Arrays.hashCode(ids) + Boolean.hashCode(prompt) + System.identityHashCode(features) + System.identityHashCode(pooled);
     }
 
     @Override

@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A Stable Diffusion 1.x / 2.x pipeline saved by diffusers: a folder whose {@code model_index.json}
+ * A Stable Diffusion 1.x / 2.x / XL pipeline saved by diffusers: a folder whose {@code model_index.json}
  * names its parts ({@code "unet": ["diffusers", "UNet2DConditionModel"]}, …), each in a subfolder of
  * that name. The U-Net, autoencoder, text encoder and tokenizer are read from theirs; the scheduler's
  * config gives the noise schedule the U-Net was trained on and what it predicts (ε or v), while the
@@ -28,7 +28,8 @@ import java.util.Set;
 public final class StableDiffusionFolder {
     public static final String MODEL_INDEX = "model_index.json";
     /** The pipeline classes whose parts this reads: the text-to-image one and those built from the same parts. */
-    private static final Set<String> PIPELINES = Set.of("StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline");
+    private static final Set<String> PIPELINES = Set.of("StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline",
+            "StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline");
     private static final Set<String> TOKENIZERS = Set.of("CLIPTokenizer", "CLIPTokenizerFast");
 
     /**
@@ -77,6 +78,11 @@ public final class StableDiffusionFolder {
         requirePart(dir, index, "vae", "diffusers", Set.of(AutoencoderKL.class.getSimpleName()));
         requirePart(dir, index, "text_encoder", "transformers", Set.of("CLIPTextModel"));
         requirePart(dir, index, "tokenizer", "transformers", TOKENIZERS);
+        boolean xl = String.valueOf(pipeline).startsWith("StableDiffusionXL");
+        if (xl) {
+            requirePart(dir, index, "text_encoder_2", "transformers", Set.of("CLIPTextModelWithProjection"));
+            requirePart(dir, index, "tokenizer_2", "transformers", TOKENIZERS);
+        }
         Object scheduler = index.get("scheduler");
         if (!(scheduler instanceof List<?> s) || s.size() != 2 || !Files.isRegularFile(dir.resolve("scheduler").resolve("scheduler_config.json"))) {
             throw new DiffusionException(dir + ": model_index.json names no scheduler, or scheduler/scheduler_config.json is missing; "
@@ -96,9 +102,13 @@ public final class StableDiffusionFolder {
                     + "have " + vae.config().latentChannels() + " (an inpainting U-Net takes 9: this version reads text-to-image pipelines)");
         }
         int size = unet.config().sampleSize() != null ? unet.config().sampleSize() : 64;
-        StableDiffusionConfig config = new StableDiffusionConfig(unet.config(), textEncoder.config(), tokenizer, size);
-        StableDiffusionNetwork network = new StableDiffusionNetwork(config, textEncoder, unet);
         int factor = vae.config().downsampleFactor();
+        CLIPTextModel textEncoder2 = xl ? CLIPTextModel.load(dir.resolve("text_encoder_2")) : null;
+        ClipTokenizer tokenizer2 = xl ? ClipTokenizer.load(dir.resolve("tokenizer_2")) : null;
+        boolean zeros = xl && !Boolean.FALSE.equals(index.get("force_zeros_for_empty_prompt"));
+        StableDiffusionConfig config = new StableDiffusionConfig(unet.config(), textEncoder.config(), tokenizer, size,
+                xl ? textEncoder2.config() : null, tokenizer2, factor, zeros);
+        StableDiffusionNetwork network = new StableDiffusionNetwork(config, textEncoder, textEncoder2, unet);
         LatentSpace latent = new LatentSpace(vae.config().toConfig(), new long[] {vae.config().outChannels(), (long) size * factor,
                 (long) size * factor}, vaeDir.toAbsolutePath().toString(),
                 ModelFolder.sha256(vaeDir, ModelFolder.weightsFile(vaeDir, AutoencoderKL.WEIGHTS_FILE)), null);
