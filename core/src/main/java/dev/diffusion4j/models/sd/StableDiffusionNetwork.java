@@ -9,9 +9,9 @@ import dev.diffusion4j.models.clip.CLIPTextModel;
 import dev.diffusion4j.models.unet.UNet2DConditionModel;
 import dev.diffusion4j.tensor.DType;
 import dev.diffusion4j.tensor.NoGrad;
+import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
-import dev.diffusion4j.tensor.Generator;
 import dev.diffusion4j.text.ClipTokenizer;
 import dev.diffusion4j.text.PromptWeights;
 import java.util.ArrayList;
@@ -107,7 +107,10 @@ public final class StableDiffusionNetwork extends DenoisingNetwork implements Pr
      * A weighted chunk's features are scaled token by token and then rescaled to their former mean.
      * The shorter of the two is lengthened by chunks of the empty prompt. A prompt of up to 75 tokens
      * without emphasis is diffusers' {@code encode_prompt}: the text encoder's last hidden state, or
-     * with clip skip k the final-normalised state k layers before it.
+     * with clip skip k the final-normalised state k layers before it. SDXL's is both encoders' states
+     * one layer before the last (k + 1 with clip skip), side by side, with the second's pooled
+     * projection of the first chunk; without a negative prompt its unconditional branch is zeros
+     * ({@code force_zeros_for_empty_prompt}).
      */
     @Override
     public Condition[] encodePrompts(String prompt, String negative, int clipSkip, List<String> warnings) {
