@@ -55,8 +55,12 @@ class StableDiffusionFolderTest {
     @Test
     void anotherPipelineClassIsNamed() throws IOException {
         Path index = dir.resolve("model_index.json");
-        Files.writeString(index, Files.readString(index).replace("\"StableDiffusionPipeline\"", "\"StableDiffusionXLPipeline\""));
-        assertMentions(failure(), "StableDiffusionXLPipeline", "model_index.json");
+        String original = Files.readString(index);
+        Files.writeString(index, original.replace("\"StableDiffusionPipeline\"", "\"StableDiffusion3Pipeline\""));
+        assertMentions(failure(), "StableDiffusion3Pipeline", "model_index.json");
+        // an SDXL pipeline needs its second text encoder
+        Files.writeString(index, original.replace("\"StableDiffusionPipeline\"", "\"StableDiffusionXLPipeline\""));
+        assertMentions(failure(), "text_encoder_2", "CLIPTextModelWithProjection");
     }
 
     @Test
