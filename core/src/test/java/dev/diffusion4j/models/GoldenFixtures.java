@@ -34,4 +34,15 @@ public final class GoldenFixtures {
         double error = actual.sub(expected).abs().amax().item();
         assertTrue(error <= 1e-4 * scale, what + ": max error " + error + " against magnitude " + scale);
     }
+
+    /** The reference runs a fixture's {@code cases.json} lists, by their {@code name}. */
+    @SuppressWarnings("unchecked")
+    public static java.util.Map<String, java.util.Map<String, Object>> cases(Path folder) {
+        java.util.Map<String, java.util.Map<String, Object>> out = new java.util.LinkedHashMap<>();
+        for (Object c : (java.util.List<?>) dev.diffusion4j.io.Json.readMap(folder.resolve("cases.json")).get("cases")) {
+            java.util.Map<String, Object> m = (java.util.Map<String, Object>) c;
+            out.put((String) m.get("name"), m);
+        }
+        return out;
+    }
 }

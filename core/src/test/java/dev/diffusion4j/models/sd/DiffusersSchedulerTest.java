@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.diffusion4j.DiffusionException;
 import dev.diffusion4j.guidance.ClassifierFreeGuidance;
-import dev.diffusion4j.io.Json;
 import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.io.SafetensorsFile;
 import dev.diffusion4j.model.Condition;
@@ -23,7 +22,6 @@ import dev.diffusion4j.tensor.NoGrad;
 import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,14 +42,10 @@ class DiffusersSchedulerTest {
     private static Map<String, Map<String, Object>> cases;
 
     @BeforeAll
-    @SuppressWarnings("unchecked")
     static void load() {
         folder = GoldenFixtures.folder("sd_pipeline");
         sd = StableDiffusionFolder.load(folder);
-        cases = new HashMap<>();
-        for (Object c : (List<?>) Json.readMap(folder.resolve("cases.json")).get("cases")) {
-            cases.put((String) ((Map<String, Object>) c).get("name"), (Map<String, Object>) c);
-        }
+        cases = GoldenFixtures.cases(folder);
     }
 
     @SuppressWarnings("unchecked")

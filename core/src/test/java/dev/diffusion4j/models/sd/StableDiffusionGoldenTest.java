@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.diffusion4j.io.Json;
 import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.io.SafetensorsFile;
 import dev.diffusion4j.models.GoldenFixtures;
@@ -35,22 +34,15 @@ import org.junit.jupiter.params.provider.ValueSource;
  * drawn from the seed must match.
  */
 class StableDiffusionGoldenTest {
-    private static final String[] CASES = {"a_ddim", "b_euler_negative", "c_dpmpp_2m_karras_clip_skip", "d_euler_ancestral_two_images",
-            "e_ddim_v_prediction_trailing"};
     private static Path folder;
     private static StableDiffusionFolder.Loaded sd;
     private static Map<String, Map<String, Object>> cases;
 
     @BeforeAll
-    @SuppressWarnings("unchecked")
     static void load() {
         folder = GoldenFixtures.folder("sd_pipeline");
         sd = StableDiffusionFolder.load(folder);
-        cases = new java.util.HashMap<>();
-        for (Object c : (List<?>) Json.readMap(folder.resolve("cases.json")).get("cases")) {
-            Map<String, Object> m = (Map<String, Object>) c;
-            cases.put((String) m.get("name"), m);
-        }
+        cases = GoldenFixtures.cases(folder);
     }
 
     @ParameterizedTest

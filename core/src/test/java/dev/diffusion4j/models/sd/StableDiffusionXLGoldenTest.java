@@ -4,7 +4,6 @@ import static dev.diffusion4j.models.GoldenFixtures.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.diffusion4j.io.Json;
 import dev.diffusion4j.io.Safetensors;
 import dev.diffusion4j.io.SafetensorsFile;
 import dev.diffusion4j.model.Condition;
@@ -18,7 +17,6 @@ import dev.diffusion4j.tensor.Scope;
 import dev.diffusion4j.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,14 +37,10 @@ class StableDiffusionXLGoldenTest {
     private static Map<String, Map<String, Object>> cases;
 
     @BeforeAll
-    @SuppressWarnings("unchecked")
     static void load() {
         folder = GoldenFixtures.folder("sdxl_pipeline");
         sd = StableDiffusionFolder.load(folder);
-        cases = new HashMap<>();
-        for (Object c : (List<?>) Json.readMap(folder.resolve("cases.json")).get("cases")) {
-            cases.put((String) ((Map<String, Object>) c).get("name"), (Map<String, Object>) c);
-        }
+        cases = GoldenFixtures.cases(folder);
     }
 
     @Test
