@@ -183,21 +183,21 @@ def make_components(vocab):
     return unet, vae, text_encoder, perturbed, 0.5 / std
 
 
-class Recorder:
-    """Captures, during one pipeline call, what the brief asks for: the initial noise (randn_tensor in the pipeline's
-    module), the schedulers' own draws, encode_prompt's results, the U-Net's inputs and outputs, the latents after
-    every step."""
+class PipelineRecorder:
+    """Captures, during one pipeline call: the initial noise (randn_tensor in the pipeline's module), the schedulers'
+    own draws (under `noise_key`), encode_prompt's results, the U-Net's inputs (with its encoder_hidden_states and any
+    added_cond_kwargs) and outputs, the latents after every step. make_sdxl_fixture.py records its runs with it too."""
 
-    SCHEDULER_MODULES = (scheduling_ddim, scheduling_euler_discrete, scheduling_euler_ancestral_discrete,
-                         scheduling_dpmsolver_multistep)
-
-    def __init__(self, pipe):
+    def __init__(self, pipe, pipeline_module, scheduler_modules, noise_key):
         self.pipe = pipe
+        self.pipeline_module = pipeline_module
+        self.scheduler_modules = scheduler_modules
+        self.noise_key = noise_key
 
     def __enter__(self):
         self.rec = collections.defaultdict(list)
-        self.saved = [(sd_module, sd_module.randn_tensor)] + [(m, m.randn_tensor) for m in self.SCHEDULER_MODULES]
-        real = sd_module.randn_tensor
+        self.saved = [(self.pipeline_module, self.pipeline_module.randn_tensor)] + [(m, m.randn_tensor) for m in self.scheduler_modules]
+        real = self.pipeline_module.randn_tensor
 
         def drawer(key):
             def draw(*args, **kwargs):
@@ -205,9 +205,9 @@ class Recorder:
                 self.rec[key].append(t.clone())
                 return t
             return draw
-        sd_module.randn_tensor = drawer("initial_latents")
-        for m in self.SCHEDULER_MODULES:
-            m.randn_tensor = drawer("ancestral_noise")
+        self.pipeline_module.randn_tensor = drawer("initial_latents")
+        for m in self.scheduler_modules:
+            m.randn_tensor = drawer(self.noise_key)
         pipe, real_encode = self.pipe, self.pipe.encode_prompt
 
         def encode_prompt(*args, **kwargs):
@@ -219,6 +219,12 @@ class Recorder:
         def hook(module, args, kwargs, output):
             self.rec["unet_inputs"].append(args[0].clone())
             self.rec["unet_timestep_arg"].append(torch.as_tensor(args[1]).clone())
+            if "encoder_hidden_states" in kwargs:
+                self.rec["unet_encoder_hidden_states"].append(kwargs["encoder_hidden_states"].clone())
+            added = kwargs.get("added_cond_kwargs")
+            if added:
+                self.rec["unet_text_embeds"].append(added["text_embeds"].clone())
+                self.rec["unet_time_ids"].append(added["time_ids"].clone())
             self.rec["unet_outputs"].append(output[0].clone())
         self.handle = pipe.unet.register_forward_hook(hook, with_kwargs=True)
         return self
@@ -233,6 +239,12 @@ class Recorder:
         del self.pipe.encode_prompt
         self.handle.remove()
         return False
+
+
+def Recorder(pipe):
+    """The SD 1.x runs' recorder: the noise of Euler ancestral's steps under `ancestral_noise`."""
+    return PipelineRecorder(pipe, sd_module, (scheduling_ddim, scheduling_euler_discrete, scheduling_euler_ancestral_discrete,
+                                              scheduling_dpmsolver_multistep), "ancestral_noise")
 
 
 def set_scheduler(pipe, case):

@@ -51,6 +51,7 @@ from diffusers.schedulers import scheduling_dpmsolver_multistep, scheduling_eule
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer  # noqa: E402
 
 import make_clip_text_fixture as clip_text  # noqa: E402
+from make_sd_pipeline_fixture import PipelineRecorder  # noqa: E402
 import make_unet_cond_fixture as unet_cond  # noqa: E402
 from make_clip_tokenizer_fixture import EOS  # noqa: E402
 
@@ -293,59 +294,9 @@ def make_components(vocab, bos_id):
     return unet, vae, text_encoder, text_encoder_2, perturbed, 0.5 / std
 
 
-class Recorder:
-    """Captures, during one pipeline call: the initial noise (randn_tensor in the pipeline's module), any draw of the
-    schedulers, encode_prompt's four results, the U-Net's inputs (with added_cond_kwargs) and outputs, the latents
-    after every step."""
-
-    SCHEDULER_MODULES = (scheduling_euler_discrete, scheduling_dpmsolver_multistep)
-
-    def __init__(self, pipe):
-        self.pipe = pipe
-
-    def __enter__(self):
-        self.rec = collections.defaultdict(list)
-        self.saved = [(sdxl_module, sdxl_module.randn_tensor)] + [(m, m.randn_tensor) for m in self.SCHEDULER_MODULES]
-        real = sdxl_module.randn_tensor
-
-        def drawer(key):
-            def draw(*args, **kwargs):
-                t = real(*args, **kwargs)
-                self.rec[key].append(t.clone())
-                return t
-            return draw
-        sdxl_module.randn_tensor = drawer("initial_latents")
-        for m in self.SCHEDULER_MODULES:
-            m.randn_tensor = drawer("scheduler_noise")
-        pipe, real_encode = self.pipe, self.pipe.encode_prompt
-
-        def encode_prompt(*args, **kwargs):
-            out = real_encode(*args, **kwargs)
-            self.rec["encode_prompt"].append(tuple(o.clone() for o in out))
-            return out
-        pipe.encode_prompt = encode_prompt
-
-        def hook(module, args, kwargs, output):
-            self.rec["unet_inputs"].append(args[0].clone())
-            self.rec["unet_timestep_arg"].append(torch.as_tensor(args[1]).clone())
-            self.rec["unet_encoder_hidden_states"].append(kwargs["encoder_hidden_states"].clone())
-            added = kwargs["added_cond_kwargs"]
-            self.rec["unet_text_embeds"].append(added["text_embeds"].clone())
-            self.rec["unet_time_ids"].append(added["time_ids"].clone())
-            self.rec["unet_outputs"].append(output[0].clone())
-        self.handle = pipe.unet.register_forward_hook(hook, with_kwargs=True)
-        return self
-
-    def callback(self, pipe, i, t, kwargs):
-        self.rec["step_latents"].append(kwargs["latents"].clone())
-        return {}
-
-    def __exit__(self, *exc):
-        for m, f in self.saved:
-            m.randn_tensor = f
-        del self.pipe.encode_prompt
-        self.handle.remove()
-        return False
+def Recorder(pipe):
+    """The SD fixture's recorder on the SDXL pipeline: any scheduler draw under `scheduler_noise`."""
+    return PipelineRecorder(pipe, sdxl_module, (scheduling_euler_discrete, scheduling_dpmsolver_multistep), "scheduler_noise")
 
 
 def set_scheduler(pipe, case):
