@@ -245,6 +245,8 @@ public final class DiffusionPipeline {
                 try (Lora.Merged merged = Lora.merge(sd, plan.loras(), request.loras().stream().map(GenerationRequest.LoraWeight::multiplier)
                         .toList())) {
                     return run(request, plan, listener);
+                } finally {
+                    plan.loras().forEach(Lora::close);
                 }
             }
         }
@@ -363,7 +365,9 @@ public final class DiffusionPipeline {
      * Returns the warnings generating it would give.
      */
     public List<String> check(GenerationRequest request) {
-        return plan(request).warnings();
+        Plan plan = plan(request);
+        plan.loras().forEach(Lora::close);
+        return plan.warnings();
     }
 
     /** A request resolved against this model: everything a run needs, checked. */

@@ -25,6 +25,9 @@ final class LdmKeys {
     private static final Map<String, String> VAE_ATTENTION = Map.of("norm", "group_norm", "q", "to_q", "k", "to_k", "v", "to_v",
             "proj_out", "to_out.0");
 
+    private static final Pattern RESBLOCK = Pattern.compile(
+            "transformer\\.resblocks\\.(\\d+)\\.(ln_1|ln_2|attn\\.out_proj|mlp\\.c_fc|mlp\\.c_proj)\\.(weight|bias)");
+
     private LdmKeys() {
     }
 
@@ -140,8 +143,7 @@ final class LdmKeys {
         if (key.startsWith("ln_final.")) {
             return "text_model.final_layer_norm." + key.substring("ln_final.".length());
         }
-        Matcher m = Pattern.compile("transformer\\.resblocks\\.(\\d+)\\.(ln_1|ln_2|attn\\.out_proj|mlp\\.c_fc|mlp\\.c_proj)\\.(weight|bias)")
-                .matcher(key);
+        Matcher m = RESBLOCK.matcher(key);
         if (!m.matches()) {
             return null;
         }

@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
  * {@link Merged#close} puts the weights back as they were; every key either changes a weight or is an
  * error naming it (a LoRA for another base model).
  */
-public final class Lora {
+public final class Lora implements AutoCloseable {
     private static final Pattern KOHYA = Pattern.compile("(lora_unet|lora_te)_(.+)\\.(lora_down\\.weight|lora_up\\.weight|alpha)");
     private static final Pattern DIFFUSERS = Pattern.compile(
             "(unet|text_encoder)\\.(.+?)\\.(lora_A\\.weight|lora_B\\.weight|lora\\.down\\.weight|lora\\.up\\.weight|"
@@ -117,6 +117,15 @@ public final class Lora {
             throw new DiffusionException(file + " holds no LoRA weights");
         }
         return new Lora(file, updates);
+    }
+
+    /** Releases the factors read from the file (native memory; a large LoRA holds hundreds of megabytes). */
+    @Override
+    public void close() {
+        for (Update u : updates) {
+            u.down().close();
+            u.up().close();
+        }
     }
 
     /** ΔW at multiplier 1 for each updated weight, "unet.NAME" or "text_encoder.NAME": (α/r)·up·down in the weight's shape. */

@@ -60,6 +60,7 @@ public final class SingleFileCheckpoint {
             + "cond_stage_model\\.model\\.(text_projection|logit_scale|attn_mask)|"
             + "cond_stage_model\\.transformer\\.(text_model\\.)?embeddings\\.position_ids)");
     private static final Pattern RESBLOCK = Pattern.compile("cond_stage_model\\.model\\.transformer\\.resblocks\\.(\\d+)\\..*");
+    private static final Pattern IN_PROJ = Pattern.compile("transformer\\.resblocks\\.(\\d+)\\.attn\\.in_proj_(weight|bias)");
 
     /**
      * What the weights of a Stable Diffusion checkpoint do not record: GroupNorm's group count, the
@@ -221,7 +222,7 @@ public final class SingleFileCheckpoint {
         }
         if (key.startsWith(OPEN_CLIP)) {
             String rest = key.substring(OPEN_CLIP.length());
-            Matcher m = Pattern.compile("transformer\\.resblocks\\.(\\d+)\\.attn\\.in_proj_(weight|bias)").matcher(rest);
+            Matcher m = IN_PROJ.matcher(rest);
             if (m.matches()) {
                 if (Integer.parseInt(m.group(1)) >= textLayers) {
                     return false;
